@@ -1,0 +1,506 @@
+"""Shared code for the ganvas model zoo recipes.
+
+nn.Module definitions (importable by benchmarks), data loading, ONNX export with named hidden-layer
+tensors, reference-gradient fixtures and manifest writing.  Runs on Debian's python3 with torch 1.13 (CPU).
+"""
+import gzip
+import json
+import math
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODELS = os.path.join(REPO, "models")
+FMNIST_DIR = "/usr/share/datasets/fashion-mnist"
+IHC_PNG = "/usr/lib/python3/dist-packages/skimage/data/ihc.png"
+FMNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FMNIST_MEAN = 0.2854  # of the 32x32 bilinear-resized training images in [0,1] (measured, see train.log)
+FMNIST_STD = 0.3384
+MACHINE = "2-core x86-64 CPU (AMD EPYC), Debian torch 1.13, 1 thread per training process"
+
+
+# ----------------------------------------------------------------------------------------------- data
+def _read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_fmnist(split="train"):
+    """Returns (images float32 N x 1 x 32 x 32 in [0,1], labels int64). 28->32 bilinear (align_corners=False)."""
+    pre = "train" if split == "train" else "t10k"
+    x = _read_idx(os.path.join(FMNIST_DIR, f"{pre}-images-idx3-ubyte.gz"))
+    y = _read_idx(os.path.join(FMNIST_DIR, f"{pre}-labels-idx1-ubyte.gz"))
+    x = torch.from_numpy(x.copy()).float().div_(255.0).unsqueeze(1)
+    x = F.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False).clamp_(0, 1)
+    return x, torch.from_numpy(y.astype(np.int64))
+
+
+def load_ihc():
+    """skimage's ihc.png as float32 3 x 512 x 512 in [0,1]."""
+    from skimage import io
+    img = io.imread(IHC_PNG)[..., :3]
+    return torch.from_numpy(img.astype(np.float32) / 255.0).permute(2, 0, 1).contiguous()
+
+
+def random_crops(img, n, size, gen, x_range=None, augment=True):
+    """n random size x size crops of img (C,H,W), with random flips and 90-degree rotations.
+    x_range=(lo, hi) restricts the crop's left edge (train/held-out split by columns)."""
+    C, H, W = img.shape
+    lo, hi = x_range if x_range is not None else (0, W - size)
+    ys = torch.randint(0, H - size + 1, (n,), generator=gen)
+    xs = torch.randint(lo, hi + 1, (n,), generator=gen)
+    out = torch.stack([img[:, y:y + size, x:x + size] for y, x in zip(ys.tolist(), xs.tolist())])
+    if augment:
+        rot = torch.randint(0, 4, (n,), generator=gen)
+        flip = torch.randint(0, 2, (n,), generator=gen)
+        for i in range(n):
+            t = out[i]
+            if flip[i]:
+                t = t.flip(2)
+            out[i] = torch.rot90(t, int(rot[i]), (1, 2))
+    return out
+
+
+# ----------------------------------------------------------------------------------------- classifiers
+class BasicBlock(nn.Module):
+    """torchvision-style BasicBlock. mode 'conv': 3x3 stride-2 conv + 1x1 stride-2 skip (standard ResNet).
+    mode 'bilinear': bilinear 2x downsample then 3x3 stride-1 conv on both the main path and the skip."""
+
+    def __init__(self, cin, cout, stride=1, mode="conv"):
+        super().__init__()
+        self.mode, self.stride = mode, stride
+        s = stride if mode == "conv" else 1
+        self.conv1 = nn.Conv2d(cin, cout, 3, s, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            if mode == "conv":
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            else:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def _down(self, x):
+        if self.mode == "bilinear" and self.stride != 1:
+            return F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+        return x
+
+    def forward(self, x):
+        xd = self._down(x)
+        out = F.relu(self.bn1(self.conv1(xd if self.mode == "bilinear" else x)))
+        out = self.bn2(self.conv2(out))
+        idt = x if self.downsample is None else self.downsample(xd if self.mode == "bilinear" else x)
+        return F.relu(out + idt)
+
+
+class ResNet(nn.Module):
+    """Small ResNet for 1x32x32 inputs. 'conv' mode: 3x3 stem, 2x2 max-pool, layer1 16x16 .. layer4 2x2.
+    'bilinear' mode (paper 003 sec 4.3.1 test network): no max-pool, bilinear downsampling + 3x3 stride-1 convs."""
+
+    def __init__(self, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), mode="conv", in_ch=1, num_classes=10):
+        super().__init__()
+        self.mode = mode
+        self.conv1 = nn.Conv2d(in_ch, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        cin = widths[0]
+        for i, (w, nb) in enumerate(zip(widths, blocks)):
+            layers = []
+            for j in range(nb):
+                stride = 2 if (i > 0 and j == 0) else 1
+                layers.append(BasicBlock(cin, w, stride, mode))
+                cin = w
+            setattr(self, f"layer{i + 1}", nn.Sequential(*layers))
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x, return_layers=False):
+        x = F.relu(self.bn1(self.conv1(x)))
+        if self.mode == "conv":
+            x = F.max_pool2d(x, 2)
+        else:
+            x = F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+        feats = []
+        for i in range(1, 5):
+            x = getattr(self, f"layer{i}")(x)
+            feats.append(x)
+        logits = self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        return (logits, feats) if return_layers else logits
+
+
+# ------------------------------------------------------------------------------- StyleGAN2 building blocks
+SQRT2 = math.sqrt(2.0)
+
+
+class EqLinear(nn.Module):
+    def __init__(self, cin, cout, bias_init=0.0, lr_mul=1.0):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cout, cin) / lr_mul)
+        self.bias = nn.Parameter(torch.full((cout,), float(bias_init) / lr_mul))
+        self.wscale, self.lr_mul = lr_mul / math.sqrt(cin), lr_mul
+
+    def forward(self, x):
+        return F.linear(x, self.weight * self.wscale, self.bias * self.lr_mul)
+
+
+class EqConv(nn.Module):
+    def __init__(self, cin, cout, k, bias=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(cout, cin, k, k))
+        self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
+        self.wscale, self.pad = 1.0 / math.sqrt(cin * k * k), k // 2
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.wscale, self.bias, padding=self.pad)
+
+
+def lrelu(x):
+    return F.leaky_relu(x, 0.2) * SQRT2
+
+
+def up2(x):
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+class ModConv(nn.Module):
+    """Modulated conv, NON-FUSED: x * style (per channel) -> ordinary conv with the shared weight ->
+    output * per-sample demodulation coefficient.  Mathematically identical to StyleGAN2's grouped form."""
+
+    def __init__(self, cin, cout, k, w_dim, demod=True, up=False):
+        super().__init__()
+        self.affine = EqLinear(w_dim, cin, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(cout, cin, k, k))
+        self.wscale, self.pad, self.demod, self.up = 1.0 / math.sqrt(cin * k * k), k // 2, demod, up
+
+    def forward(self, x, w):
+        s = self.affine(w)                                  # N x cin
+        if not self.demod:                                  # toRGB: StyleGAN2 weight gain on the style
+            s = s * self.wscale
+            weight = self.weight
+        else:
+            weight = self.weight * self.wscale
+        if self.up:
+            x = up2(x)
+        y = F.conv2d(x * s[:, :, None, None], weight, padding=self.pad)
+        if self.demod:
+            wsq = weight.pow(2).sum(dim=[2, 3])             # cout x cin (constant after folding)
+            d = torch.rsqrt(s.pow(2) @ wsq.t() + 1e-8)     # N x cout
+            y = y * d[:, :, None, None]
+        return y
+
+
+class SynthLayer(nn.Module):
+    def __init__(self, cin, cout, w_dim, res, up=False):
+        super().__init__()
+        self.conv = ModConv(cin, cout, 3, w_dim, demod=True, up=up)
+        self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.bias = nn.Parameter(torch.zeros(cout))
+        self.res = res
+
+    def forward(self, x, w, noise):
+        y = self.conv(x, w)
+        y = y + noise * self.noise_strength
+        return lrelu(y + self.bias[None, :, None, None])
+
+
+class ToRGB(nn.Module):
+    def __init__(self, cin, cout, w_dim):
+        super().__init__()
+        self.conv = ModConv(cin, cout, 1, w_dim, demod=False)
+        self.bias = nn.Parameter(torch.zeros(cout))
+
+    def forward(self, x, w):
+        return self.conv(x, w) + self.bias[None, :, None, None]
+
+
+class SynthBlock(nn.Module):
+    def __init__(self, cin, cout, w_dim, res, img_ch):
+        super().__init__()
+        self.res = res
+        if res == 4:
+            self.const = nn.Parameter(torch.randn(cout, 4, 4))
+        else:
+            self.conv0 = SynthLayer(cin, cout, w_dim, res, up=True)
+        self.conv1 = SynthLayer(cout, cout, w_dim, res)
+        self.torgb = ToRGB(cout, img_ch, w_dim)
+
+
+class StyleGen(nn.Module):
+    """Small StyleGAN2 generator: z -> normalize -> mapping MLP -> w; synthesis b4 (learned const) .. b32,
+    skip architecture (upsampled RGB outputs summed), bilinear upsampling, tanh output in [-1, 1]."""
+
+    def __init__(self, z_dim=64, w_dim=128, n_map=3, channels=None, img_ch=1, img_res=32):
+        super().__init__()
+        channels = channels or {4: 128, 8: 128, 16: 64, 32: 32}
+        self.z_dim, self.w_dim, self.img_ch = z_dim, w_dim, img_ch
+        self.resolutions = [4 * 2 ** i for i in range(int(math.log2(img_res)) - 1)]
+        self.mapping = nn.ModuleList([EqLinear(z_dim if i == 0 else w_dim, w_dim, lr_mul=0.01) for i in range(n_map)])
+        self.blocks = nn.ModuleDict()
+        cin = channels[4]
+        for r in self.resolutions:
+            self.blocks[f"b{r}"] = SynthBlock(cin, channels[r], w_dim, r, img_ch)
+            cin = channels[r]
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def noise_names(self):
+        names = []
+        for r in self.resolutions:
+            if r != 4:
+                names.append(f"b{r}.conv0")
+            names.append(f"b{r}.conv1")
+        return names
+
+    def map(self, z):
+        x = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        for fc in self.mapping:
+            x = lrelu(fc(x))
+        return x
+
+    def synth(self, w, noises=None, return_layers=False):
+        n = w.shape[0]
+        feats = {}
+        x = img = None
+        for r in self.resolutions:
+            blk = self.blocks[f"b{r}"]
+            if r == 4:
+                x = blk.const.unsqueeze(0).expand(n, -1, -1, -1)
+            else:
+                nz = noises[f"b{r}.conv0"] if noises is not None else torch.randn(n, 1, r, r, device=w.device)
+                x = blk.conv0(x, w, nz)
+                feats[f"b{r}.conv0"] = x
+            nz = noises[f"b{r}.conv1"] if noises is not None else torch.randn(n, 1, r, r, device=w.device)
+            x = blk.conv1(x, w, nz)
+            feats[f"b{r}.conv1"] = x
+            y = blk.torgb(x, w)
+            img = y if img is None else up2(img) + y
+        out = torch.tanh(img)
+        return (out, feats) if return_layers else out
+
+    def forward(self, z, noises=None, psi=1.0, return_layers=False):
+        w = self.map(z)
+        if psi != 1.0:
+            w = self.w_avg + psi * (w - self.w_avg)
+        return self.synth(w, noises, return_layers)
+
+
+class StyleGenONNX(nn.Module):
+    """Export wrapper: graph inputs z and one N x 1 x r x r noise input per synthesis layer."""
+
+    def __init__(self, g, psi=1.0):
+        super().__init__()
+        self.g, self.psi, self.names = g, psi, g.noise_names()
+
+    def input_names(self):
+        return ["z"] + ["noise_" + n.replace(".", "_") for n in self.names]
+
+    def forward(self, z, *noises):
+        return self.g(z, dict(zip(self.names, noises)), psi=self.psi, return_layers=True)
+
+
+class ResDisc(nn.Module):
+    """StyleGAN2-style residual discriminator (training only, not exported)."""
+
+    def __init__(self, img_ch=1, channels=(32, 64, 128, 128), img_res=32, mbstd=4):
+        super().__init__()
+        self.frgb = EqConv(img_ch, channels[0], 1)
+        self.blocks = nn.ModuleList()
+        cin = channels[0]
+        n_down = int(math.log2(img_res)) - 2
+        for i in range(n_down):
+            cout = channels[min(i + 1, len(channels) - 1)]
+            self.blocks.append(nn.ModuleDict(dict(c0=EqConv(cin, cin, 3), c1=EqConv(cin, cout, 3),
+                                                  skip=EqConv(cin, cout, 1, bias=False))))
+            cin = cout
+        self.mbstd = mbstd
+        self.cout = EqConv(cin + 1, cin, 3)
+        self.fc = EqLinear(cin * 16, cin)
+        self.out = EqLinear(cin, 1)
+
+    def forward(self, x):
+        x = lrelu(self.frgb(x))
+        for b in self.blocks:
+            skip = b["skip"](F.avg_pool2d(x, 2))
+            y = lrelu(b["c0"](x))
+            y = lrelu(b["c1"](F.avg_pool2d(y, 2)))
+            x = (skip + y) / SQRT2
+        n, c, h, w = x.shape
+        g = min(self.mbstd, n)
+        if n % g == 0:
+            s = x.reshape(g, -1, c, h, w)
+            s = (s - s.mean(0)).pow(2).mean(0).add(1e-8).sqrt().mean(dim=[1, 2, 3])   # n/g
+            s = s.reshape(-1, 1, 1, 1).repeat(g, 1, h, w)
+        else:
+            s = torch.zeros(n, 1, h, w)
+        x = lrelu(self.cout(torch.cat([x, s], 1)))
+        x = lrelu(self.fc(x.flatten(1)))
+        return self.out(x)
+
+
+# ----------------------------------------------------------------------------------------- DCGAN (ihc)
+class PixelNorm(nn.Module):
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+
+
+class DCGen(nn.Module):
+    """Plain convolutional generator z -> 4x4 -> 8 -> 16 -> 32 -> 64 RGB (bilinear up + 3x3 conv, leaky ReLU,
+    pixel norm), tanh output.  The only input is z."""
+
+    def __init__(self, z_dim=64, ch=(128, 128, 64, 32, 16), img_ch=3):
+        super().__init__()
+        self.z_dim = z_dim
+        self.fc = EqLinear(z_dim, ch[0] * 16)
+        self.c4 = EqConv(ch[0], ch[0], 3)
+        self.ups = nn.ModuleList([EqConv(ch[i], ch[i + 1], 3) for i in range(4)])
+        self.rgb = EqConv(ch[4], img_ch, 1)
+        self.pn = PixelNorm()
+        self.ch0 = ch[0]
+
+    def forward(self, z, return_layers=False):
+        z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        x = self.pn(lrelu(self.fc(z).reshape(-1, self.ch0, 4, 4)))
+        x = self.pn(lrelu(self.c4(x)))
+        feats = {}
+        for i, conv in enumerate(self.ups):
+            x = self.pn(lrelu(conv(up2(x))))
+            feats[f"l{8 * 2 ** i}"] = x
+        out = torch.tanh(self.rgb(x))
+        if return_layers:
+            return out, {k: feats[k] for k in ("l8", "l16", "l32")}
+        return out
+
+
+# ------------------------------------------------------------------------------------- ihc features
+class FeatNet(nn.Module):
+    """Small CNN feature extractor for 3x64x64 ihc crops; layer1 32x32, layer2 16x16, layer3 8x8."""
+
+    def __init__(self, widths=(32, 64, 128), emb=64):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        cin = widths[0]
+        for i, w in enumerate(widths):
+            setattr(self, f"layer{i + 1}", nn.Sequential(
+                nn.Conv2d(cin, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
+                nn.Conv2d(w, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()))
+            cin = w
+        self.head = nn.Sequential(nn.Linear(cin, 128), nn.ReLU(), nn.Linear(128, emb))
+
+    def forward(self, x, return_layers=False):
+        x = self.stem(x)
+        feats = []
+        for i in range(1, 4):
+            x = getattr(self, f"layer{i}")(x)
+            feats.append(x)
+        emb = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return (emb, feats) if return_layers else emb
+
+
+# -------------------------------------------------------------------------------------------- export
+def export_onnx(wrapper, args, input_names, output_names, layer_names, path, opset=13):
+    """Export `wrapper` whose forward returns (outputs..., layer tensors...).  The layer tensors are exported
+    as extra graph outputs so the exporter gives them exactly the names in layer_names, then they are removed
+    from the graph outputs again: they stay as ordinary internal tensors carrying those names."""
+    import onnx
+    all_out = list(output_names) + list(layer_names)
+    dyn = {n: {0: "N"} for n in list(input_names) + all_out}
+    tmp = path + ".tmp"
+    torch.onnx.export(wrapper, tuple(args), tmp, input_names=list(input_names), output_names=all_out,
+                      dynamic_axes=dyn, opset_version=opset, do_constant_folding=True)
+    m = onnx.load(tmp)
+    os.remove(tmp)
+    keep = [o for o in m.graph.output if o.name in output_names]
+    del m.graph.output[:]
+    m.graph.output.extend(keep)
+    produced = {o for n in m.graph.node for o in n.output}
+    for ln in layer_names:
+        assert ln in produced, f"layer tensor {ln} not produced by any node"
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    return m
+
+
+def flatten_outputs(res):
+    """(main, feats) -> flat list main..., feats..."""
+    main, feats = res
+    main = list(main) if isinstance(main, (tuple, list)) else [main]
+    feats = list(feats.values()) if isinstance(feats, dict) else list(feats)
+    return main + feats
+
+
+def onnx_tensor_info(path):
+    import onnx
+    m = onnx.load(path)
+    inits = {i.name for i in m.graph.initializer}
+
+    def shp(v):
+        return ["N" if (d.dim_param or not d.dim_value) else d.dim_value for d in v.type.tensor_type.shape.dim]
+    ins = [(v.name, shp(v)) for v in m.graph.input if v.name not in inits]
+    outs = [(v.name, shp(v)) for v in m.graph.output]
+    return ins, outs, len(m.graph.node)
+
+
+def write_fixture(model_dir, fn, inputs, input_names, output_name, extra=None):
+    """fn(*inputs) -> main output tensor.  loss = mean(output^2); saves inputs, loss, d loss / d input."""
+    fx = os.path.join(model_dir, "fixtures")
+    os.makedirs(fx, exist_ok=True)
+    xs = [t.detach().clone().float().requires_grad_(True) for t in inputs]
+    out = fn(*xs)
+    loss = out.pow(2).mean()
+    loss.backward()
+    meta = {"loss": f"mean of squares of output {output_name} (all elements, batch included)",
+            "output": output_name, "lossValue": float(loss.item()), "batch": int(xs[0].shape[0]),
+            "inputs": {}, "note": "PyTorch autograd in eval mode on the exported weights, float32"}
+    for name, t in zip(input_names, xs):
+        np.save(os.path.join(fx, f"input_{name}.npy"), t.detach().numpy().astype(np.float32))
+        np.save(os.path.join(fx, f"grad_{name}.npy"), t.grad.numpy().astype(np.float32))
+        meta["inputs"][name] = {"input": f"input_{name}.npy", "grad": f"grad_{name}.npy", "shape": list(t.shape)}
+    np.save(os.path.join(fx, f"output_{output_name}.npy"), out.detach().numpy().astype(np.float32))
+    meta["outputFile"] = f"output_{output_name}.npy"
+    if extra:
+        meta.update(extra)
+    with open(os.path.join(fx, "fixture.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    return meta
+
+
+def write_manifest(model_dir, manifest):
+    with open(os.path.join(model_dir, "ganvas.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+
+
+def count_params(m):
+    return sum(p.numel() for p in m.parameters())
+
+
+def save_grid(imgs, path, nrow=8, value_range=(-1, 1)):
+    """imgs N x C x H x W -> PNG grid."""
+    from PIL import Image
+    lo, hi = value_range
+    x = ((imgs.detach().clamp(lo, hi) - lo) / (hi - lo) * 255).round().byte()
+    n, c, h, w = x.shape
+    ncol = nrow
+    nr = (n + ncol - 1) // ncol
+    grid = torch.full((c, nr * (h + 2) + 2, ncol * (w + 2) + 2), 255, dtype=torch.uint8)
+    for i in range(n):
+        r, cc = divmod(i, ncol)
+        grid[:, 2 + r * (h + 2):2 + r * (h + 2) + h, 2 + cc * (w + 2):2 + cc * (w + 2) + w] = x[i]
+    arr = grid.permute(1, 2, 0).numpy()
+    Image.fromarray(arr[..., 0] if c == 1 else arr).save(path)
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def git_free_env_info():
+    return {"python": platform.python_version(), "torch": torch.__version__}

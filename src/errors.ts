@@ -1,0 +1,66 @@
+/**
+ * Errors that tell the user what was wrong and what would be right.
+ *
+ * Every error thrown by ganvas is a GanvasError with a stable `code`, so callers (and tests) can branch on the
+ * kind of failure without parsing messages, while the message itself stays written for a person.
+ */
+export type GanvasErrorCode =
+  | 'NOT_ONNX'
+  | 'NO_SUCH_LAYER'
+  | 'NOT_4D'
+  | 'BAD_INPUT'
+  | 'BAD_MANIFEST'
+  | 'BAD_IMAGE'
+  | 'BAD_NPY'
+  | 'RUNTIME'
+  | 'PROVIDER'
+  | 'UNSUPPORTED';
+
+export class GanvasError extends Error {
+  readonly code: GanvasErrorCode;
+  constructor(code: GanvasErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GanvasError';
+    this.code = code;
+  }
+}
+
+/** Levenshtein distance, case-insensitive: cheap enough for the few thousand tensor names of a model. */
+export function editDistance(a: string, b: string): number {
+  const s = a.toLowerCase();
+  const t = b.toLowerCase();
+  let prev = new Array<number>(t.length + 1);
+  let cur = new Array<number>(t.length + 1);
+  for (let j = 0; j <= t.length; j++) prev[j] = j;
+  for (let i = 1; i <= s.length; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= t.length; j++) {
+      const sub = prev[j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1);
+      cur[j] = Math.min(sub, prev[j] + 1, cur[j - 1] + 1);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[t.length];
+}
+
+/**
+ * The candidates nearest to `name`: names that contain it (or are contained in it) first, then by edit distance.
+ * Users mistype aliases (`b16.conv` for `b16.conv1`) far more often than they invent names from nothing, so a
+ * containment match is the best hint.
+ */
+export function closestNames(name: string, candidates: Iterable<string>, count = 5): string[] {
+  const lower = name.toLowerCase();
+  const scored: { c: string; score: number }[] = [];
+  for (const c of new Set(candidates)) {
+    const cl = c.toLowerCase();
+    const contains = cl.includes(lower) || lower.includes(cl);
+    const d = editDistance(name, c);
+    scored.push({ c, score: (contains ? 0 : 1000) + d });
+  }
+  scored.sort((x, y) => x.score - y.score || x.c.localeCompare(y.c));
+  return scored.slice(0, count).map((s) => s.c);
+}
+
+export function describeError(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,26 @@
+/**
+ * ganvas: look inside image generators and paint with their hidden activations.
+ *
+ * Data flows one way: model file → session → activations → visualization or painting → display.
+ */
+export { GanvasError, GanvasErrorCode, closestNames, editDistance } from './errors';
+export { OnnxModel, loadModel, decodeModel, withGraph, onnx } from './onnx/model';
+export { GraphIndex, nodeReads } from './onnx/graph';
+export { Dim, ElemType, formatDims } from './onnx/types';
+export { probe, ProbeOptions, ProbeResult, TensorInfo } from './onnx/probe';
+export { layers, resolveLayer, LayerInfo } from './onnx/layers';
+export { split, truncate, Split, TailInput } from './onnx/split';
+export * from './runtime/tensor';
+export * from './runtime/noise';
+export {
+  Runtime,
+  RuntimeOptions,
+  ModelSession,
+  ExecutionProvider,
+  InputSpec,
+  Feed,
+  Feeds,
+  BatchOptions,
+  toOrt,
+  toFloatTensor,
+} from './runtime/session';

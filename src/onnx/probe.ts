@@ -1,0 +1,147 @@
+/**
+ * The probe run: execute the model once with every intermediate tensor exposed as an output, to learn each
+ * tensor's element type and shape. ONNX files often carry no shapes for intermediates, and shape inference in
+ * TypeScript would mean re-implementing every operator's rules; onnxruntime already knows them.
+ */
+import * as ort from 'onnxruntime-node';
+import { GanvasError, describeError } from '../errors';
+import { gaussian } from '../runtime/noise';
+import { GraphIndex } from './graph';
+import { OnnxModel, onnx, withGraph } from './model';
+import { Dim, ElemType, formatDims, valueInfoType } from './types';
+
+export interface TensorInfo {
+  name: string;
+  type: ElemType;
+  /** Sizes at batch size 1, with the batch axis (and any other axis that follows it) given as a symbol. */
+  dims: Dim[];
+}
+
+export interface ProbeOptions {
+  /** Concrete shapes for inputs with symbolic axes other than the batch axis 0. */
+  inputShapes?: Record<string, number[]>;
+}
+
+export interface ProbeResult {
+  /** Every non-constant tensor produced by a top-level node, plus the graph inputs. */
+  tensors: Map<string, TensorInfo>;
+  /** The symbol used for the batch axis ("N" unless the model names it otherwise). */
+  batchSymbol: string;
+}
+
+const memo = new WeakMap<OnnxModel, Map<string, Promise<ProbeResult>>>();
+
+/** Probes once per model object and options (the result is cached on the model). */
+export function probe(model: OnnxModel, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  const key = JSON.stringify(opts.inputShapes ?? {});
+  let m = memo.get(model);
+  if (!m) memo.set(model, (m = new Map()));
+  let p = m.get(key);
+  if (!p) {
+    p = runProbe(model, opts);
+    m.set(key, p);
+    p.catch(() => m?.delete(key));
+  }
+  return p;
+}
+
+async function runProbe(model: OnnxModel, opts: ProbeOptions): Promise<ProbeResult> {
+  const index = new GraphIndex(model);
+  const outputs = model.outputNames();
+  const names: string[] = [];
+  for (const n of index.nodes) {
+    for (const o of n.output ?? []) {
+      if (o && !index.isConstant(o) && !names.includes(o)) names.push(o);
+    }
+  }
+  const extra = names.filter((n) => !outputs.includes(n));
+  // Outputs with a name and no type: onnxruntime infers the type while resolving the graph.
+  const graph = onnx.GraphProto.create({
+    ...model.graph,
+    output: [...(model.graph.output ?? []), ...extra.map((name) => onnx.ValueInfoProto.create({ name }))],
+  });
+  const probeModel = withGraph(model, graph, `probe of ${model.source}`);
+
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(probeModel.bytes(), { graphOptimizationLevel: 'disabled' });
+  } catch (e) {
+    throw new GanvasError('RUNTIME', `onnxruntime could not load ${model.source}: ${describeError(e)}`, { cause: e });
+  }
+  try {
+    const inputs = model.inputNames().map((name) => ({ name, ...valueInfoType(model.valueInfo(name)) }));
+    const batched = inputs.some((i) => i.dims && typeof i.dims[0] === 'string');
+    const batchSymbol = String(inputs.find((i) => i.dims && typeof i.dims[0] === 'string')?.dims?.[0] ?? 'N');
+    const run = async (batch: number) => {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const inp of inputs) feeds[inp.name] = probeInput(inp.name, inp.type, inp.dims, batch, opts, model.source);
+      try {
+        // Inputs are not outputs of the run; they are described from the feeds we made.
+        return { ...feeds, ...(await session.run(feeds)) } as Record<string, ort.Tensor>;
+      } catch (e) {
+        throw new GanvasError('RUNTIME', `probe run of ${model.source} failed: ${describeError(e)}`, { cause: e });
+      }
+    };
+    const r1 = await run(1);
+    const r2 = batched ? await run(2) : r1;
+    const tensors = new Map<string, TensorInfo>();
+    for (const name of [...inputs.map((i) => i.name), ...outputs, ...extra]) {
+      const a = r1[name];
+      const b = r2[name];
+      if (!a || !b) continue;
+      const dims: Dim[] = a.dims.map((d, i) => {
+        if (b.dims.length !== a.dims.length || b.dims[i] === d) return d;
+        return d === 1 && b.dims[i] === 2 ? batchSymbol : `${name}_d${i}`;
+      });
+      tensors.set(name, { name, type: a.type as ElemType, dims });
+    }
+    return { tensors, batchSymbol };
+  } finally {
+    await session.release();
+  }
+}
+
+function probeInput(
+  name: string,
+  type: ElemType | undefined,
+  dims: Dim[] | undefined,
+  batch: number,
+  opts: ProbeOptions,
+  source: string,
+): ort.Tensor {
+  const given = opts.inputShapes?.[name];
+  let shape: number[];
+  if (given) {
+    shape = [...given];
+    if (dims && typeof dims[0] === 'string') shape[0] = batch;
+  } else {
+    if (!dims) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `input "${name}" of ${source} has no recorded shape; pass inputShapes: { "${name}": [1, ...] }`,
+      );
+    }
+    shape = dims.map((d, i) => {
+      if (typeof d === 'number') return d;
+      if (i === 0) return batch;
+      throw new GanvasError(
+        'BAD_INPUT',
+        `input "${name}" of ${source} has shape ${formatDims(dims)} with symbolic axis ${i} ("${d}"); ` +
+          `pass inputShapes: { "${name}": [${dims.map((x, j) => (j === 0 ? 1 : typeof x === 'number' ? x : '?')).join(', ')}] } with concrete sizes`,
+      );
+    });
+  }
+  const n = shape.reduce((a, b) => a * b, 1);
+  switch (type ?? 'float32') {
+    case 'float32':
+      return new ort.Tensor('float32', gaussian(`probe:${name}`, n), shape);
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(n), shape);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(n), shape);
+    case 'bool':
+      return new ort.Tensor('bool', new Uint8Array(n), shape);
+    default:
+      throw new GanvasError('UNSUPPORTED', `input "${name}" of ${source} has element type ${type}; ganvas probes float32, int64, int32 and bool inputs`);
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * onnxruntime-node sessions: a cache, input checks before anything reaches native code, and batched runs.
+ */
+import { createHash } from 'crypto';
+import * as ort from 'onnxruntime-node';
+import { GanvasError, describeError } from '../errors';
+import { OnnxModel } from '../onnx/model';
+import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
+import { FloatTensor, concatBatch, numel, sliceBatch } from './tensor';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface RuntimeOptions {
+  /** Threads inside one operator (intra-op); default: onnxruntime's choice (all cores). */
+  threads?: number;
+  /** Providers in order of preference; default ['cpu']. */
+  executionProviders?: ExecutionProvider[];
+}
+
+export interface InputSpec {
+  name: string;
+  type?: ElemType;
+  dims?: Dim[];
+}
+
+export type Feed = FloatTensor | ort.Tensor;
+export type Feeds = Record<string, Feed>;
+
+export interface BatchOptions {
+  /** Samples per onnxruntime call (default 32). */
+  batchSize?: number;
+  /** Called after each batch with the samples done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Which outputs to fetch (default: all). */
+  outputs?: string[];
+}
+
+/** One model loaded into onnxruntime, with its input signature. */
+export class ModelSession {
+  readonly inputs: InputSpec[];
+  readonly outputNames: string[];
+
+  constructor(
+    readonly model: OnnxModel,
+    readonly ortSession: ort.InferenceSession,
+  ) {
+    this.inputs = model.inputNames().map((name) => ({ name, ...valueInfoType(model.valueInfo(name)) }));
+    this.outputNames = model.outputNames();
+  }
+
+  /** Runs once; float outputs come back as FloatTensors (other numeric types are converted to float32). */
+  async run(feeds: Feeds, outputs?: string[]): Promise<Record<string, FloatTensor>> {
+    const raw = await this.runRaw(feeds, outputs);
+    const out: Record<string, FloatTensor> = {};
+    for (const [k, v] of Object.entries(raw)) out[k] = toFloatTensor(v);
+    return out;
+  }
+
+  async runRaw(feeds: Feeds, outputs?: string[]): Promise<Record<string, ort.Tensor>> {
+    const ortFeeds = this.checkFeeds(feeds);
+    const fetches = outputs ?? this.outputNames;
+    for (const o of fetches) {
+      if (!this.outputNames.includes(o)) {
+        throw new GanvasError(
+          'BAD_INPUT',
+          `${this.model.source} has no output "${o}"; its outputs are: ${this.outputNames.join(', ')}`,
+        );
+      }
+    }
+    try {
+      return (await this.ortSession.run(ortFeeds, fetches)) as Record<string, ort.Tensor>;
+    } catch (e) {
+      throw new GanvasError('RUNTIME', `onnxruntime failed to run ${this.model.source}: ${describeError(e)}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /**
+   * Runs over a large batch in chunks along axis 0 and concatenates the outputs. Inputs whose first dim is not
+   * the batch (none in the shipped models) are passed whole to every chunk.
+   */
+  async runBatched(feeds: Feeds, opts: BatchOptions = {}): Promise<Record<string, FloatTensor>> {
+    const batchSize = opts.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new GanvasError('BAD_INPUT', `batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const total = this.batchOf(feeds);
+    const parts: Record<string, FloatTensor[]> = {};
+    for (let start = 0; start < total; start += batchSize) {
+      const end = Math.min(total, start + batchSize);
+      const chunk: Feeds = {};
+      for (const spec of this.inputs) {
+        const f = feeds[spec.name];
+        chunk[spec.name] = f && isBatched(spec) ? sliceFeed(f, start, end) : f;
+      }
+      const out = await this.run(chunk, opts.outputs);
+      for (const [k, v] of Object.entries(out)) (parts[k] ??= []).push(v);
+      opts.onProgress?.(end, total);
+    }
+    const result: Record<string, FloatTensor> = {};
+    for (const [k, v] of Object.entries(parts)) result[k] = concatBatch(v);
+    return result;
+  }
+
+  /** The batch size implied by the feeds (the first symbolic axis-0 input). */
+  batchOf(feeds: Feeds): number {
+    for (const spec of this.inputs) {
+      const f = feeds[spec.name];
+      if (f && isBatched(spec)) return f.dims[0];
+    }
+    throw new GanvasError('BAD_INPUT', `${this.model.source} has no input with a dynamic batch axis to split on`);
+  }
+
+  /** Checks names, dtypes and shapes against the model's declared inputs, so no mistake reaches native code. */
+  checkFeeds(feeds: Feeds): Record<string, ort.Tensor> {
+    const expected = this.inputs.map((s) => `${s.name}: ${s.type ?? '?'} ${s.dims ? formatDims(s.dims) : '[?]'}`);
+    const extra = Object.keys(feeds).filter((k) => !this.inputs.some((s) => s.name === k));
+    if (extra.length > 0) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `${this.model.source} has no input named ${extra.map((e) => `"${e}"`).join(', ')}; it expects ${expected.join('; ')}`,
+      );
+    }
+    const symbols = new Map<string, { value: number; from: string }>();
+    const out: Record<string, ort.Tensor> = {};
+    for (const spec of this.inputs) {
+      const f = feeds[spec.name];
+      if (!f) {
+        throw new GanvasError(
+          'BAD_INPUT',
+          `missing input "${spec.name}" for ${this.model.source}; it expects ${expected.join('; ')}`,
+        );
+      }
+      const t = toOrt(f);
+      if (spec.type && t.type !== spec.type) {
+        throw new GanvasError(
+          'BAD_INPUT',
+          `input "${spec.name}" of ${this.model.source} must be ${spec.type}, got ${t.type}` +
+            (spec.type === 'float32' ? ' (use a Float32Array)' : ''),
+        );
+      }
+      if (t.data.length !== numel(t.dims)) {
+        throw new GanvasError(
+          'BAD_INPUT',
+          `input "${spec.name}" has ${t.data.length} values but dims ${formatDims(t.dims)} need ${numel(t.dims)}`,
+        );
+      }
+      if (spec.dims) {
+        const bad = () =>
+          new GanvasError(
+            'BAD_INPUT',
+            `input "${spec.name}" of ${this.model.source} must have shape ${formatDims(spec.dims as Dim[])}, ` +
+              `got ${formatDims(t.dims)}`,
+          );
+        if (t.dims.length !== spec.dims.length) throw bad();
+        spec.dims.forEach((d, i) => {
+          const got = t.dims[i];
+          if (typeof d === 'number') {
+            if (got !== d) throw bad();
+          } else {
+            const seen = symbols.get(d);
+            if (seen && seen.value !== got) {
+              throw new GanvasError(
+                'BAD_INPUT',
+                `inputs "${seen.from}" and "${spec.name}" disagree on dimension "${d}" (${seen.value} vs ${got}); ` +
+                  `every input must have the same batch size`,
+              );
+            }
+            symbols.set(d, { value: got, from: spec.name });
+          }
+        });
+      }
+      out[spec.name] = t;
+    }
+    return out;
+  }
+}
+
+function isBatched(spec: InputSpec): boolean {
+  return !!spec.dims && spec.dims.length > 0 && typeof spec.dims[0] === 'string';
+}
+
+function sliceFeed(f: Feed, start: number, end: number): Feed {
+  if (f instanceof ort.Tensor) {
+    if (f.type !== 'float32') {
+      throw new GanvasError('BAD_INPUT', `batched runs split float32 inputs only, got ${f.type}`);
+    }
+    return sliceBatch(toFloatTensor(f), start, end);
+  }
+  return sliceBatch(f as FloatTensor, start, end);
+}
+
+export function toOrt(f: Feed): ort.Tensor {
+  if (f instanceof ort.Tensor) return f;
+  if (!(f.data instanceof Float32Array)) {
+    throw new GanvasError('BAD_INPUT', `tensor data must be a Float32Array, got ${describeType(f.data)}`);
+  }
+  return new ort.Tensor('float32', f.data, [...f.dims]);
+}
+
+export function toFloatTensor(t: ort.Tensor): FloatTensor {
+  const dims = [...t.dims];
+  if (t.type === 'float32') return { data: t.data as Float32Array, dims };
+  if (t.type === 'string') throw new GanvasError('UNSUPPORTED', 'string tensors cannot be converted to float32');
+  const src = t.data as ArrayLike<number | bigint>;
+  const data = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
+  return { data, dims };
+}
+
+function describeType(x: unknown): string {
+  return x === null ? 'null' : typeof x === 'object' ? (x as object).constructor.name : typeof x;
+}
+
+/**
+ * Sessions keyed by the model's bytes and the options, so asking twice for the same model (a head rebuilt from the
+ * same split, say) costs nothing. One cache per Runtime object: no hidden global state.
+ */
+export class Runtime {
+  private cache = new Map<string, Promise<ModelSession>>();
+  readonly options: Required<RuntimeOptions>;
+
+  constructor(options: RuntimeOptions = {}) {
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new GanvasError('BAD_INPUT', `threads must be a positive integer, got ${options.threads}`);
+    }
+    const eps = options.executionProviders ?? ['cpu'];
+    for (const ep of eps) {
+      if (ep !== 'cpu' && ep !== 'cuda') {
+        throw new GanvasError('PROVIDER', `unknown execution provider "${String(ep)}"; use "cpu" or "cuda"`);
+      }
+    }
+    this.options = { threads: options.threads ?? 0, executionProviders: eps };
+  }
+
+  session(model: OnnxModel): Promise<ModelSession> {
+    const key = createHash('sha1').update(model.bytes()).digest('hex');
+    let s = this.cache.get(key);
+    if (!s) {
+      s = this.create(model);
+      this.cache.set(key, s);
+      // A failed creation must not poison the cache: the next call should try again (and fail with the same clear error).
+      s.catch(() => this.cache.delete(key));
+    }
+    return s;
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    for (const p of all) {
+      try {
+        await (await p).ortSession.release();
+      } catch {
+        // Already failed at creation: nothing to release.
+      }
+    }
+  }
+
+  private async create(model: OnnxModel): Promise<ModelSession> {
+    const eps = this.options.executionProviders;
+    if (eps.includes('cuda')) {
+      const backends = ort.listSupportedBackends().map((b) => b.name);
+      if (!backends.includes('cuda')) {
+        throw new GanvasError(
+          'PROVIDER',
+          `the CUDA execution provider is not available in this onnxruntime-node install (available: ${backends.join(', ')}). ` +
+            `Its CUDA binaries are downloaded by onnxruntime-node's install script, which ganvas's .npmrc skips ` +
+            `(onnxruntime-node-install=skip). Use executionProviders: ['cpu'], or reinstall onnxruntime-node with ` +
+            `ONNXRUNTIME_NODE_INSTALL=cuda12 on a machine with CUDA and network access to its release files.`,
+        );
+      }
+    }
+    const opts: ort.InferenceSession.SessionOptions = {
+      executionProviders: eps,
+      graphOptimizationLevel: 'all',
+    };
+    if (this.options.threads > 0) {
+      opts.intraOpNumThreads = this.options.threads;
+      opts.interOpNumThreads = 1;
+    }
+    try {
+      const s = await ort.InferenceSession.create(model.bytes(), opts);
+      return new ModelSession(model, s);
+    } catch (e) {
+      const msg = describeError(e);
+      if (/cuda/i.test(msg)) {
+        throw new GanvasError('PROVIDER', `onnxruntime could not start the CUDA execution provider: ${msg}. Use executionProviders: ['cpu'].`, { cause: e });
+      }
+      throw new GanvasError('RUNTIME', `onnxruntime could not load ${model.source}: ${msg}`, { cause: e });
+    }
+  }
+}

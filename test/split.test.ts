@@ -1,0 +1,183 @@
+import { expect } from 'chai';
+import {
+  FloatTensor,
+  GanvasError,
+  OnnxModel,
+  Runtime,
+  layers,
+  maxAbsDiff,
+  randn,
+  split,
+  truncate,
+} from 'ganvas';
+import { chain, styled, unet } from './graphs';
+
+const rt = new Runtime({ threads: 1 });
+after(() => rt.release());
+
+async function runAll(model: OnnxModel, feeds: Record<string, FloatTensor>) {
+  return (await rt.session(model)).run(feeds);
+}
+
+/** Runs head then tail (feeding crossing tensors and original inputs through) and compares with the full model. */
+async function composeError(model: OnnxModel, layer: string, feeds: Record<string, FloatTensor>) {
+  const s = await split(model, layer);
+  const headFeeds = Object.fromEntries(s.headInputs.map((n) => [n, feeds[n]]));
+  const headOut = await runAll(s.head, headFeeds);
+  const tailFeeds: Record<string, FloatTensor> = {};
+  for (const t of s.tailInputs) tailFeeds[t.name] = t.role === 'input' ? feeds[t.name] : headOut[t.name];
+  const composed = await runAll(s.tail, tailFeeds);
+  const full = await runAll(model, feeds);
+  let err = 0;
+  for (const k of Object.keys(full)) err = Math.max(err, maxAbsDiff(full[k], composed[k]));
+  return { s, err, headOut };
+}
+
+describe('layers()', () => {
+  it('lists every intermediate 4-D tensor in graph order with probed shapes, producer and op', async () => {
+    const ls = await layers(unet().build());
+    expect(ls.map((l) => l.name)).to.deep.equal(
+      ls.slice().sort((a, b) => a.index - b.index).map((l) => l.name),
+    );
+    const byName = Object.fromEntries(ls.map((l) => [l.name, l]));
+    expect(byName.e1.dims).to.deep.equal(['N', 4, 8, 8]);
+    expect(byName.e1.op).to.equal('Relu');
+    expect(byName.mid.dims).to.deep.equal(['N', 6, 2, 2]);
+    expect(byName.c2.dims).to.deep.equal(['N', 12, 4, 4]);
+    expect(byName.c2.op).to.equal('Concat');
+    expect(ls.map((l) => l.name)).to.include.members(['e1', 'p1', 'e2', 'p2', 'mid', 'u2', 'c2', 'd2', 'u1', 'c1', 'y']);
+  });
+
+  it('skips 2-D tensors and constants, and attaches manifest aliases', async () => {
+    const model = styled().build().withAliases({ 'b4.conv0': 'h' });
+    const ls = await layers(model);
+    const names = ls.map((l) => l.name);
+    expect(names).to.not.include('w'); // 2-D
+    expect(names).to.not.include('flat'); // 2-D
+    expect(names).to.not.include('gain'); // constant
+    expect(ls.find((l) => l.name === 'h')?.aliases).to.deep.equal(['b4.conv0']);
+  });
+});
+
+describe('split() and truncate()', () => {
+  it('head then tail equals the full chain model at every layer (max abs ≤ 1e-5)', async () => {
+    const model = chain().build();
+    const feeds = { x: randn(1, [3, 3, 8, 8]) };
+    for (const l of await layers(model)) {
+      if (l.name === 'out') continue; // the output itself: the tail would be empty
+      const { err, s } = await composeError(model, l.name, feeds);
+      expect(err, l.name).to.be.at.most(1e-5);
+      expect(s.tailInputs).to.deep.equal([{ name: l.name, role: 'layer' }]);
+    }
+  });
+
+  it('turns UNet skip connections into tail inputs', async () => {
+    const model = unet().build();
+    const { s, err } = await composeError(model, 'mid', { x: randn(2, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(s.tailInputs).to.deep.equal([
+      { name: 'mid', role: 'layer' },
+      { name: 'e1', role: 'crossing' },
+      { name: 'e2', role: 'crossing' },
+    ]);
+    expect(s.headOutputs).to.deep.equal(['mid', 'e1', 'e2']);
+    // The tail must not recompute the encoder: its nodes start after the bottleneck.
+    const tailOps = (s.tail.graph.node ?? []).map((n) => n.output?.[0]);
+    expect(tailOps).to.not.include('e1');
+    expect(tailOps).to.not.include('p1');
+  });
+
+  it('keeps a noise input read only after the cut as a tail input, and the style vector crosses', async () => {
+    const model = styled().build();
+    const feeds = { z: randn(3, [2, 8]), noise: randn(4, [2, 1, 4, 4]) };
+    const { s, err } = await composeError(model, 'h', feeds);
+    expect(err).to.be.at.most(1e-5);
+    expect(s.headInputs).to.deep.equal(['z']);
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal([
+      'layer:h',
+      'crossing:style',
+      'input:noise',
+    ]);
+  });
+
+  it('puts initializers and Constant nodes only where they are used', async () => {
+    const s = await split(styled().build(), 'h');
+    const inits = (m: OnnxModel) => (m.graph.initializer ?? []).map((t) => t.name);
+    expect(inits(s.head)).to.include('const4');
+    expect(inits(s.head)).to.not.include('noise_strength');
+    expect(inits(s.tail)).to.include('noise_strength');
+    expect(inits(s.tail)).to.not.include('map_w');
+    expect(inits(s.tail)).to.not.include('const4');
+    const constants = (m: OnnxModel) => (m.graph.node ?? []).filter((n) => n.opType === 'Constant').length;
+    // The Constant `gain` is read on both sides: each side gets its own copy, it never crosses.
+    expect(constants(s.head)).to.equal(1);
+    expect(constants(s.tail)).to.equal(1);
+    expect(s.tailInputs.map((t) => t.name)).to.not.include('gain');
+  });
+
+  it('a modified activation written into the tail changes the output (the cut is live)', async () => {
+    const model = chain().build();
+    const s = await split(model, 'h1');
+    const x = randn(5, [1, 3, 8, 8]);
+    const h = (await runAll(s.head, { x })).h1;
+    const base = (await runAll(s.tail, { h1: h })).out;
+    const edited = { data: h.data.map((v, i) => (i === 0 ? v + 5 : v)), dims: h.dims };
+    const changed = (await runAll(s.tail, { h1: edited })).out;
+    expect(maxAbsDiff(base, changed)).to.be.greaterThan(1e-3);
+  });
+
+  it('truncate() gives the model up to one tensor, equal to the full model there', async () => {
+    const model = unet().build();
+    const sub = await truncate(model, 'e2');
+    expect(sub.outputNames()).to.deep.equal(['e2']);
+    const x = randn(6, [1, 2, 8, 8]);
+    const a = (await runAll(sub, { x })).e2;
+    const b = (await runAll((await split(model, 'e2')).head, { x })).e2;
+    expect(maxAbsDiff(a, b)).to.equal(0);
+    expect(a.dims).to.deep.equal([1, 6, 4, 4]);
+  });
+
+  it('works with the batch axis symbolic in the cut tensors', async () => {
+    const s = await split(unet().build(), 'mid');
+    const vi = s.tail.graph.input?.[0];
+    const dims = vi?.type?.tensorType?.shape?.dim?.map((d) => d.dimParam || Number(d.dimValue));
+    expect(dims).to.deep.equal(['N', 6, 2, 2]);
+  });
+});
+
+describe('layer errors', () => {
+  async function rejects(p: Promise<unknown>): Promise<GanvasError> {
+    try {
+      await p;
+    } catch (e) {
+      expect(e).to.be.instanceOf(GanvasError);
+      return e as GanvasError;
+    }
+    throw new Error('expected a GanvasError');
+  }
+
+  it('a layer that does not exist lists the closest names', async () => {
+    const model = unet().build().withAliases({ 'enc.block2': 'e2' });
+    const e = await rejects(split(model, 'enc.blok2'));
+    expect(e.code).to.equal('NO_SUCH_LAYER');
+    expect(e.message).to.include('"enc.block2"');
+    const e2 = await rejects(split(model, 'midd'));
+    expect(e2.message).to.match(/"mid"/);
+  });
+
+  it('a layer that is not 4-D says its shape', async () => {
+    const e = await rejects(split(styled().build(), 'w'));
+    expect(e.code).to.equal('NOT_4D');
+    expect(e.message).to.include('[N, 4]');
+  });
+
+  it('inputs and weights are refused with the reason', async () => {
+    expect((await rejects(split(chain().build(), 'x'))).message).to.include('is an input');
+    expect((await rejects(split(styled().build(), 'gain'))).message).to.include('constant');
+  });
+
+  it('an alias pointing nowhere blames the manifest', async () => {
+    const e = await rejects(split(chain().build().withAliases({ 'b8.conv0': 'gone' }), 'b8.conv0'));
+    expect(e.message).to.include('manifest is out of date');
+  });
+});
