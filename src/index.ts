@@ -24,3 +24,7 @@ export {
   toOrt,
   toFloatTensor,
 } from './runtime/session';
+export * from './runtime/image';
+export { readNpy, writeNpy } from './runtime/npy';
+export { writeFileAtomic } from './io';
+export * from './manifest';

@@ -196,6 +196,12 @@ export function toOrt(f: Feed): ort.Tensor {
   if (!(f.data instanceof Float32Array)) {
     throw new GanvasError('BAD_INPUT', `tensor data must be a Float32Array, got ${describeType(f.data)}`);
   }
+  if (f.data.length !== numel(f.dims)) {
+    throw new GanvasError(
+      'BAD_INPUT',
+      `tensor has ${f.data.length} values but dims ${formatDims(f.dims as number[])} need ${numel(f.dims)}`,
+    );
+  }
   return new ort.Tensor('float32', f.data, [...f.dims]);
 }
 

@@ -1,0 +1,138 @@
+/**
+ * Tensors ↔ images through sharp: one PNG per sample, images read back as tensors, and contact sheets (labelled
+ * rows of images, the layout of the papers' figures).
+ */
+import sharp from 'sharp';
+import { GanvasError, describeError } from '../errors';
+import { FloatTensor, nchw } from './tensor';
+
+export interface ToImageOptions {
+  /** Value range of the tensor's pixels (from the model manifest), mapped to 0…255. Default [-1, 1]. */
+  range?: [number, number];
+  /** Integer upscaling with nearest neighbour, so 32×32 samples stay crisp on screen. Default 1. */
+  scale?: number;
+}
+
+/** Raw 8-bit interleaved pixels of sample n (C = 1 or 3). */
+export function toPixels(t: FloatTensor, n: number, range: [number, number] = [-1, 1]): { data: Buffer; width: number; height: number; channels: 1 | 3 } {
+  const { c, h, w, n: count } = nchw(t, 'image tensor');
+  if (c !== 1 && c !== 3) {
+    throw new GanvasError('BAD_IMAGE', `an image tensor needs 1 or 3 channels, got ${c} (dims [${t.dims.join(', ')}])`);
+  }
+  if (n < 0 || n >= count) throw new GanvasError('BAD_INPUT', `sample ${n} is out of range: the tensor holds ${count}`);
+  const [lo, hi] = range;
+  const out = Buffer.alloc(h * w * c);
+  const base = n * c * h * w;
+  const k = 255 / (hi - lo);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < h * w; i++) {
+      const v = (t.data[base + ch * h * w + i] - lo) * k;
+      out[i * c + ch] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+    }
+  }
+  return { data: out, width: w, height: h, channels: c as 1 | 3 };
+}
+
+/** PNG bytes of sample n. */
+export async function toPng(t: FloatTensor, n = 0, opts: ToImageOptions = {}): Promise<Buffer> {
+  const px = toPixels(t, n, opts.range ?? [-1, 1]);
+  let img = sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels } });
+  const scale = opts.scale ?? 1;
+  if (scale !== 1) img = img.resize(px.width * scale, px.height * scale, { kernel: 'nearest' });
+  return img.png().toBuffer();
+}
+
+export interface FromImageOptions {
+  /** Resize to [H, W] (default: keep the image's size). */
+  size?: [number, number];
+  /** 1 (grayscale) or 3 (RGB). Default 3. */
+  channels?: 1 | 3;
+  /** Value range to map 0…255 onto. Default [0, 1]. */
+  range?: [number, number];
+  kernel?: 'nearest' | 'linear';
+}
+
+/** Reads a PNG/JPEG (path or bytes) into a [1, C, H, W] tensor. */
+export async function fromImage(input: string | Buffer | Uint8Array, opts: FromImageOptions = {}): Promise<FloatTensor> {
+  const channels = opts.channels ?? 3;
+  const [lo, hi] = opts.range ?? [0, 1];
+  let raw: { data: Buffer; info: sharp.OutputInfo };
+  try {
+    let img = sharp(input).removeAlpha();
+    img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    if (opts.size) {
+      img = img.resize(opts.size[1], opts.size[0], { fit: 'fill', kernel: opts.kernel === 'linear' ? 'linear' : 'nearest' });
+    }
+    raw = await img.raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    const what = typeof input === 'string' ? input : `${input.length} bytes`;
+    throw new GanvasError('BAD_IMAGE', `cannot read image ${what}: ${describeError(e)} (expected a PNG or JPEG)`, { cause: e });
+  }
+  const { width: w, height: h } = raw.info;
+  const c = raw.info.channels;
+  const data = new Float32Array(channels * h * w);
+  for (let ch = 0; ch < channels; ch++) {
+    for (let i = 0; i < h * w; i++) data[ch * h * w + i] = lo + (raw.data[i * c + Math.min(ch, c - 1)] / 255) * (hi - lo);
+  }
+  return { data, dims: [1, channels, h, w] };
+}
+
+export interface SheetRow {
+  label?: string;
+  /** A batch of images (N, C, H, W) shown left to right. */
+  images: FloatTensor;
+  /** Optional caption under each image (e.g. a score). */
+  captions?: string[];
+}
+
+export interface SheetOptions extends ToImageOptions {
+  /** Pixels between cells. Default 2. */
+  gap?: number;
+  /** Width of the label column in pixels. Default 0 when no row has a label, else 120. */
+  labelWidth?: number;
+  background?: string;
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch] as string);
+}
+
+/** A contact sheet: rows of images with labels on the left and optional captions under each image. */
+export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): Promise<Buffer> {
+  if (rows.length === 0) throw new GanvasError('BAD_INPUT', 'a contact sheet needs at least one row');
+  const scale = opts.scale ?? 2;
+  const gap = opts.gap ?? 2;
+  const dims = rows.map((r) => nchw(r.images, `row "${r.label ?? ''}"`));
+  const cellW = Math.max(...dims.map((d) => d.w)) * scale;
+  const cellH = Math.max(...dims.map((d) => d.h)) * scale;
+  const captionH = rows.some((r) => r.captions) ? 14 : 0;
+  const labelW = opts.labelWidth ?? (rows.some((r) => r.label) ? 120 : 0);
+  const cols = Math.max(...dims.map((d) => d.n));
+  const width = labelW + cols * (cellW + gap) + gap;
+  const rowH = cellH + captionH + gap;
+  const height = rows.length * rowH + gap;
+  const composites: sharp.OverlayOptions[] = [];
+  const texts: string[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const top = gap + r * rowH;
+    const row = rows[r];
+    if (row.label) {
+      texts.push(`<text x="4" y="${top + cellH / 2 + 4}" font-size="12">${escapeXml(row.label)}</text>`);
+    }
+    for (let i = 0; i < dims[r].n; i++) {
+      const left = labelW + gap + i * (cellW + gap);
+      const png = await toPng(row.images, i, { range: opts.range, scale });
+      composites.push({ input: png, left, top });
+      const cap = row.captions?.[i];
+      if (cap !== undefined) texts.push(`<text x="${left}" y="${top + cellH + 11}" font-size="10">${escapeXml(cap)}</text>`);
+    }
+  }
+  if (texts.length > 0) {
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="sans-serif" fill="#222">${texts.join('')}</g></svg>`;
+    composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
+  }
+  return sharp({ create: { width, height, channels: 3, background: opts.background ?? '#ffffff' } })
+    .composite(composites)
+    .png()
+    .toBuffer();
+}

@@ -1,0 +1,79 @@
+/**
+ * NumPy .npy files (format 1.0/2.0/3.0, little-endian, C order), so activation vectors and tensors travel to and
+ * from Python users' numpy code.
+ */
+import { GanvasError } from '../errors';
+import { FloatTensor } from './tensor';
+
+const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
+
+type Reader = (b: Buffer, off: number) => number;
+const READERS: Record<string, [number, Reader]> = {
+  '<f4': [4, (b, o) => b.readFloatLE(o)],
+  '<f8': [8, (b, o) => b.readDoubleLE(o)],
+  '<i4': [4, (b, o) => b.readInt32LE(o)],
+  '<i8': [8, (b, o) => Number(b.readBigInt64LE(o))],
+  '|u1': [1, (b, o) => b.readUInt8(o)],
+  '|b1': [1, (b, o) => b.readUInt8(o)],
+  '<u2': [2, (b, o) => b.readUInt16LE(o)],
+  '<f2': [2, (b, o) => halfToFloat(b.readUInt16LE(o))],
+};
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** Reads an .npy buffer into a float32 tensor (other numeric dtypes are converted). */
+export function readNpy(buf: Uint8Array): FloatTensor & { dtype: string } {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) {
+    throw new GanvasError('BAD_NPY', 'not a .npy file: it does not start with \\x93NUMPY (save it with numpy.save)');
+  }
+  const major = b[6];
+  const headerLen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const start = (major === 1 ? 10 : 12) + headerLen;
+  const header = b.subarray(major === 1 ? 10 : 12, start).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || shapeText === undefined) throw new GanvasError('BAD_NPY', `unreadable .npy header: ${header.trim()}`);
+  if (fortran) throw new GanvasError('BAD_NPY', 'Fortran-ordered .npy arrays are not supported; save np.ascontiguousarray(a)');
+  const reader = READERS[descr];
+  if (!reader) {
+    throw new GanvasError('BAD_NPY', `.npy dtype ${descr} is not supported; use float32 (a.astype(np.float32))`);
+  }
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const count = dims.reduce((x, y) => x * y, 1);
+  const [size, read] = reader;
+  if (b.length < start + count * size) {
+    throw new GanvasError('BAD_NPY', `.npy file is truncated: shape (${dims.join(', ')}) needs ${count * size} data bytes, found ${b.length - start}`);
+  }
+  const data = new Float32Array(count);
+  if (descr === '<f4' && (b.byteOffset + start) % 4 === 0) {
+    data.set(new Float32Array(b.buffer, b.byteOffset + start, count));
+  } else {
+    for (let i = 0; i < count; i++) data[i] = read(b, start + i * size);
+  }
+  return { data, dims, dtype: descr };
+}
+
+/** Writes a float32 tensor as .npy (format 1.0). */
+export function writeNpy(t: FloatTensor): Buffer {
+  const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+  // Pad so that the data starts on a multiple of 64 bytes, as numpy does; the header ends with a newline.
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header = header + ' '.repeat(pad % 64) + '\n';
+  const head = Buffer.alloc(10);
+  MAGIC.copy(head, 0);
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const data = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
+}
