@@ -28,3 +28,4 @@ export * from './runtime/image';
 export { readNpy, writeNpy } from './runtime/npy';
 export { writeFileAtomic } from './io';
 export * from './manifest';
+export * from './autodiff';

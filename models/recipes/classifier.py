@@ -133,7 +133,7 @@ def main(name, mode, default_seed, description, blocks=(2, 2, 2, 2)):
         "provenance": {
             "dataset": "Fashion-MNIST (Debian package dataset-fashion-mnist), 60000 train / 10000 test, 28->32 bilinear",
             "recipe": f"models/recipes/train_{name.replace('-', '_')}.py",
-            "command": f"/usr/bin/python3 models/recipes/train_{name.replace('-', '_')}.py",
+            "command": "/usr/bin/python3 models/recipes/" + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
             "seed": a.seed, "iterations": it, "epochs": a.epochs, "batchSize": a.bs,
             "optimizer": f"SGD nesterov momentum 0.9, wd 5e-4, OneCycle max lr {a.lr}; aug: hflip + 2px translation",
             "wallTimeSeconds": round(wall), "machine": zoo.MACHINE, "date": time.strftime("%Y-%m-%d", time.gmtime()),

@@ -126,7 +126,7 @@ def main():
     ap.add_argument("--gamma", type=float, default=0.05)
     ap.add_argument("--r1-every", type=int, default=16)
     ap.add_argument("--ema-kimg", type=float, default=10.0)
-    ap.add_argument("--minutes", type=float, default=95.0)
+    ap.add_argument("--minutes", type=float, default=100.0)
     ap.add_argument("--iters", type=int, default=10 ** 9)
     ap.add_argument("--export-every", type=float, default=10.0, help="minutes")
     ap.add_argument("--psi", type=float, default=1.0)

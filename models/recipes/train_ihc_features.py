@@ -24,7 +24,7 @@ import zoo  # noqa: E402
 NAME = "ihc-features"
 TRAIN_X = (0, 320)     # crop left edges for training (region + views span columns 0..399)
 HELD_X = (384, 432)    # held-out: columns 384..511 (views span up to 16 px more)
-F_KW = dict(widths=(16, 32, 64), emb=64)
+F_KW = dict(widths=(16, 32, 64))
 
 
 def two_views(img, n, gen, x_range, jitter=True):
@@ -93,7 +93,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr", type=float, default=0.003)
-    ap.add_argument("--minutes", type=float, default=15.0)
+    ap.add_argument("--minutes", type=float, default=12.0)
     ap.add_argument("--iters", type=int, default=10 ** 9)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true")
@@ -163,7 +163,7 @@ def main():
                              "inputNote": "two normalized held-out 64x64 crops of ihc.png"})
     desc = ("Small CNN feature extractor for 64x64 RGB immunohistochemistry crops (3x3 stem + three stages of "
             "[3x3 stride-2 conv, 3x3 conv] with BatchNorm/ReLU, widths 16/32/64; layer1 32x32, layer2 16x16, "
-            "layer3 8x8; output a 64-d embedding). Chosen because there are no labels for ihc.png: it is trained "
+            "layer3 8x8; output: the 64-d global average pool of layer3, used directly as the contrastive embedding). Chosen because there are no labels for ihc.png: it is trained "
             "self-supervised with a SimCLR-style contrastive loss to map two augmented, partially overlapping "
             "views of the same tissue region (random offsets, flips, 90-degree rotations, mild brightness/contrast "
             "jitter) together and other regions apart, which forces it to encode tissue structure and stain "
@@ -178,7 +178,7 @@ def main():
         "format": "ganvas-manifest/1", "name": NAME, "role": "features", "description": desc,
         "model": "model.onnx",
         "inputs": [{"name": "image", "kind": "image", "shape": ["N", 3, 64, 64]}],
-        "outputs": [{"name": "embedding", "kind": "features", "shape": ["N", F_KW["emb"]]}],
+        "outputs": [{"name": "embedding", "kind": "features", "shape": ["N", F_KW["widths"][-1]]}],
         "preprocess": {"size": [64, 64], "channels": 3, "range": [0, 1],
                        "mean": [round(v, 4) for v in mean.tolist()], "std": [round(v, 4) for v in std.tolist()]},
         "layers": {n: n for n in layer_names},

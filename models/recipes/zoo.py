@@ -381,9 +381,10 @@ class DCGen(nn.Module):
 
 # ------------------------------------------------------------------------------------- ihc features
 class FeatNet(nn.Module):
-    """Small CNN feature extractor for 3x64x64 ihc crops; layer1 32x32, layer2 16x16, layer3 8x8."""
+    """Small CNN feature extractor for 3x64x64 ihc crops; layer1 32x32, layer2 16x16, layer3 8x8;
+    embedding = global average pool of layer3 (widths[-1] dims)."""
 
-    def __init__(self, widths=(32, 64, 128), emb=64):
+    def __init__(self, widths=(32, 64, 128)):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
         cin = widths[0]
@@ -392,7 +393,6 @@ class FeatNet(nn.Module):
                 nn.Conv2d(cin, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
                 nn.Conv2d(w, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()))
             cin = w
-        self.head = nn.Sequential(nn.Linear(cin, 128), nn.ReLU(), nn.Linear(128, emb))
 
     def forward(self, x, return_layers=False):
         x = self.stem(x)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job: Jupyter Notebook with the tslab kernel, opened on notebooks/ (the demo models ship in models/).
+# Without a display it does not try to open a browser and prints the URL (with its token) to open.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/system-deps.sh"
+[ -f "$root/dist/index.js" ] || (cd "$root" && npm run build)
+args=(--notebook-dir="$root/notebooks" --ip=127.0.0.1 --port="${GANVAS_PORT:-8888}")
+[ -z "${DISPLAY:-}" ] && args+=(--no-browser)
+[ "$(id -u)" = "0" ] && args+=(--allow-root)
+echo "ganvas: starting Jupyter on notebooks/ — open the URL printed below (Ctrl-C stops it)."
+cd "$root/notebooks"
+exec /usr/bin/python3 -m notebook "${args[@]}"

@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { GanvasError, Manifest, openModel, resolveLayer, validateManifest } from 'ganvas';
+import { styled } from './graphs';
+
+function manifest(over: Partial<Manifest> = {}): Manifest {
+  return {
+    format: 'ganvas-manifest/1',
+    name: 'styled',
+    role: 'generator',
+    model: 'model.onnx',
+    inputs: [
+      { name: 'z', kind: 'latent', shape: ['N', 8], distribution: 'normal' },
+      { name: 'noise', kind: 'noise', shape: ['N', 1, 4, 4], distribution: 'normal' },
+    ],
+    outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
+    layers: { 'b4.conv0': 'h' },
+    ...over,
+  };
+}
+
+async function modelDir(m: object): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-manifest-'));
+  await fs.writeFile(path.join(dir, 'model.onnx'), styled().bytes());
+  await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify(m));
+  return dir;
+}
+
+async function rejects(p: Promise<unknown>): Promise<GanvasError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(GanvasError);
+    expect((e as GanvasError).code).to.equal('BAD_MANIFEST');
+    return e as GanvasError;
+  }
+  throw new Error('expected a GanvasError');
+}
+
+describe('manifests', () => {
+  it('opens a model directory and resolves its aliases', async () => {
+    const b = await openModel(await modelDir(manifest()));
+    expect(b.manifest.name).to.equal('styled');
+    expect((await resolveLayer(b.model, 'b4.conv0')).name).to.equal('h');
+  });
+
+  it('lists every problem of a bad manifest at once, naming the field', () => {
+    try {
+      validateManifest({ format: 'x', role: 'painter', inputs: [] }, 'bad.json');
+      throw new Error('expected an error');
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).to.include('"format" must be "ganvas-manifest/1"');
+      expect(msg).to.include('"role" must be one of generator, classifier, features');
+      expect(msg).to.include('"inputs" must list the graph inputs');
+      expect(msg).to.include('"outputs"');
+    }
+  });
+
+  it('refuses a generator without an output range and a classifier without preprocessing', () => {
+    expect(() => validateManifest(manifest({ outputs: [{ name: 'img', kind: 'image' }] }), 'm.json')).to.throw(/needs an image output with a "range"/);
+    expect(() => validateManifest(manifest({ role: 'classifier' }), 'm.json')).to.throw(/needs "preprocess"/);
+  });
+
+  it('refuses manifests that do not match the model, suggesting the right name', async () => {
+    const wrong = manifest({
+      inputs: [
+        { name: 'zz', kind: 'latent', shape: ['N', 8] },
+        { name: 'noise', kind: 'noise', shape: ['N', 1, 4, 4] },
+      ],
+    });
+    const e = await rejects(openModel(await modelDir(wrong)));
+    expect(e.message).to.include('did you mean "z"');
+    const e2 = await rejects(openModel(await modelDir(manifest({ outputs: [{ name: 'image', kind: 'image', range: [-1, 1] }] }))));
+    expect(e2.message).to.include('has outputs img');
+  });
+
+  it('reports unreadable JSON and missing directories by path', async () => {
+    const dir = await modelDir(manifest());
+    await fs.writeFile(path.join(dir, 'ganvas.json'), '{ not json');
+    expect((await rejects(openModel(dir))).message).to.include('is not valid JSON');
+    expect((await rejects(openModel('/nonexistent/model-dir'))).message).to.include('/nonexistent/model-dir');
+  });
+});
