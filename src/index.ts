@@ -29,3 +29,8 @@ export { readNpy, writeNpy } from './runtime/npy';
 export { writeFileAtomic } from './io';
 export * from './manifest';
 export * from './autodiff';
+export { Generator, Cut, HeadResult, SampleOptions, RunOptions, takeSamples, takeRows } from './generator';
+export * from './gridMask';
+export * from './visualize';
+export { FeatureExtractor } from './features';
+export * from './tileability';

@@ -39,6 +39,8 @@ export interface BatchOptions {
 export class ModelSession {
   readonly inputs: InputSpec[];
   readonly outputNames: string[];
+  /** Calls into onnxruntime and the wall time spent inside them (for overhead measurements). */
+  readonly stats = { runs: 0, seconds: 0 };
 
   constructor(
     readonly model: OnnxModel,
@@ -67,12 +69,16 @@ export class ModelSession {
         );
       }
     }
+    const t0 = process.hrtime.bigint();
     try {
       return (await this.ortSession.run(ortFeeds, fetches)) as Record<string, ort.Tensor>;
     } catch (e) {
       throw new GanvasError('RUNTIME', `onnxruntime failed to run ${this.model.source}: ${describeError(e)}`, {
         cause: e,
       });
+    } finally {
+      this.stats.runs++;
+      this.stats.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
     }
   }
 

@@ -1,0 +1,97 @@
+/**
+ * Values of constant tensors that gradient rules must read at build time (Slice starts, Pad pads, Resize scales,
+ * Split sizes, reduction axes). Initializers are decoded directly; anything computed from constants (a Constant
+ * node, a folded Concat of shapes) is evaluated once by onnxruntime, which already knows every op's semantics.
+ */
+import * as ort from 'onnxruntime-node';
+import { GanvasError, describeError } from '../errors';
+import { GraphIndex } from '../onnx/graph';
+import { OnnxModel, onnx, withGraph } from '../onnx/model';
+import type { TensorProto } from '../onnx/model';
+
+export interface ConstValue {
+  dims: number[];
+  /** Values as JS numbers (int64 beyond 2^53 is clamped to ±2^53, which every rule treats as "to the end"). */
+  data: number[];
+}
+
+const D = onnx.TensorProto.DataType;
+
+function longToNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  // protobufjs decodes int64 as Long objects when long.js is present.
+  const s = (v as { toString(): string }).toString();
+  return Number(s);
+}
+
+/** Decodes a TensorProto holding float, double, int32 or int64 data. */
+export function decodeTensor(t: TensorProto): ConstValue {
+  const dims = (t.dims ?? []).map(longToNumber);
+  const n = dims.reduce((a, b) => a * b, 1);
+  const type = Number(t.dataType ?? 0);
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  let data: number[];
+  if (raw) {
+    const buf = Buffer.from(raw);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    data = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      switch (type) {
+        case D.FLOAT: data[i] = view.getFloat32(i * 4, true); break;
+        case D.DOUBLE: data[i] = view.getFloat64(i * 8, true); break;
+        case D.INT32: data[i] = view.getInt32(i * 4, true); break;
+        case D.INT64: data[i] = Number(view.getBigInt64(i * 8, true)); break;
+        default:
+          throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32 or int64`);
+      }
+    }
+  } else if (type === D.FLOAT) data = (t.floatData ?? []).map(Number);
+  else if (type === D.DOUBLE) data = (t.doubleData ?? []).map(Number);
+  else if (type === D.INT32) data = (t.int32Data ?? []).map(Number);
+  else if (type === D.INT64) data = (t.int64Data ?? []).map(longToNumber);
+  else throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32 or int64`);
+  return { dims, data: data.map((x) => Math.max(-(2 ** 53), Math.min(2 ** 53, x))) };
+}
+
+/** Evaluates constant tensors (which depend on no graph input) of `model`. */
+export async function evaluateConstants(model: OnnxModel, index: GraphIndex, names: string[]): Promise<Map<string, ConstValue>> {
+  const out = new Map<string, ConstValue>();
+  const inits = new Map((model.graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const pending: string[] = [];
+  for (const n of names) {
+    const init = inits.get(n);
+    if (init && !index.producer.has(n)) out.set(n, decodeTensor(init));
+    else if (!pending.includes(n)) pending.push(n);
+  }
+  if (pending.length === 0) return out;
+  const nodes = index.closure(pending);
+  const free = index.freeReads(nodes);
+  const graph = onnx.GraphProto.create({
+    name: 'constants',
+    node: nodes.map((i) => index.nodes[i]),
+    input: [],
+    initializer: (model.graph.initializer ?? []).filter((t) => free.has(t.name ?? '')),
+    output: pending.map((name) => onnx.ValueInfoProto.create({ name })),
+  });
+  const m = withGraph(model, graph, `constants of ${model.source}`);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(m.bytes(), { graphOptimizationLevel: 'disabled' });
+  } catch (e) {
+    throw new GanvasError('RUNTIME', `could not evaluate constants ${pending.join(', ')} of ${model.source}: ${describeError(e)}`, { cause: e });
+  }
+  try {
+    const r = await session.run({});
+    for (const name of pending) {
+      const t = r[name];
+      const src = t.data as ArrayLike<number | bigint>;
+      const data = new Array<number>(src.length);
+      for (let i = 0; i < src.length; i++) data[i] = Math.max(-(2 ** 53), Math.min(2 ** 53, Number(src[i])));
+      out.set(name, { dims: [...t.dims], data });
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
+}

@@ -1,0 +1,306 @@
+/**
+ * gradientModel(): from a forward ONNX model, a second ONNX model computing a scalar loss and its gradients.
+ *
+ * 1. The loss expression is appended to the forward graph as ONNX nodes and the result is probed once, so every
+ *    tensor's shape is known (gradients of broadcasting ops must be summed back to their inputs' shapes).
+ * 2. Tensors that depend on a variable through float tensors are "varying"; nodes are visited in reverse graph
+ *    order from the loss, and a node's rule runs only when a gradient reaches one of its outputs and one of its
+ *    inputs is varying. So rules are applied only along paths from the variables to the loss, and an op without
+ *    a rule is an error only when it actually lies on such a path.
+ * 3. The backward nodes read forward tensors by name: onnxruntime computes each activation once and keeps it.
+ */
+import { GanvasError, closestNames } from '../errors';
+import { GraphIndex, nodeReads } from '../onnx/graph';
+import { OnnxModel, onnx } from '../onnx/model';
+import type { NodeProto } from '../onnx/model';
+import { ProbeOptions, TensorInfo, probe } from '../onnx/probe';
+import { Dim, formatDims, makeValueInfo } from '../onnx/types';
+import { ConstValue, evaluateConstants } from './constants';
+import { Emitter } from './emit';
+import { LossSpec, buildLoss } from './loss';
+import { GradContext, getGradient, readAttr, registeredOps, unsupported } from './registry';
+import './ops';
+
+export interface GradientOptions {
+  /** Tensors to differentiate with respect to: graph inputs (latents, injected activations, weights fed as inputs). */
+  wrt: string[];
+  loss: LossSpec;
+  /** Concrete shapes for inputs with symbolic non-batch axes (as for probe()). */
+  inputShapes?: ProbeOptions['inputShapes'];
+}
+
+/** Name of the loss output of a gradient model. */
+export const LOSS_OUTPUT = 'loss';
+/** Name of the gradient output for variable `name`. */
+export function gradName(name: string): string {
+  return `grad_${name}`;
+}
+
+const cache = new WeakMap<OnnxModel, Map<string, Promise<OnnxModel>>>();
+
+/**
+ * The gradient model of `model`: outputs `loss` (a scalar) then `grad_<name>` for each name in `wrt`; inputs are
+ * the model's inputs that the loss needs plus any loss feeds (targets, masks). Cached per (model, wrt, loss).
+ */
+export function gradientModel(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel> {
+  const key = JSON.stringify({ wrt: opts.wrt, loss: opts.loss, shapes: opts.inputShapes ?? {} });
+  let m = cache.get(model);
+  if (!m) cache.set(model, (m = new Map()));
+  let p = m.get(key);
+  if (!p) {
+    p = build(model, opts);
+    m.set(key, p);
+    p.catch(() => m?.delete(key));
+  }
+  return p;
+}
+
+function defaultOpset(model: OnnxModel): number {
+  const imp = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return Number(imp?.version ?? 0);
+}
+
+async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel> {
+  const opset = defaultOpset(model);
+  if (opset < 13) {
+    throw new GanvasError(
+      'UNSUPPORTED',
+      `${model.source} uses ONNX opset ${opset}; gradient models need opset 13 or later. ` +
+        `Re-export with torch.onnx.export(..., opset_version=13) or convert with onnx.version_converter.`,
+    );
+  }
+  if (opts.wrt.length === 0) throw new GanvasError('BAD_INPUT', 'gradientModel needs at least one tensor in wrt');
+  if (new Set(opts.wrt).size !== opts.wrt.length) {
+    throw new GanvasError('BAD_INPUT', `wrt lists a tensor twice: ${opts.wrt.join(', ')}`);
+  }
+  const g0 = model.graph;
+  const index0 = new GraphIndex(model);
+  const initNames = new Set((g0.initializer ?? []).map((t) => t.name ?? ''));
+  for (const w of opts.wrt) {
+    if (index0.inputs.has(w)) continue;
+    if (initNames.has(w)) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `"${w}" is a weight (an initializer) of ${model.source}; gradients are taken w.r.t. graph inputs. ` +
+          `Make it an input (feed the weight at run time) or differentiate w.r.t. an input instead.`,
+      );
+    }
+    if (!index0.producer.has(w)) {
+      const all = [...index0.inputs, ...index0.producer.keys()];
+      throw new GanvasError(
+        'BAD_INPUT',
+        `${model.source} has no tensor "${w}" to differentiate w.r.t.; its inputs are ${[...index0.inputs].join(', ')}` +
+          `; closest names: ${closestNames(w, all).join(', ')}`,
+      );
+    }
+  }
+
+  // Every name in the model, so the names we add never collide with the model's.
+  const taken = new Set<string>([...index0.inputs, ...initNames, ...index0.producer.keys()]);
+  for (const n of index0.nodes) if (n.name) taken.add(n.name);
+  const base = await probe(model, { inputShapes: opts.inputShapes });
+  const dimsOf0 = (name: string): Dim[] | undefined => base.tensors.get(name)?.dims;
+  const le = new Emitter('ganvas_loss/', opset, taken);
+  const built = buildLoss(opts.loss, dimsOf0, le);
+
+  const augGraph = onnx.GraphProto.create({
+    ...g0,
+    node: [...(g0.node ?? []), ...le.nodes],
+    input: [...(g0.input ?? []), ...built.feeds.map((f) => makeValueInfo(f.name, 'float32', f.dims))],
+    initializer: [...(g0.initializer ?? []), ...le.initializers],
+    output: [onnx.ValueInfoProto.create({ name: built.name })],
+  });
+  const aug = new OnnxModel(onnx.ModelProto.create({ ...model.proto, graph: augGraph }), `${model.source} with loss`);
+  const { tensors } = await probe(aug, { inputShapes: opts.inputShapes });
+  const index = new GraphIndex(aug);
+  const isFloat = (n: string) => tensors.get(n)?.type === 'float32';
+
+  // Forward sweep: which tensors depend on a variable.
+  const varying = new Set<string>(opts.wrt);
+  for (const node of index.nodes) {
+    if (!nodeReads(node).some((r) => varying.has(r))) continue;
+    for (const o of node.output ?? []) if (o && isFloat(o)) varying.add(o);
+  }
+  if (!varying.has(built.name)) {
+    throw new GanvasError(
+      'BAD_INPUT',
+      `the loss does not depend on ${opts.wrt.map((w) => `"${w}"`).join(', ')}; check that the loss reads an output ` +
+        `computed from them (the loss reads ${built.reads.join(', ')})`,
+    );
+  }
+
+  const needed = index.closure([built.name]);
+  // Constant inputs the rules will read (Slice starts, Pad pads, …) and constants whose dims rules need.
+  const constNames = new Set<string>();
+  for (const i of needed) {
+    const node = index.nodes[i];
+    if (!(node.output ?? []).some((o) => varying.has(o))) continue;
+    const rule = getGradient(node.opType ?? '');
+    (node.input ?? []).forEach((name, k) => {
+      if (!name || !index.isConstant(name)) return;
+      if (rule?.constInputs?.includes(k) || !index.initializers.has(name)) constNames.add(name);
+    });
+  }
+  const consts = await evaluateConstants(aug, index, [...constNames]);
+  const initDims = new Map((augGraph.initializer ?? []).map((t) => [t.name ?? '', (t.dims ?? []).map(Number)]));
+
+  const e = new Emitter('ganvas_grad/', opset, taken);
+  const grads = new Map<string, string[]>();
+  const total = (name: string): string | undefined => {
+    const parts = grads.get(name);
+    if (!parts || parts.length === 0) return undefined;
+    const s = e.sum(parts);
+    grads.set(name, [s]);
+    return s;
+  };
+  grads.set(built.name, [e.scalar(1)]);
+
+  const dims = (name: string): Dim[] => {
+    const t: TensorInfo | undefined = tensors.get(name);
+    if (t) return t.dims;
+    const c = consts.get(name) ?? undefined;
+    if (c) return c.dims;
+    const d = initDims.get(name);
+    if (d) return d;
+    throw new GanvasError('RUNTIME', `no shape known for tensor "${name}" of ${model.source}`);
+  };
+
+  for (let k = needed.length - 1; k >= 0; k--) {
+    const node = index.nodes[needed[k]];
+    const outs = node.output ?? [];
+    const dy = outs.map((o) => (o ? total(o) : undefined));
+    if (dy.every((d) => d === undefined)) continue;
+    const ins = node.input ?? [];
+    const need = ins.map((n) => n !== '' && varying.has(n) && isFloat(n));
+    if (!need.some((b) => b)) continue;
+    const op = node.opType ?? '';
+    const rule = node.domain && node.domain !== 'ai.onnx' ? undefined : getGradient(op);
+    if (!rule) {
+      throw new GanvasError(
+        'UNSUPPORTED',
+        `no gradient rule for op ${node.domain ? `${node.domain}.` : ''}${op} (node "${node.name ?? outs[0]}", ` +
+          `output "${outs[0]}"), which lies on a path from ${opts.wrt.join(', ')} to the loss. ` +
+          `Ops with gradient rules: ${registeredOps().join(', ')}.`,
+      );
+    }
+    const ctx = makeContext(node, dy, need, e, dims, consts);
+    const res = rule.grad(ctx);
+    ins.forEach((name, i) => {
+      const g = res[i];
+      if (!need[i] || !g) return;
+      const list = grads.get(name);
+      if (list) list.push(g);
+      else grads.set(name, [g]);
+    });
+  }
+
+  const outName = (b: string) => {
+    let n = b;
+    for (let i = 1; taken.has(n); i++) n = `${b}_${i}`;
+    taken.add(n);
+    return n;
+  };
+  const lossOut = outName(LOSS_OUTPUT);
+  e.opInto('Identity', [built.name], lossOut);
+  const gradOuts: onnx.IValueInfoProto[] = [];
+  for (const w of opts.wrt) {
+    const g = total(w) ?? e.zerosLike(w);
+    const n = outName(gradName(w));
+    e.opInto('Identity', [g], n);
+    const info = tensors.get(w);
+    gradOuts.push(makeValueInfo(n, 'float32', info?.dims));
+  }
+
+  // Forward nodes: everything the loss needs plus whatever the backward nodes read.
+  const made = new Set<string>();
+  for (const n of e.nodes) for (const o of n.output ?? []) made.add(o);
+  const fwdReads = new Set<string>([built.name]);
+  for (const n of e.nodes) for (const r of nodeReads(n)) if (!made.has(r)) fwdReads.add(r);
+  const fwd = index.closure(fwdReads);
+  const allNodes: NodeProto[] = [...fwd.map((i) => index.nodes[i]), ...e.nodes];
+  const reads = new Set<string>();
+  for (const n of allNodes) for (const r of nodeReads(n)) reads.add(r);
+  for (const w of opts.wrt) reads.add(w);
+  const inputs = (augGraph.input ?? []).filter((v) => {
+    const n = v.name ?? '';
+    return reads.has(n) && !initNames.has(n);
+  });
+  const describeInput = (v: onnx.IValueInfoProto): onnx.IValueInfoProto => {
+    const t = tensors.get(v.name ?? '');
+    return t ? makeValueInfo(t.name, t.type, t.dims) : v;
+  };
+
+  const minOpset = Math.max(opset, e.minOpset);
+  const opsetImport = (model.proto.opsetImport ?? []).map((o) =>
+    !o.domain || o.domain === 'ai.onnx' ? onnx.OperatorSetIdProto.create({ domain: o.domain, version: minOpset }) : o,
+  );
+  // Opset 16 needs IR version 8: raise it with the opset.
+  const irVersion = Math.max(Number(model.proto.irVersion ?? 7), minOpset >= 16 ? 8 : 7);
+  const graph = onnx.GraphProto.create({
+    name: `${g0.name ?? 'graph'}_gradient`,
+    node: allNodes,
+    input: inputs.map(describeInput),
+    initializer: [...(augGraph.initializer ?? []).filter((t) => reads.has(t.name ?? '')), ...e.initializers],
+    output: [makeValueInfo(lossOut, 'float32', []), ...gradOuts],
+  });
+  const proto = onnx.ModelProto.create({
+    irVersion,
+    opsetImport,
+    producerName: 'ganvas',
+    producerVersion: model.proto.producerVersion,
+    functions: model.proto.functions,
+    graph,
+  });
+  return new OnnxModel(proto, `gradient of ${model.source} w.r.t. ${opts.wrt.join(', ')}`);
+}
+
+function makeContext(
+  node: NodeProto,
+  dy: (string | undefined)[],
+  need: boolean[],
+  e: Emitter,
+  dimsOf: (name: string) => Dim[],
+  consts: Map<string, ConstValue>,
+): GradContext {
+  const x = node.input ?? [];
+  const y = node.output ?? [];
+  const ctx: GradContext = {
+    node,
+    x,
+    y,
+    dy,
+    e,
+    dyOrZeros: (i) => dy[i] ?? e.zerosLike(y[i]),
+    needs: (i) => need[i] === true,
+    dims: dimsOf,
+    staticDims: (name, what = 'this rule') => {
+      const d = dimsOf(name);
+      const bad = d.findIndex((v, i) => i > 0 && typeof v !== 'number');
+      if (bad >= 0) {
+        unsupported(node, `${what} needs the size of axis ${bad} of "${name}" (dims ${formatDims(d)}); pass inputShapes with concrete sizes`);
+      }
+      return d.map((v) => (typeof v === 'number' ? v : -1));
+    },
+    rank: (name) => dimsOf(name).length,
+    constValue: (i) => (x[i] ? consts.get(x[i]) : undefined),
+    attrInt: (name, dflt) => {
+      const a = readAttr(node, name);
+      return a ? Number(a.i ?? dflt) : dflt;
+    },
+    attrInts: (name, dflt) => {
+      const a = readAttr(node, name);
+      return a ? (a.ints ?? []).map(Number) : dflt;
+    },
+    attrFloat: (name, dflt) => {
+      const a = readAttr(node, name);
+      return a ? Number(a.f ?? dflt) : dflt;
+    },
+    attrString: (name, dflt) => {
+      const a = readAttr(node, name);
+      return a?.s ? Buffer.from(a.s).toString() : dflt;
+    },
+    hasAttr: (name) => readAttr(node, name) !== undefined,
+    fail: (what) => unsupported(node, what),
+  };
+  return ctx;
+}

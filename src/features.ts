@@ -1,0 +1,86 @@
+/**
+ * A feature extractor: a classifier truncated at a hidden layer, fed generator images the way it was trained
+ * (resized by nearest neighbour, value range mapped, normalized as its manifest says).
+ */
+import { GanvasError } from './errors';
+import { ModelBundle, openModel } from './manifest';
+import { truncate } from './onnx/split';
+import { LayerInfo, resolveLayer } from './onnx/layers';
+import { OnnxModel } from './onnx/model';
+import { ModelSession, Runtime } from './runtime/session';
+import { FloatTensor, nchw } from './runtime/tensor';
+import { RunOptions } from './generator';
+
+export class FeatureExtractor {
+  private constructor(
+    readonly bundle: ModelBundle,
+    readonly layer: LayerInfo,
+    readonly model: OnnxModel,
+    readonly runtime: Runtime,
+  ) {}
+
+  /** Opens a classifier/features model and cuts it at `layer` (default "layer2", as in paper 000 §4.2). */
+  static async open(location: string | ModelBundle, layer = 'layer2', runtime?: Runtime): Promise<FeatureExtractor> {
+    const bundle = typeof location === 'string' ? await openModel(location) : location;
+    if (bundle.manifest.role === 'generator') {
+      throw new GanvasError('BAD_MANIFEST', `${bundle.manifest.name} is a generator; a feature extractor must be a classifier or features model`);
+    }
+    if (!bundle.manifest.preprocess) {
+      throw new GanvasError('BAD_MANIFEST', `${bundle.manifest.name} has no "preprocess" in its manifest`);
+    }
+    const info = await resolveLayer(bundle.model, layer);
+    const model = await truncate(bundle.model, layer);
+    return new FeatureExtractor(bundle, info, model, runtime ?? new Runtime());
+  }
+
+  get name(): string {
+    return this.bundle.manifest.name;
+  }
+
+  get inputName(): string {
+    return this.model.inputNames()[0];
+  }
+
+  /** Images in `range` → the model's input: nearest resize, channel conversion, range mapping, normalization. */
+  preprocess(images: FloatTensor, range: [number, number]): FloatTensor {
+    const p = this.bundle.manifest.preprocess;
+    if (!p) throw new GanvasError('BAD_MANIFEST', `${this.name} has no preprocess`);
+    const { n, c, h, w } = nchw(images, 'images');
+    const [H, W] = p.size;
+    const C = p.channels;
+    if (c !== 1 && c !== 3) throw new GanvasError('BAD_INPUT', `images must have 1 or 3 channels, got ${c}`);
+    const [lo, hi] = range;
+    const [plo, phi] = p.range;
+    const scale = (phi - plo) / (hi - lo);
+    const out = new Float32Array(n * C * H * W);
+    // Nearest neighbour as PyTorch does it: source index ⌊dst · in / out⌋.
+    const sy = Int32Array.from({ length: H }, (_, y) => Math.min(h - 1, Math.floor((y * h) / H)));
+    const sx = Int32Array.from({ length: W }, (_, x) => Math.min(w - 1, Math.floor((x * w) / W)));
+    for (let b = 0; b < n; b++) {
+      for (let k = 0; k < C; k++) {
+        const mean = p.mean?.[k] ?? p.mean?.[0] ?? 0;
+        const std = p.std?.[k] ?? p.std?.[0] ?? 1;
+        for (let y = 0; y < H; y++) {
+          for (let x = 0; x < W; x++) {
+            const at = (ch: number) => images.data[((b * c + ch) * h + sy[y]) * w + sx[x]];
+            // Gray → RGB repeats the channel; RGB → gray takes luma (ITU-R 601), as PIL's convert('L') does.
+            const v = c === C ? at(k) : c === 1 ? at(0) : 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
+            out[((b * C + k) * H + y) * W + x] = ((v - lo) * scale + plo - mean) / std;
+          }
+        }
+      }
+    }
+    return { data: out, dims: [n, C, H, W] };
+  }
+
+  async session(): Promise<ModelSession> {
+    return this.runtime.session(this.model);
+  }
+
+  /** Features at the chosen layer for images in `range`. */
+  async features(images: FloatTensor, range: [number, number], opts: RunOptions = {}): Promise<FloatTensor> {
+    const s = await this.session();
+    const out = await s.runBatched({ [this.inputName]: this.preprocess(images, range) }, opts);
+    return out[this.layer.name];
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Visualizing activation vectors (paper 000 §3.1): write a vector v into a hidden layer — at every position
+ * (full) or in a grid of g×g blocks — and let the rest of the generator render it, in one forward pass.
+ */
+import { GanvasError } from './errors';
+import { Cut, HeadResult, RunOptions, SampleOptions, takeSamples } from './generator';
+import { GridSize, Mask, gridMask } from './gridMask';
+import { Seed, uniform } from './runtime/noise';
+import { FloatTensor, concatBatch, pixelVector, sliceBatch } from './runtime/tensor';
+
+/** Where a vector came from: enough to regenerate it (same model, layer, seed → same vector). */
+export interface Provenance {
+  model: string;
+  layer: string;
+  seed: Seed;
+  y: number;
+  x: number;
+}
+
+export interface ActivationVector {
+  vector: Float32Array;
+  provenance?: Provenance;
+}
+
+/** What fills the positions the mask leaves free. */
+export type Background =
+  | 'original' // the background sample's own activations (default)
+  | { position: [number, number] } // another vector of the same image, at (y, x)
+  | { vector: Float32Array }; // a chosen vector
+
+export interface VisualizeOptions extends RunOptions {
+  /** 'full' (default) or a grid size g. */
+  grid?: GridSize;
+  background?: Background;
+  /**
+   * The sample whose activations (and noise, style) form the background. Default: each vector's own sample
+   * (its provenance seed), as in the authors' evaluation; vectors without provenance need this.
+   */
+  backgroundSeed?: Seed;
+  /** Noise seed for the tail's noise inputs; default: the background sample's seed. */
+  noiseSeed?: Seed;
+}
+
+export interface SampleVectorsOptions extends RunOptions {
+  count: number;
+  /** Scan seed: samples get seeds seed·count … seed·count + count − 1; positions come from the seed too. */
+  seed?: number;
+}
+
+/** Activation vectors at random positions of freshly generated samples, each with its provenance. */
+export async function sampleVectors(cut: Cut, opts: SampleVectorsOptions): Promise<{ vectors: ActivationVector[]; head: HeadResult; seeds: number[] }> {
+  const { count } = opts;
+  if (!Number.isInteger(count) || count < 1) throw new GanvasError('BAD_INPUT', `count must be a positive integer, got ${count}`);
+  const seed = opts.seed ?? 0;
+  const seeds = Array.from({ length: count }, (_, i) => seed * count + i);
+  const head = await cut.sample(seeds, opts);
+  const at = randomPositions(seed, count, cut.layer.height, cut.layer.width);
+  const vectors = seeds.map((s, i): ActivationVector => {
+    const [y, x] = at[i];
+    return {
+      vector: pixelVector(head.activations, i, y, x),
+      provenance: { model: cut.generator.name, layer: cut.layerName, seed: s, y, x },
+    };
+  });
+  return { vectors, head, seeds };
+}
+
+/** The random (y, x) of each of a scan's `count` samples, derived from the scan seed alone. */
+export function randomPositions(seed: number, count: number, h: number, w: number): [number, number][] {
+  const u = uniform(`positions:${seed}:${count}`, 2 * count);
+  return Array.from({ length: count }, (_, i) => [
+    Math.min(h - 1, Math.floor(u[2 * i] * h)),
+    Math.min(w - 1, Math.floor(u[2 * i + 1] * w)),
+  ]);
+}
+
+/** Regenerates vectors from their provenance (the inverse of sampleVectors' bookkeeping). */
+export async function vectorsFromProvenance(cut: Cut, provenance: readonly Provenance[], opts: RunOptions = {}): Promise<ActivationVector[]> {
+  for (const p of provenance) {
+    if (p.model !== cut.generator.name || (p.layer !== cut.layerName && p.layer !== cut.layer.name)) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `a vector from ${p.model} at ${p.layer} cannot be regenerated with ${cut.generator.name} at ${cut.layerName}`,
+      );
+    }
+  }
+  const seeds = [...new Set(provenance.map((p) => p.seed))];
+  const head = await cut.sample(seeds, opts);
+  return provenance.map((p) => ({ vector: pixelVector(head.activations, seeds.indexOf(p.seed), p.y, p.x), provenance: p }));
+}
+
+/**
+ * Writes v into sample n of `acts` (in place) where the mask is 1; where it is 0, writes `fill` if given
+ * (otherwise the original activations stay).
+ */
+export function writeVector(acts: FloatTensor, n: number, v: Float32Array, mask: Mask, fill?: Float32Array): void {
+  const [, c, h, w] = acts.dims;
+  if (v.length !== c) throw new GanvasError('BAD_INPUT', `the vector has ${v.length} channels, the layer has ${c}`);
+  if (fill && fill.length !== c) throw new GanvasError('BAD_INPUT', `the background vector has ${fill.length} channels, the layer has ${c}`);
+  if (mask.height !== h || mask.width !== w) {
+    throw new GanvasError('BAD_INPUT', `the mask is ${mask.height}×${mask.width}, the layer is ${h}×${w}`);
+  }
+  const base = n * c * h * w;
+  for (let i = 0; i < h * w; i++) {
+    const src = mask.data[i] ? v : fill;
+    if (!src) continue;
+    for (let k = 0; k < c; k++) acts.data[base + k * h * w + i] = src[k];
+  }
+}
+
+/**
+ * Builds the edited activations for each vector on its background sample and returns them with the carry the
+ * tail needs. Pure bookkeeping, shared by visualize() and the tileability scan.
+ */
+export function composeBatch(
+  head: HeadResult,
+  backgroundIndex: readonly number[],
+  vectors: readonly Float32Array[],
+  mask: Mask,
+  background: Background = 'original',
+): HeadResult {
+  const picked = takeSamples({ activations: head.activations, ...head.carry }, backgroundIndex);
+  const { activations, ...carry } = picked;
+  vectors.forEach((v, i) => {
+    let fill: Float32Array | undefined;
+    if (background !== 'original') {
+      fill = 'vector' in background ? background.vector : pixelVector(activations, i, background.position[0], background.position[1]);
+    }
+    writeVector(activations, i, v, mask, fill);
+  });
+  return { activations, carry };
+}
+
+/** Renders each vector into its background sample with the chosen mask: one image per vector. */
+export async function visualize(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions = {}): Promise<FloatTensor> {
+  if (vectors.length === 0) throw new GanvasError('BAD_INPUT', 'visualize() needs at least one vector');
+  const seeds: Seed[] = vectors.map((v, i) => {
+    const s = opts.backgroundSeed ?? v.provenance?.seed;
+    if (s === undefined) throw new GanvasError('BAD_INPUT', `vector ${i} has no provenance: pass backgroundSeed`);
+    return s;
+  });
+  const unique = [...new Set(seeds)];
+  const sampleOpts: SampleOptions = opts.noiseSeed !== undefined ? { noiseSeeds: unique.map(() => opts.noiseSeed as Seed) } : {};
+  const head = await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize });
+  const mask = gridMask(cut.layer.height, cut.layer.width, opts.grid ?? 'full');
+  if (opts.background && opts.background !== 'original' && 'position' in opts.background) {
+    const [y, x] = opts.background.position;
+    if (!(y >= 0 && y < cut.layer.height && x >= 0 && x < cut.layer.width)) {
+      throw new GanvasError('BAD_INPUT', `background position (${y}, ${x}) is outside the ${cut.layer.height}×${cut.layer.width} layer`);
+    }
+  }
+  const batch = composeBatch(head, seeds.map((s) => unique.indexOf(s)), vectors.map((v) => v.vector), mask, opts.background);
+  return cut.render(batch.activations, batch.carry, opts);
+}
+
+/** Fig. 7: for each vector, the row grid(1) … grid(5) and full. Returns one tensor per vector (a row each). */
+export async function gridSweep(cut: Cut, vectors: readonly ActivationVector[], sizes: GridSize[] = [1, 2, 3, 4, 5, 'full'], opts: VisualizeOptions = {}): Promise<FloatTensor[]> {
+  const perSize: FloatTensor[] = [];
+  for (const g of sizes) perSize.push(await visualize(cut, vectors, { ...opts, grid: g }));
+  return vectors.map((_, i) => concatBatch(perSize.map((t) => sliceBatch(t, i, i + 1))));
+}

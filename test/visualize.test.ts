@@ -1,0 +1,139 @@
+import { expect } from 'chai';
+import {
+  FeatureExtractor,
+  GanvasError,
+  Generator,
+  Runtime,
+  erodeMask,
+  gridMask,
+  gridSweep,
+  maskImage,
+  maxAbsDiff,
+  pixelVector,
+  resizeMask,
+  sampleVectors,
+  vectorsFromProvenance,
+  visualize,
+} from 'ganvas';
+import { identityGenerator, tinyClassifier, tinyGenerator } from './models';
+
+function rows(m: { data: Uint8Array; height: number; width: number }): string[] {
+  return Array.from({ length: m.height }, (_, y) => Array.from(m.data.subarray(y * m.width, (y + 1) * m.width)).join(''));
+}
+
+describe('gridMask', () => {
+  // Hand-written: corners at 0, g+1, 2(g+1), … while corner < 16 − g.
+  const expectedRow: Record<number, string> = {
+    1: '1010101010101010',
+    2: '1101101101101100',
+    3: '1110111011101110',
+    4: '1111011110111100',
+    5: '1111101111100000',
+  };
+  const coveredRows: Record<number, number[]> = {
+    1: [0, 2, 4, 6, 8, 10, 12, 14],
+    2: [0, 1, 3, 4, 6, 7, 9, 10, 12, 13],
+    3: [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14],
+    4: [0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13],
+    5: [0, 1, 2, 3, 4, 6, 7, 8, 9, 10],
+  };
+  for (const g of [1, 2, 3, 4, 5]) {
+    it(`is exact for H=W=16, g=${g}`, () => {
+      const r = rows(gridMask(16, 16, g));
+      r.forEach((row, y) => expect(row, `row ${y}`).to.equal(coveredRows[g].includes(y) ? expectedRow[g] : '0'.repeat(16)));
+    });
+  }
+  it('full covers everything; bad sizes are refused', () => {
+    expect(gridMask(3, 5, 'full').data.every((v) => v === 1)).to.equal(true);
+    expect(() => gridMask(16, 16, 0)).to.throw(GanvasError, /positive integer/);
+    expect(() => gridMask(4, 4, 4)).to.throw(GanvasError, /leaves no block/);
+  });
+  it('renders as an image, resizes by nearest neighbour and erodes with zero padding', () => {
+    const m = gridMask(4, 4, 1);
+    expect(Array.from(maskImage(m).data.slice(0, 4))).to.deep.equal([-1, 1, -1, 1]);
+    expect(rows(resizeMask(m, 8, 8))[0]).to.equal('11001100');
+    expect(rows(erodeMask(gridMask(8, 8, 'full'), 3))).to.deep.equal([
+      '00000000', '01111110', '01111110', '01111110', '01111110', '01111110', '01111110', '00000000',
+    ]);
+    expect(rows(erodeMask(resizeMask(gridMask(8, 8, 2), 16, 16), 3))[1]).to.equal('0110000110000000');
+  });
+});
+
+describe('visualize', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('a generator whose tail is the identity turns `full` into a constant image of v', async () => {
+    const gen = await Generator.open(await identityGenerator(), rt);
+    const cut = await gen.cut('h');
+    const v = Float32Array.from([0.25, -0.5, 0.75]);
+    const img = await visualize(cut, [{ vector: v }], { backgroundSeed: 3 });
+    expect(img.dims).to.deep.equal([1, 3, 4, 4]);
+    for (let c = 0; c < 3; c++) for (let i = 0; i < 16; i++) expect(img.data[c * 16 + i]).to.equal(v[c]);
+  });
+
+  it('grid(g) writes v exactly in the mask and keeps the original activations elsewhere', async () => {
+    const gen = await Generator.open(await identityGenerator(), rt);
+    const cut = await gen.cut('h');
+    const original = await gen.generate([7]);
+    const v = Float32Array.from([0.1, 0.2, 0.3]);
+    const img = await visualize(cut, [{ vector: v }], { backgroundSeed: 7, grid: 1 });
+    const mask = gridMask(4, 4, 1);
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < 16; i++) {
+        expect(img.data[c * 16 + i]).to.equal(mask.data[i] ? v[c] : original.data[c * 16 + i]);
+      }
+    }
+    const bg = Float32Array.from([9, 9, 9]);
+    const withVector = await visualize(cut, [{ vector: v }], { backgroundSeed: 7, grid: 1, background: { vector: bg } });
+    expect(withVector.data[1]).to.equal(9);
+    const other = await visualize(cut, [{ vector: v }], { backgroundSeed: 7, grid: 1, background: { position: [3, 3] } });
+    expect(other.data[1]).to.equal(pixelVector(original, 0, 3, 3)[0]);
+  });
+
+  it('sampled vectors keep a provenance that regenerates them exactly', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const { vectors } = await sampleVectors(cut, { count: 5, seed: 2 });
+    expect(vectors[0].provenance).to.include({ model: 'tiny-gen', layer: 'b8.conv1', seed: 10 });
+    const again = await vectorsFromProvenance(cut, vectors.map((v) => v.provenance!));
+    again.forEach((v, i) => expect(Array.from(v.vector)).to.deep.equal(Array.from(vectors[i].vector)));
+    // Rendering v in full on its own sample with the head's activations untouched reproduces nothing special,
+    // but rendering the *original* activations through the tail reproduces the full generator's image.
+    const head = await cut.sample([10]);
+    const viaTail = await cut.render(head.activations, head.carry);
+    expect(maxAbsDiff(viaTail, await gen.generate([10]))).to.be.at.most(1e-5);
+  });
+
+  it('gridSweep gives one row per vector with g = 1…5 and full', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const { vectors } = await sampleVectors(cut, { count: 2 });
+    const rowsOut = await gridSweep(cut, vectors, [1, 2, 3, 'full']);
+    expect(rowsOut).to.have.length(2);
+    expect(rowsOut[0].dims).to.deep.equal([4, 1, 8, 8]);
+    // Column k of vector i's row is exactly visualize() of that vector with grid size k.
+    const g3 = await visualize(cut, [vectors[1]], { grid: 3 });
+    expect(Array.from(rowsOut[1].data.subarray(2 * 64, 3 * 64))).to.deep.equal(Array.from(g3.data));
+    const g1 = await visualize(cut, [vectors[1]], { grid: 1 });
+    expect(maxAbsDiff(g1, g3)).to.be.greaterThan(0);
+  });
+
+  it('refuses vectors of the wrong length and generators opened as extractors', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    try {
+      await visualize(cut, [{ vector: new Float32Array(3) }], { backgroundSeed: 0 });
+      throw new Error('expected an error');
+    } catch (e) {
+      expect((e as Error).message).to.include('the vector has 3 channels, the layer has 4');
+    }
+    try {
+      await FeatureExtractor.open(gen.bundle);
+      throw new Error('expected an error');
+    } catch (e) {
+      expect((e as Error).message).to.include('is a generator');
+    }
+    await FeatureExtractor.open(await tinyClassifier());
+  });
+});
