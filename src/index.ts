@@ -34,3 +34,7 @@ export * from './gridMask';
 export * from './visualize';
 export { FeatureExtractor } from './features';
 export * from './tileability';
+export * from './library';
+export * from './paint';
+export * from './masks';
+export * from './dataset';

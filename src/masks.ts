@@ -1,0 +1,81 @@
+/**
+ * Random label maps for dataset generation: Voronoi cells, blobs or strokes over K classes, drawn at the hidden
+ * layer's resolution (the resolution painting works at), from a seed.
+ */
+import seedrandom from 'seedrandom';
+import { GanvasError } from './errors';
+import { LabelMap } from './paint';
+import { Seed } from './runtime/noise';
+
+export type MaskKind = 'voronoi' | 'blobs' | 'strokes';
+
+export interface RandomMaskOptions {
+  kind?: MaskKind;
+  /** Probability that a cell / the background keeps the original activations (label −1). Default 0.25. */
+  keepShare?: number;
+}
+
+export function randomLabels(seed: Seed, height: number, width: number, classes: number, opts: RandomMaskOptions = {}): LabelMap {
+  if (!Number.isInteger(classes) || classes < 1) throw new GanvasError('BAD_INPUT', `random masks need at least one class, got ${classes}`);
+  const rng = seedrandom.alea(`mask:${seed}`);
+  const int = (n: number) => Math.min(n - 1, Math.floor(rng() * n));
+  const keepShare = opts.keepShare ?? 0.25;
+  const pick = () => (rng() < keepShare ? -1 : int(classes));
+  const data = new Int16Array(height * width);
+  const kind = opts.kind ?? 'voronoi';
+  if (kind === 'voronoi') {
+    const cells = classes + 1 + int(4);
+    const pts = Array.from({ length: cells }, () => ({ y: rng() * height, x: rng() * width, k: pick() }));
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let best = 0;
+        let bd = Infinity;
+        pts.forEach((p, i) => {
+          const d = (p.y - y - 0.5) ** 2 + (p.x - x - 0.5) ** 2;
+          if (d < bd) [bd, best] = [d, i];
+        });
+        data[y * width + x] = pts[best].k;
+      }
+    }
+  } else if (kind === 'blobs') {
+    data.fill(-1);
+    const blobs = 2 + int(2 * classes + 2);
+    for (let b = 0; b < blobs; b++) {
+      const cy = rng() * height;
+      const cx = rng() * width;
+      const ry = (0.1 + 0.25 * rng()) * height;
+      const rx = (0.1 + 0.25 * rng()) * width;
+      const k = int(classes);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) if (((y + 0.5 - cy) / ry) ** 2 + ((x + 0.5 - cx) / rx) ** 2 <= 1) data[y * width + x] = k;
+      }
+    }
+  } else if (kind === 'strokes') {
+    data.fill(-1);
+    const strokes = 2 + int(3 * classes);
+    for (let s = 0; s < strokes; s++) {
+      const k = int(classes);
+      const r = 0.5 + rng() * Math.max(1, Math.min(height, width) / 8);
+      let y = rng() * height;
+      let x = rng() * width;
+      const steps = 3 + int(6);
+      for (let t = 0; t < steps; t++) {
+        const ny = Math.max(0, Math.min(height - 1, y + (rng() - 0.5) * height * 0.5));
+        const nx = Math.max(0, Math.min(width - 1, x + (rng() - 0.5) * width * 0.5));
+        for (let u = 0; u <= 1; u += 0.05) {
+          const py = y + (ny - y) * u;
+          const px = x + (nx - x) * u;
+          for (let yy = Math.floor(py - r); yy <= Math.ceil(py + r); yy++) {
+            for (let xx = Math.floor(px - r); xx <= Math.ceil(px + r); xx++) {
+              if (yy >= 0 && yy < height && xx >= 0 && xx < width && (yy + 0.5 - py) ** 2 + (xx + 0.5 - px) ** 2 <= r * r) data[yy * width + xx] = k;
+            }
+          }
+        }
+        [y, x] = [ny, nx];
+      }
+    }
+  } else {
+    throw new GanvasError('BAD_INPUT', `unknown mask kind "${String(kind)}"; use "voronoi", "blobs" or "strokes"`);
+  }
+  return { data, height, width };
+}

@@ -1,0 +1,187 @@
+import { expect } from 'chai';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  GanvasError,
+  Generator,
+  KEEP_COLOR,
+  Painter,
+  RgbImage,
+  Runtime,
+  VectorLibrary,
+  generateDataset,
+  maxAbsDiff,
+  paint,
+  randomLabels,
+  readMask,
+  resizeLabels,
+  rgbToPng,
+} from 'ganvas';
+import { identityGenerator, tinyGenerator } from './models';
+
+function solid(width: number, height: number, color: string): RgbImage {
+  const v = parseInt(color.slice(1), 16);
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.set([v >> 16, (v >> 8) & 255, v & 255], 3 * i);
+  return { data, width, height };
+}
+
+function fillRect(img: RgbImage, y0: number, x0: number, y1: number, x1: number, color: string): void {
+  const v = parseInt(color.slice(1), 16);
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) img.data.set([v >> 16, (v >> 8) & 255, v & 255], 3 * (y * img.width + x));
+}
+
+async function rejects(p: Promise<unknown>): Promise<GanvasError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(GanvasError);
+    return e as GanvasError;
+  }
+  throw new Error('expected a GanvasError');
+}
+
+describe('paint', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('downsizes a known mask by nearest neighbour to the layer and writes the vectors exactly there', async () => {
+    // identity tail: the image is the layer, so what was written is what we see.
+    const gen = await Generator.open(await identityGenerator(), rt);
+    const cut = await gen.cut('h');
+    const mask = solid(8, 8, KEEP_COLOR);
+    fillRect(mask, 0, 0, 4, 2, '#ff0000'); // rows 0-3, cols 0-1 → layer rows 0-1, col 0
+    fillRect(mask, 6, 6, 8, 8, '#0000ff'); // rows 6-7, cols 6-7 → layer (3, 3)
+    const red = Float32Array.from([0.5, 0.5, 0.5]);
+    const blue = Float32Array.from([-0.5, 0, 0.5]);
+    const p = await paint(cut, mask, { '#ff0000': red, '#0000ff': blue }, { seed: 4 });
+    expect(Array.from(p.layerLabels.data)).to.deep.equal([0, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1]);
+    const original = await gen.generate([4]);
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < 16; i++) {
+        const k = p.layerLabels.data[i];
+        expect(p.image.data[c * 16 + i]).to.equal(k === 0 ? red[c] : k === 1 ? blue[c] : original.data[c * 16 + i]);
+      }
+    }
+    expect(p.imageLabels.width).to.equal(4);
+    // resizeLabels picks source ⌊dst·in/out⌋
+    expect(Array.from(resizeLabels({ data: Int16Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]), height: 3, width: 3 }, 2, 2).data)).to.deep.equal([0, 1, 3, 4]);
+  });
+
+  it('an all-keep mask leaves the output bit-identical to the unpainted sample', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const lib = VectorLibrary.for(cut);
+    lib.add('a', '#ff0000', new Float32Array(4).fill(1));
+    const png = await rgbToPng(solid(32, 32, KEEP_COLOR));
+    const p = await paint(cut, png, lib, { seed: 9 });
+    expect(maxAbsDiff(p.image, await gen.generate([9]))).to.equal(0);
+  });
+
+  it('unknown colors are an error listing the colors found with pixel counts', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const mask = solid(10, 10, KEEP_COLOR);
+    fillRect(mask, 0, 0, 2, 3, '#123456');
+    const e = await rejects(paint(cut, mask, { '#ff0000': new Float32Array(4) }));
+    expect(e.message).to.include('#123456 (6 px)');
+    expect(e.message).to.include('#00ff00 (94 px)');
+    expect(e.message).to.include('Palette: #ff0000');
+  });
+
+  it('refuses wrong vector sizes, bad colors, bad masks and libraries of another model or layer', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    expect(() => new Painter(cut, { '#ff0000': new Float32Array(3) })).to.throw(/3 channels; b8.conv1 has 4/);
+    expect(() => new Painter(cut, { red: new Float32Array(4) })).to.throw(/"red" is not a color/);
+    await rejects(readMask(Buffer.from('no image here')));
+    await rejects(readMask({ data: new Uint8Array(5), width: 2, height: 2 }));
+    const other = new VectorLibrary('some-other-gan', 'b8.conv1', 4);
+    expect(() => new Painter(cut, other)).to.throw(/cannot paint tiny-gen at b8.conv1/);
+    const lib = VectorLibrary.for(cut);
+    expect(() => lib.add('x', KEEP_COLOR, new Float32Array(4))).to.throw(/reserved/);
+    lib.add('x', '#ff0000', new Float32Array(4));
+    expect(() => lib.add('y', '#FF0000', new Float32Array(4))).to.throw(/already used by "x"/);
+  });
+
+  it('saves a library atomically as JSON + .npy, reloads it, and refuses it for another layer', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const lib = VectorLibrary.for(cut);
+    lib.add('fur', '#aa0000', Float32Array.from([1, 2, 3, 4]), { model: 'tiny-gen', layer: 'b8.conv1', seed: 1, y: 2, x: 3 });
+    lib.add('eye', '#0000aa', Float32Array.from([-1, 0.5, 0, 4]));
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-lib-'));
+    await lib.save(path.join(dir, 'lib.json'));
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(['lib.json', 'lib.npy']);
+    const back = await VectorLibrary.load(path.join(dir, 'lib.json'), cut);
+    expect(back.entries.map((e) => [e.name, e.color, Array.from(e.vector)])).to.deep.equal([
+      ['fur', '#aa0000', [1, 2, 3, 4]],
+      ['eye', '#0000aa', [-1, 0.5, 0, 4]],
+    ]);
+    expect(back.get('fur').provenance).to.deep.equal({ model: 'tiny-gen', layer: 'b8.conv1', seed: 1, y: 2, x: 3 });
+    const idGen = await Generator.open(await identityGenerator(), rt);
+    await rejects(VectorLibrary.load(path.join(dir, 'lib.json'), await idGen.cut('h')));
+  });
+
+  it('variations: fixed noise with different vectors, and a fixed vector with different noise', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const mask = solid(8, 8, KEEP_COLOR);
+    fillRect(mask, 2, 2, 6, 6, '#ff0000');
+    const painter = new Painter(cut, { '#ff0000': new Float32Array(4).fill(0.5) });
+    const vs = await painter.vectorVariations(mask, '#ff0000', [new Float32Array(4).fill(0.5), new Float32Array(4).fill(-1)], { seed: 1 });
+    expect(vs.dims[0]).to.equal(2);
+    expect(maxAbsDiff({ data: vs.data.subarray(0, 64), dims: [1, 1, 8, 8] }, (await painter.paint(mask, { seed: 1 })).image)).to.equal(0);
+    const ns = await painter.noiseVariations(mask, [1, 2, 3], { seed: 1 });
+    expect(ns.dims[0]).to.equal(3);
+    expect(maxAbsDiff({ data: ns.data.subarray(0, 64), dims: [1, 1, 8, 8] }, { data: ns.data.subarray(64, 128), dims: [1, 1, 8, 8] })).to.be.greaterThan(0);
+  });
+});
+
+describe('datasets', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('random label maps are seeded and use the requested classes', () => {
+    for (const kind of ['voronoi', 'blobs', 'strokes'] as const) {
+      const a = randomLabels('s', 16, 16, 3, { kind });
+      expect(Array.from(a.data)).to.deep.equal(Array.from(randomLabels('s', 16, 16, 3, { kind }).data));
+      expect(a.data.every((v) => v >= -1 && v < 3)).to.equal(true);
+      expect(new Set(a.data).size).to.be.greaterThan(1);
+    }
+  });
+
+  it('an interrupted run resumes to exactly N pairs, without duplicates or changes', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const lib = VectorLibrary.for(cut);
+    lib.add('a', '#ff0000', new Float32Array(4).fill(1));
+    lib.add('b', '#0000ff', new Float32Array(4).fill(-1));
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-ds-'));
+    try {
+      await generateDataset(cut, lib, {
+        dir, count: 10, flushEvery: 4,
+        onProgress: (d) => {
+          if (d === 7) throw new Error('interrupted');
+        },
+      });
+      throw new Error('expected the interruption');
+    } catch (e) {
+      expect((e as Error).message).to.equal('interrupted');
+    }
+    const partial = JSON.parse(await fs.readFile(path.join(dir, 'index.json'), 'utf8'));
+    expect(partial.entries).to.have.length(4);
+    const before5 = await fs.readFile(path.join(dir, 'images/000005.png'));
+    const index = await generateDataset(cut, lib, { dir, count: 10, flushEvery: 4 });
+    expect(index.entries.map((e) => e.id)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const sub of ['images', 'labels', 'masks']) expect((await fs.readdir(path.join(dir, sub))).filter((f) => f.endsWith('.png'))).to.have.length(10);
+    expect((await fs.readdir(path.join(dir, 'images'))).some((f) => f.endsWith('.tmp'))).to.equal(false);
+    expect((await fs.readFile(path.join(dir, 'images/000005.png'))).equals(before5)).to.equal(true);
+    // A fresh, uninterrupted run gives the same files.
+    const dir2 = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-ds-'));
+    await generateDataset(cut, lib, { dir: dir2, count: 10 });
+    expect((await fs.readFile(path.join(dir2, 'labels/000008.png'))).equals(await fs.readFile(path.join(dir, 'labels/000008.png')))).to.equal(true);
+    await rejects(generateDataset(cut, lib, { dir, count: 10, seed: 1 }));
+  });
+});
