@@ -38,3 +38,8 @@ export * from './library';
 export * from './paint';
 export * from './masks';
 export * from './dataset';
+export * from './display';
+export { WidgetServer, WidgetHost, WidgetServerOptions, defaultHost } from './widgets/server';
+export { PaintWidget, PaintWidgetOptions } from './widgets/paint';
+export { galleryWidget, showGallery, GalleryWidgetOptions } from './widgets/gallery';
+export { sweepSvg, sweepPlotWidget, showSweepPlot } from './widgets/plot';

@@ -1,0 +1,120 @@
+/**
+ * The paint canvas widget (kernel side): a brush per library vector, an eraser that restores "keep", undo,
+ * clear, a noise-seed switch; each stroke is sent to the kernel, painted, and the new image sent back. The last
+ * mask and image stay on the widget object, so later cells can use them.
+ */
+import { Cut } from '../generator';
+import { KEEP_COLOR, VectorLibrary } from '../library';
+import { Painter, Painting, RgbImage, readMask } from '../paint';
+import { toPng } from '../runtime/image';
+import { FloatTensor } from '../runtime/tensor';
+import { showHtml } from '../display';
+import { escapeHtml, dataUrl, widgetHtml } from './html';
+import { WidgetHost, WidgetServer, defaultHost } from './server';
+
+export interface PaintWidgetOptions {
+  seed?: number;
+  host?: WidgetHost;
+  /** Canvas resolution in mask pixels per side (default: 8 × the layer's size). */
+  canvasSize?: number;
+  /** Display size of the canvas and image in CSS pixels (default 256). */
+  displaySize?: number;
+}
+
+export class PaintWidget {
+  seed: number;
+  /** The last mask painted (RGB at canvas resolution). */
+  mask?: RgbImage;
+  /** The last painting (image, label maps at layer and image resolution). */
+  painting?: Painting;
+  /** Server-side time of the last paint, in ms. */
+  lastPaintMs = 0;
+  paints = 0;
+
+  private constructor(
+    readonly painter: Painter,
+    readonly library: VectorLibrary,
+    readonly server: WidgetServer,
+    readonly id: string,
+    private readonly opts: PaintWidgetOptions,
+    private initial: Buffer,
+  ) {
+    this.seed = opts.seed ?? 0;
+  }
+
+  static async create(cut: Cut, library: VectorLibrary, opts: PaintWidgetOptions = {}): Promise<PaintWidget> {
+    const painter = new Painter(cut, library);
+    const server = await (opts.host ?? defaultHost).server();
+    const initial = await toPng(await cut.generator.generate([opts.seed ?? 0]), 0, { range: cut.generator.range });
+    let self: PaintWidget | undefined;
+    const id = server.register(async (type, payload) => {
+      if (!self) throw new Error('widget not ready');
+      if (type === 'paint') {
+        if (typeof payload.seed === 'number') self.seed = payload.seed;
+        const png = await self.paintMask(Buffer.from(String(payload.mask), 'base64'));
+        return { image: png.toString('base64'), ms: self.lastPaintMs };
+      }
+      throw new Error(`unknown request "${type}"`);
+    });
+    self = new PaintWidget(painter, library, server, id, opts, initial);
+    return self;
+  }
+
+  /** The last image, [1, C, H, W] in the generator's range. */
+  get image(): FloatTensor | undefined {
+    return this.painting?.image;
+  }
+
+  /** Paints a mask (PNG bytes or RGB) on the current seed, as a stroke from the canvas does. */
+  async paintMask(mask: Buffer | RgbImage): Promise<Buffer> {
+    const t0 = performance.now();
+    const rgb = await readMask(mask);
+    this.painting = await this.painter.paint(rgb, { seed: this.seed });
+    this.mask = rgb;
+    const png = await toPng(this.painting.image, 0, { range: this.painter.cut.generator.range });
+    this.lastPaintMs = performance.now() - t0;
+    this.paints++;
+    return png;
+  }
+
+  /** Mask pixels painted with each library vector in the last mask (at canvas resolution). */
+  paintedPixels(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (!this.mask) return out;
+    const byColor = new Map(this.library.entries.map((e) => [e.color, e.name]));
+    for (let i = 0; i < this.mask.width * this.mask.height; i++) {
+      const c = `#${[0, 1, 2].map((k) => this.mask!.data[3 * i + k].toString(16).padStart(2, '0')).join('')}`;
+      const name = byColor.get(c);
+      if (name) out[name] = (out[name] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  html(): string {
+    const cut = this.painter.cut;
+    const size = this.opts.canvasSize ?? cut.layer.height * 8;
+    const display = this.opts.displaySize ?? 256;
+    const legend = this.library.entries
+      .map((e) => `<span style="display:inline-block;margin-right:8px"><span style="display:inline-block;width:12px;height:12px;background:${e.color};vertical-align:middle"></span> ${escapeHtml(e.name)}</span>`)
+      .join('');
+    const snapshot = `<div style="font:12px sans-serif">${legend}</div><img alt="ganvas painting (static snapshot)" src="${dataUrl(this.initial)}" style="width:${display}px;height:${display}px;image-rendering:pixelated"/><div style="font:11px sans-serif;color:#777">Static snapshot. The live paint canvas needs the kernel's widget server (see README, "Widgets").</div>`;
+    return widgetHtml('paint', this.server, this.id, snapshot, {
+      canvasSize: size,
+      displaySize: display,
+      keep: KEEP_COLOR,
+      seed: this.seed,
+      image: dataUrl(this.initial),
+      brushes: this.library.entries.map((e) => ({ name: e.name, color: e.color })),
+    });
+  }
+
+  show(): this {
+    showHtml(this.html());
+    return this;
+  }
+
+  /** Refreshes the snapshot image (the last painting) for `html()` — what an exported notebook shows. */
+  async snapshot(): Promise<void> {
+    if (this.painting) this.initial = await toPng(this.painting.image, 0, { range: this.painter.cut.generator.range });
+  }
+}

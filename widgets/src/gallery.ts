@@ -1,0 +1,61 @@
+/**
+ * The tileability gallery: cards with grid(2) above full and the score; a click enlarges a card with its
+ * provenance and asks the kernel for its grid-size row.
+ */
+import { Rpc, WidgetConfig, connect, h } from './rpc';
+
+interface Item {
+  index: number;
+  score: number;
+  l1: number;
+  provenance: Record<string, unknown>;
+  grid: string;
+  full: string;
+}
+
+interface GalleryConfig extends WidgetConfig {
+  sections: { title: string; items: Item[] }[];
+}
+
+export function mountGallery(root: HTMLElement, cfg: GalleryConfig): void {
+  let rpc: Rpc | undefined;
+  const detail = h('div', { class: 'ganvas-detail', style: 'display:none;border:1px solid #999;padding:6px;margin-top:6px;font:12px sans-serif' });
+  const body = h('div');
+  const px = 'width:72px;height:72px;image-rendering:pixelated;display:block';
+  for (const s of cfg.sections) {
+    const row = h('div', { style: 'display:flex;flex-wrap:wrap;gap:6px' });
+    for (const it of s.items) {
+      const card = h('div', { class: 'ganvas-card', 'data-index': String(it.index), style: 'cursor:pointer;text-align:center;font:11px sans-serif' },
+        h('img', { src: it.grid, style: px, title: 'grid(2)' }), h('img', { src: it.full, style: px, title: 'full' }), it.score.toFixed(3));
+      card.onclick = () => void open(it);
+      row.append(card);
+    }
+    body.append(h('div', { style: 'font:bold 12px sans-serif;margin:6px 0 3px' }, s.title), row);
+  }
+  root.replaceChildren(body, detail);
+
+  const open = async (it: Item) => {
+    const big = 'width:192px;height:192px;image-rendering:pixelated';
+    const sweep = h('div', { class: 'ganvas-sweep' }, rpc ? 'loading the grid-size row…' : 'grid-size row: needs the live kernel');
+    detail.replaceChildren(
+      h('div', { style: 'display:flex;gap:8px' }, h('div', {}, 'grid(2)', h('br'), h('img', { src: it.grid, style: big })), h('div', {}, 'full', h('br'), h('img', { src: it.full, style: big }))),
+      h('div', {}, `score ${it.score.toFixed(4)} · L1 ${it.l1.toFixed(4)} · provenance ${JSON.stringify(it.provenance)}`),
+      sweep,
+    );
+    detail.style.display = 'block';
+    if (!rpc) return;
+    try {
+      const res = await rpc.call('sweep', { index: it.index });
+      sweep.replaceChildren('g = 1…5 and full:', h('br'), h('img', { src: `data:image/png;base64,${String(res.row)}` }));
+    } catch (e) {
+      sweep.textContent = `error: ${(e as Error).message}`;
+    }
+  };
+  connect(cfg).then(
+    (r) => {
+      rpc = r;
+      root.setAttribute('data-ganvas-live', 'true');
+    },
+    () => root.setAttribute('data-ganvas-live', 'false'),
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * The paint canvas: one brush per library vector (its color and name), an eraser that paints the "keep" color,
+ * brush size, undo, clear, and the noise seed. Strokes are drawn without anti-aliasing (whole mask pixels), so
+ * every pixel of the mask is exactly a palette color. The painted image updates while drawing (one request in
+ * flight at a time) and after each stroke.
+ */
+import { Rpc, WidgetConfig, connect, h, stats } from './rpc';
+
+interface PaintConfig extends WidgetConfig {
+  canvasSize: number;
+  displaySize: number;
+  keep: string;
+  seed: number;
+  image: string;
+  brushes: { name: string; color: string }[];
+}
+
+export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
+  const size = cfg.canvasSize;
+  const canvas = h('canvas', { width: String(size), height: String(size), class: 'ganvas-canvas', style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;cursor:crosshair;border:1px solid #999;touch-action:none` });
+  const image = h('img', { class: 'ganvas-image', src: cfg.image, style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;border:1px solid #999` });
+  const status = h('div', { class: 'ganvas-status', style: 'font:11px sans-serif;color:#555;min-height:14px' }, 'connecting to the kernel…');
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2D canvas');
+  ctx.imageSmoothingEnabled = false;
+  ctx.fillStyle = cfg.keep;
+  ctx.fillRect(0, 0, size, size);
+
+  let color = cfg.brushes[0]?.color ?? cfg.keep;
+  let brush = Math.max(1, Math.round(size / 16));
+  let seed = cfg.seed;
+  const undo: ImageData[] = [];
+  const toolbar = h('div', { style: 'display:flex;flex-wrap:wrap;gap:4px;align-items:center;font:12px sans-serif;margin-bottom:4px' });
+  const buttons: HTMLButtonElement[] = [];
+  const choose = (b: HTMLButtonElement, c: string) => {
+    color = c;
+    for (const x of buttons) x.style.outline = x === b ? '2px solid #000' : 'none';
+  };
+  for (const b of [...cfg.brushes, { name: 'eraser (keep)', color: cfg.keep }]) {
+    const btn = h('button', { type: 'button', class: 'ganvas-brush', 'data-color': b.color, title: b.color, style: 'display:flex;align-items:center;gap:4px' }, h('span', { style: `display:inline-block;width:12px;height:12px;background:${b.color};border:1px solid #555` }), b.name);
+    btn.onclick = () => choose(btn, b.color);
+    buttons.push(btn);
+    toolbar.append(btn);
+  }
+  choose(buttons[0], color);
+  const sizeInput = h('input', { type: 'range', min: '1', max: String(Math.max(2, Math.round(size / 4))), value: String(brush), class: 'ganvas-size', title: 'brush size' });
+  sizeInput.oninput = () => (brush = Number(sizeInput.value));
+  const undoBtn = h('button', { type: 'button', class: 'ganvas-undo' }, 'undo');
+  const clearBtn = h('button', { type: 'button', class: 'ganvas-clear' }, 'clear');
+  const seedInput = h('input', { type: 'number', value: String(seed), class: 'ganvas-seed', style: 'width:70px', title: 'noise / sample seed' });
+  const newSeed = h('button', { type: 'button', class: 'ganvas-newseed' }, 'new seed');
+  toolbar.append(' size ', sizeInput, undoBtn, clearBtn, ' seed ', seedInput, newSeed);
+  root.replaceChildren(toolbar, h('div', { style: 'display:flex;gap:8px' }, canvas, image), status);
+
+  let rpc: Rpc | undefined;
+  let inFlight = false;
+  let dirty = false;
+  let waitStart: number | undefined;
+  const send = async () => {
+    if (!rpc) return;
+    if (inFlight) {
+      dirty = true;
+      return;
+    }
+    inFlight = true;
+    dirty = false;
+    try {
+      const mask = canvas.toDataURL('image/png').split(',')[1];
+      const res = await rpc.call('paint', { mask, seed });
+      await new Promise<void>((resolve) => {
+        image.onload = () => resolve();
+        image.onerror = () => resolve();
+        image.src = `data:image/png;base64,${String(res.image)}`;
+      });
+      const t = waitStart;
+      if (t !== undefined && !dirty) {
+        const ms = performance.now() - t;
+        stats().paint.push(ms);
+        waitStart = undefined;
+        status.textContent = `painted in ${Number(res.ms).toFixed(1)} ms in the kernel, ${ms.toFixed(0)} ms round trip · seed ${seed}`;
+      }
+    } catch (e) {
+      status.textContent = `error: ${(e as Error).message}`;
+    } finally {
+      inFlight = false;
+      if (dirty) void send();
+    }
+  };
+
+  let drawing = false;
+  let last: [number, number] | undefined;
+  const at = (ev: PointerEvent): [number, number] => {
+    const r = canvas.getBoundingClientRect();
+    return [((ev.clientX - r.left) / r.width) * size, ((ev.clientY - r.top) / r.height) * size];
+  };
+  const dab = (x: number, y: number) => {
+    ctx.fillStyle = color;
+    ctx.fillRect(Math.round(x - brush / 2), Math.round(y - brush / 2), brush, brush);
+  };
+  const stroke = (p: [number, number]) => {
+    const from = last ?? p;
+    const steps = Math.max(1, Math.ceil(Math.hypot(p[0] - from[0], p[1] - from[1]) / Math.max(1, brush / 2)));
+    for (let i = 1; i <= steps; i++) dab(from[0] + ((p[0] - from[0]) * i) / steps, from[1] + ((p[1] - from[1]) * i) / steps);
+    last = p;
+  };
+  canvas.addEventListener('pointerdown', (ev) => {
+    drawing = true;
+    canvas.setPointerCapture(ev.pointerId);
+    undo.push(ctx.getImageData(0, 0, size, size));
+    if (undo.length > 50) undo.shift();
+    last = undefined;
+    stroke(at(ev));
+    void send();
+  });
+  canvas.addEventListener('pointermove', (ev) => {
+    if (!drawing) return;
+    stroke(at(ev));
+    void send();
+  });
+  const end = () => {
+    if (!drawing) return;
+    drawing = false;
+    last = undefined;
+    waitStart = performance.now();
+    void send();
+  };
+  canvas.addEventListener('pointerup', end);
+  canvas.addEventListener('pointercancel', end);
+  undoBtn.onclick = () => {
+    const prev = undo.pop();
+    if (prev) ctx.putImageData(prev, 0, 0);
+    waitStart = performance.now();
+    void send();
+  };
+  clearBtn.onclick = () => {
+    undo.push(ctx.getImageData(0, 0, size, size));
+    ctx.fillStyle = cfg.keep;
+    ctx.fillRect(0, 0, size, size);
+    waitStart = performance.now();
+    void send();
+  };
+  const reseed = (s: number) => {
+    seed = s;
+    seedInput.value = String(s);
+    waitStart = performance.now();
+    void send();
+  };
+  seedInput.onchange = () => reseed(Number(seedInput.value) || 0);
+  newSeed.onclick = () => reseed(seed + 1);
+
+  connect(cfg).then(
+    (r) => {
+      rpc = r;
+      root.setAttribute('data-ganvas-live', 'true');
+      status.textContent = 'live: paint on the left';
+    },
+    (e: Error) => {
+      root.setAttribute('data-ganvas-live', 'false');
+      status.textContent = `${e.message}`;
+    },
+  );
+}

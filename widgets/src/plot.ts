@@ -1,0 +1,57 @@
+/**
+ * The grid-size sweep plot with plotly.js, loaded from the kernel's widget server (no CDN: nothing outside is
+ * reachable on many machines). The static SVG stays if plotly cannot be loaded.
+ */
+import { WidgetConfig } from './rpc';
+
+interface PlotConfig extends WidgetConfig {
+  title: string;
+  x: string[];
+  mean: number[];
+  std: number[];
+}
+
+interface PlotlyLike {
+  newPlot(el: HTMLElement, data: unknown[], layout: unknown, config?: unknown): Promise<unknown>;
+}
+
+declare global {
+  interface Window {
+    Plotly?: PlotlyLike;
+  }
+}
+
+let loading: Promise<PlotlyLike> | undefined;
+
+function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  loading ??= new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = `${cfg.http}/static/plotly.js?token=${encodeURIComponent(cfg.token)}`;
+    s.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error('plotly did not load')));
+    s.onerror = () => {
+      loading = undefined;
+      reject(new Error('cannot load plotly.js from the kernel widget server'));
+    };
+    document.head.append(s);
+  });
+  return loading;
+}
+
+export function mountPlot(root: HTMLElement, cfg: PlotConfig): void {
+  loadPlotly(cfg).then(
+    (Plotly) => {
+      const div = document.createElement('div');
+      div.className = 'ganvas-plot';
+      div.style.cssText = 'width:480px;height:300px';
+      root.replaceChildren(div);
+      return Plotly.newPlot(
+        div,
+        [{ x: cfg.x, y: cfg.mean, error_y: { type: 'data', array: cfg.std, visible: true }, type: 'scatter', mode: 'lines+markers', name: 'mean ± std' }],
+        { title: { text: cfg.title }, xaxis: { title: { text: 'grid size g' }, type: 'category' }, yaxis: { title: { text: 'cosine similarity' } }, margin: { t: 40, l: 60, r: 10, b: 50 } },
+        { displaylogo: false, responsive: true },
+      ).then(() => root.setAttribute('data-ganvas-live', 'true'));
+    },
+    () => root.setAttribute('data-ganvas-live', 'false'),
+  );
+}
