@@ -1,6 +1,7 @@
 /**
  * Reading and writing ONNX model files with the ONNX protobuf schema (no Python at run time).
  */
+import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
@@ -20,6 +21,7 @@ export class OnnxModel {
   /** Friendly layer names (from the model's manifest) → tensor names. */
   readonly aliases: Readonly<Record<string, string>>;
   private encoded?: Uint8Array;
+  private hash?: string;
 
   constructor(proto: ModelProto, source: string, bytes?: Uint8Array, aliases: Record<string, string> = {}) {
     this.proto = proto;
@@ -42,6 +44,12 @@ export class OnnxModel {
   bytes(): Uint8Array {
     if (!this.encoded) this.encoded = onnx.ModelProto.encode(this.proto).finish();
     return this.encoded;
+  }
+
+  /** SHA-1 of the serialized model, computed once: sessions are cached by it, and hashing megabytes per run would cost more than running a small generator. */
+  digest(): string {
+    this.hash ??= createHash('sha1').update(this.bytes()).digest('hex');
+    return this.hash;
   }
 
   /** Names of the real graph inputs: old exporters also list initializers as inputs; those are weights. */

@@ -1,7 +1,6 @@
 /**
  * onnxruntime-node sessions: a cache, input checks before anything reaches native code, and batched runs.
  */
-import { createHash } from 'crypto';
 import * as ort from 'onnxruntime-node';
 import { GanvasError, describeError } from '../errors';
 import { OnnxModel } from '../onnx/model';
@@ -92,6 +91,12 @@ export class ModelSession {
       throw new GanvasError('BAD_INPUT', `batchSize must be a positive integer, got ${batchSize}`);
     }
     const total = this.batchOf(feeds);
+    if (total <= batchSize) {
+      // One call, no slicing or copying: the common interactive case, where every microsecond shows.
+      const out = await this.run(feeds, opts.outputs);
+      opts.onProgress?.(total, total);
+      return out;
+    }
     const parts: Record<string, FloatTensor[]> = {};
     for (let start = 0; start < total; start += batchSize) {
       const end = Math.min(total, start + batchSize);
@@ -197,6 +202,17 @@ function sliceFeed(f: Feed, start: number, end: number): Feed {
   return sliceBatch(f as FloatTensor, start, end);
 }
 
+/**
+ * onnxruntime tensors made for (or received as) a Float32Array. onnxruntime-node pays a noticeable cost the first
+ * time it sees a tensor object, so a head output handed to a tail, or the same feeds run twice, reuse the
+ * tensor instead of wrapping the data again. Tensors reference the data (no copy), so in-place edits are seen.
+ */
+const ortOf = new WeakMap<Float32Array, ort.Tensor>();
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
 export function toOrt(f: Feed): ort.Tensor {
   if (f instanceof ort.Tensor) return f;
   if (!(f.data instanceof Float32Array)) {
@@ -208,12 +224,20 @@ export function toOrt(f: Feed): ort.Tensor {
       `tensor has ${f.data.length} values but dims ${formatDims(f.dims as number[])} need ${numel(f.dims)}`,
     );
   }
-  return new ort.Tensor('float32', f.data, [...f.dims]);
+  const known = ortOf.get(f.data);
+  if (known && sameDims(known.dims, f.dims)) return known;
+  const t = new ort.Tensor('float32', f.data, [...f.dims]);
+  ortOf.set(f.data, t);
+  return t;
 }
 
 export function toFloatTensor(t: ort.Tensor): FloatTensor {
   const dims = [...t.dims];
-  if (t.type === 'float32') return { data: t.data as Float32Array, dims };
+  if (t.type === 'float32') {
+    const data = t.data as Float32Array;
+    ortOf.set(data, t);
+    return { data, dims };
+  }
   if (t.type === 'string') throw new GanvasError('UNSUPPORTED', 'string tensors cannot be converted to float32');
   const src = t.data as ArrayLike<number | bigint>;
   const data = new Float32Array(src.length);
@@ -247,7 +271,7 @@ export class Runtime {
   }
 
   session(model: OnnxModel): Promise<ModelSession> {
-    const key = createHash('sha1').update(model.bytes()).digest('hex');
+    const key = model.digest();
     let s = this.cache.get(key);
     if (!s) {
       s = this.create(model);

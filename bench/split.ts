@@ -1,0 +1,49 @@
+/**
+ * Is the cut free? Head + tail (with the crossing tensors handed over in JavaScript) against the full generator,
+ * at batch 1 and 32, on the shipped demo generator. Target: ratio ≤ 1.05.
+ *
+ *   npm run bench:split [-- --model fmnist-stylegan --layer b16.conv1]
+ */
+import { Generator, Runtime, openDemoModel } from 'ganvas';
+import { machine, median, table, timeInterleaved } from './util';
+
+async function main(): Promise<void> {
+  const arg = (name: string, dflt: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : dflt;
+  };
+  const modelName = arg('model', 'fmnist-stylegan');
+  const layer = arg('layer', 'b16.conv1');
+  const threads = Number(arg('threads', '1'));
+  const rt = new Runtime({ threads });
+  const gen = new Generator(await openDemoModel(modelName), rt);
+  const cut = await gen.cut(layer);
+  const full = await gen.session();
+  const rows: (string | number)[][] = [];
+  for (const batch of [1, 32]) {
+    const seeds = Array.from({ length: batch }, (_, i) => i);
+    const feeds = gen.inputs(seeds);
+    const repeats = batch === 1 ? 200 : 30;
+    const [full_, split_] = await timeInterleaved(
+      [
+        () => full.run(feeds),
+        async () => {
+          const h = await cut.head(feeds);
+          await cut.render(h.activations, h.carry);
+        },
+      ],
+      { repeats, warmup: 5 },
+    );
+    const tFull = median(full_);
+    const tSplit = median(split_);
+    rows.push([batch, tFull, tSplit, tSplit / tFull]);
+  }
+  console.log(`bench/split — ${modelName} cut at ${layer}; ${threads} thread(s); ${machine()}; medians of interleaved runs`);
+  console.log(table(['batch', 'full model ms', 'head + tail ms', 'ratio (target ≤ 1.05)'], rows));
+  await rt.release();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+/**
+ * The package works installed elsewhere: pack it, install the tarball into a fresh folder, and load and run a
+ * shipped model from there — as a user who runs `npm install ganvas` would.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'child_process';
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.join(__dirname, '..', '..');
+
+describe('npm pack', function () {
+  this.timeout(600_000);
+
+  it('installs from the tarball into another folder and runs a shipped generator there', async () => {
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-pack-'));
+    // dist/ is already built by `npm test`; skip "prepare" so packing does not rebuild it.
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const info = JSON.parse(out.slice(out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    const files = info[0].files.map((f) => f.path);
+    expect(files).to.include('dist/index.js');
+    expect(files).to.include('dist/widgets.js');
+    expect(files).to.include('models/fmnist-stylegan/model.onnx');
+    expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f.includes('weights.pt'))).to.equal(false);
+    const app = path.join(tmp, 'app');
+    await fs.mkdir(app);
+    await fs.writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'ganvas-user', version: '1.0.0', private: true }));
+    await fs.writeFile(path.join(app, '.npmrc'), 'onnxruntime-node-install=skip\n');
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(tmp, info[0].filename)], { cwd: app, stdio: 'pipe' });
+    const script = `
+      const g = require('ganvas');
+      (async () => {
+        const gen = await g.Generator.open(g.demoModelDir('fmnist-stylegan'));
+        const img = await gen.generate([0, 1]);
+        const cut = await gen.cut('b16.conv1');
+        console.log(JSON.stringify({ from: require.resolve('ganvas'), dims: img.dims, layer: cut.layer.dims }));
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const result = JSON.parse(execFileSync('node', ['-e', script], { cwd: app, encoding: 'utf8' }));
+    expect(result.from.startsWith(path.join(app, 'node_modules', 'ganvas'))).to.equal(true);
+    expect(result.dims).to.deep.equal([2, 1, 32, 32]);
+    expect(result.layer).to.deep.equal(['N', 64, 16, 16]);
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+});
