@@ -3,6 +3,7 @@
 # Any cell error fails the run (nbconvert stops and exits non-zero).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+node "$root/scripts/link-self.js"
 bash "$root/scripts/system-deps.sh"
 [ -f "$root/dist/index.js" ] || (cd "$root" && npm run build)
 mkdir -p "$root/reports"

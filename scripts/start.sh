@@ -3,6 +3,7 @@
 # Without a display it does not try to open a browser and prints the URL (with its token) to open.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+node "$root/scripts/link-self.js"
 bash "$root/scripts/system-deps.sh"
 [ -f "$root/dist/index.js" ] || (cd "$root" && npm run build)
 args=(--notebook-dir="$root/notebooks" --ip=127.0.0.1 --port="${GANVAS_PORT:-8888}")

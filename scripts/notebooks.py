@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Writes the ganvas notebooks (stored without outputs). Edit the cells here and re-run:
+    /usr/bin/python3 scripts/notebooks.py
+Keeping them as code makes review and diffs readable; all logic lives in the ganvas package."""
+import nbformat, os
+
+KS = {"display_name": "TypeScript", "language": "typescript", "name": "tslab"}
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "notebooks")
+
+def nb(name, cells):
+    book = nbformat.v4.new_notebook()
+    book.metadata["kernelspec"] = KS
+    book.metadata["language_info"] = {"name": "typescript"}
+    for kind, src in cells:
+        src = src.strip("\n")
+        book.cells.append(nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src))
+    nbformat.validate(book)
+    with open(os.path.join(HERE, name), "w") as f:
+        nbformat.write(book, f)
+
+SETUP = """import * as g from 'ganvas';
+const rt = new g.Runtime();
+const gen = await g.Generator.open(g.demoModelDir('fmnist-stylegan'), rt);
+const cut = await gen.cut('b8.conv1');
+console.log(`${gen.name}: cut at ${cut.layerName}, activations ${cut.layer.dims.join('×')}`);"""
+
+nb("01-visualize.ipynb", [
+    ("md", """# Visualize activation vectors
+
+*Visualize and Paint GAN Activations* (paper 000, §3.1): an **activation vector** is one pixel of a hidden layer of a
+generator — a vector with one value per channel. We cannot look at it directly, but the rest of the generator can
+render it: write it into the hidden layer and run the layers after it. That takes one forward pass, so it is
+interactive.
+
+ganvas cuts the generator at the layer into a **head** (inputs → activations) and a **tail** (activations → image).
+The shipped demo generator `fmnist-stylegan` is a small StyleGAN2 trained on Fashion-MNIST."""),
+    ("code", SETUP),
+    ("md", """The cut is real ONNX surgery: everything the tail still needs from before the cut (the style vector *w*, the
+skip RGB branches) becomes a tail input, and the noise inputs read after the cut stay tail inputs."""),
+    ("code", """cut.split.tailInputs.map((t) => `${t.role}: ${t.name}`)"""),
+    ("md", """Generate a few samples and take activation vectors at random positions. Every vector remembers where it came
+from (model, layer, sample seed, y, x), so it can be regenerated anywhere."""),
+    ("code", """const { vectors } = await g.sampleVectors(cut, { count: 6, seed: 1 });
+vectors.map((v) => v.provenance)"""),
+    ("md", """Two ways to look at a vector (Fig. 2): **full** writes it into every position; **grid(g)** writes it into g×g
+blocks separated by one-position gaps and keeps the sample's own activations in between."""),
+    ("code", """const masks = await g.contactSheet([{ label: 'masks', images: g.concatBatch([1, 2, 'full'].map((s) => g.maskImage(g.gridMask(8, 8, s as g.GridSize)))), captions: ['grid(1)', 'grid(2)', 'full'] }], { scale: 8 });
+g.showPng(masks);"""),
+    ("code", """const samples = await gen.generate(vectors.map((v) => v.provenance!.seed));
+const full = await g.visualize(cut, vectors, { grid: 'full' });
+const grid2 = await g.visualize(cut, vectors, { grid: 2 });
+g.showPng(await g.contactSheet([
+  { label: 'sample', images: samples },
+  { label: 'grid(2)', images: grid2 },
+  { label: 'full', images: full },
+], { range: gen.range, scale: 3, labelWidth: 70 }));"""),
+    ("md", """Vectors whose `full` render looks like their `grid(2)` render are **tileable** (textures that repeat);
+the others **stretch**. Notebook 02 measures that."""),
+])
+
+nb("02-tileability.ipynb", [
+    ("md", """# Tileability: which vectors tile, which stretch
+
+Paper 000 §4.2: render each vector with `full` and with `grid(2)`, pass both through a feature extractor to a
+hidden layer, and compare the full render's mean feature with the grid render's features averaged under the
+(resized, eroded) grid mask. The cosine similarity is the **tileability score**.
+
+Here the feature extractor is the shipped classifier `fmnist-resnet`. Our images are 32×32, so its `layer2` is only
+8×8; we cut the generator at `b8.conv1` (8×8) and compare at `layer1` (16×16), which keeps the paper's ratio of a
+feature map finer than the hidden layer, so the 3×3 erosion leaves the inside of each block."""),
+    ("code", SETUP + """
+const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);"""),
+    ("md", """Score 512 vectors (the paper uses 2048; `npm run bench:tileability` runs that). The progress line updates in place."""),
+    ("code", """const scan = await g.scan(cut, fx, { count: 512, seed: 0, onProgress: g.progress('tileability scan') });
+const ranked = g.rank(scan);
+const scores = ranked.map((e) => e.cosine);
+console.log(`scores: max ${scores[0].toFixed(3)}, median ${scores[scores.length >> 1].toFixed(3)}, min ${scores[scores.length - 1].toFixed(3)}`);"""),
+    ("md", """Scans are saved as JSON (scores and provenance) and reload bit for bit."""),
+    ("code", """await g.saveScan('/tmp/ganvas-scan.json', scan);
+const again = await g.loadScan('/tmp/ganvas-scan.json');
+JSON.stringify(again) === JSON.stringify(scan)"""),
+    ("md", """The most and least tileable vectors, grid(2) above full (Figs. 5 and 6). Click one to enlarge it, see its
+provenance and its grid-size row (live in a local Jupyter; a static image elsewhere)."""),
+    ("code", """const top = await g.gallery(cut, ranked.slice(0, 8));
+const bottom = await g.gallery(cut, ranked.slice(-8).reverse());
+await g.showGallery(cut, [top, bottom], { titles: ['most tileable (top 8)', 'least tileable (bottom 8)'] });"""),
+])
+
+nb("03-grid-size.ipynb", [
+    ("md", """# Grid size
+
+Paper 000, Fig. 7: a non-tileable vector drawn with grid sizes 1…5 and full. Too large a grid stretches the
+structure; too small a grid barely shows it. The paper recommends g = 2 or 3. Below, a row per vector, and the mean
+tileability score (± std) against g over many vectors."""),
+    ("code", SETUP + """
+const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);"""),
+    ("code", """const scan = await g.scan(cut, fx, { count: 128, seed: 2 });
+const low = g.rank(scan).slice(-4).reverse();
+const vectors = await g.vectorsFromProvenance(cut, low.map((e) => e.provenance));
+const rows = await g.gridSweep(cut, vectors, [1, 2, 3, 4, 5, 'full']);
+g.showPng(await g.contactSheet(rows.map((images, i) => ({ label: `score ${low[i].cosine.toFixed(3)}`, images })), { range: gen.range, scale: 3, labelWidth: 90 }));"""),
+    ("code", """const curve = await g.sweepCurve(cut, fx, { count: 96, seed: 3, sizes: [1, 2, 3, 4, 5], onProgress: g.progress('grid sizes') });
+await g.showSweepPlot(curve, { title: `${gen.name} ${cut.layerName}: tileability vs grid size` });
+curve"""),
+])
+
+nb("04-paint.ipynb", [
+    ("md", """# Paint with activation vectors
+
+Paper 000 §3.2 and §4.3: pick vectors, give each a color, draw a mask; ganvas writes each vector into the hidden
+layer where its color is, keeps the original activations where the mask is green (`#00ff00`), and renders.
+Painting with tileable vectors fills the region with their texture; non-tileable ones stretch."""),
+    ("code", SETUP),
+    ("md", """Build a small vector library from the most and least tileable vectors of a quick scan (saved as JSON + `.npy`)."""),
+    ("code", """const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);
+const ranked = g.rank(await g.scan(cut, fx, { count: 128, seed: 4 }));
+const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[1].provenance, ranked[ranked.length - 1].provenance]);
+const lib = g.VectorLibrary.for(cut);
+lib.add('tileable A', '#ff0000', picks[0].vector, picks[0].provenance);
+lib.add('tileable B', '#0000ff', picks[1].vector, picks[1].provenance);
+lib.add('non-tileable', '#ffff00', picks[2].vector, picks[2].provenance);
+await lib.save('/tmp/ganvas-library.json');
+lib.entries.map((e) => `${e.name} ${e.color}`)"""),
+    ("md", """Paint a mask made in code: left half tileable A, a square of B, the rest kept."""),
+    ("code", """const size = 64;
+const mask = { data: new Uint8Array(size * size * 3), width: size, height: size };
+for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+  const c = x < size / 2 ? [255, 0, 0] : (y > 40 && x > 40 ? [0, 0, 255] : [0, 255, 0]);
+  mask.data.set(c, 3 * (y * size + x));
+}
+const painting = await g.paint(cut, mask, lib, { seed: 3 });
+g.showPng(await g.contactSheet([{ label: 'unpainted', images: await gen.generate([3]) }, { label: 'painted', images: painting.image }], { range: gen.range, scale: 4, labelWidth: 80 }));"""),
+    ("md", """Variations (Fig. 8): the same mask with other vectors, and with other noise seeds."""),
+    ("code", """const painter = new g.Painter(cut, lib);
+const byVector = await painter.vectorVariations(mask, '#ff0000', lib.entries.map((e) => e.vector), { seed: 3 });
+const byNoise = await painter.noiseVariations(mask, [10, 11, 12], { seed: 3 });
+g.showPng(await g.contactSheet([{ label: 'vectors', images: byVector }, { label: 'noise', images: byNoise }], { range: gen.range, scale: 4, labelWidth: 70 }));"""),
+    ("md", """## The paint canvas
+
+Pick a brush (one per library vector), draw on the left, and the image on the right updates as you paint. The
+eraser paints "keep". The widget talks to this kernel through a local server (see the README, *Widgets*); the last
+mask and image stay on `canvas`, so the next cell can use them."""),
+    ("code", """const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3 })).show();"""),
+    ("code", """// After painting: the mask (RGB at canvas resolution) and the image are here.
+({ paints: canvas.paints, painted: canvas.paintedPixels(), image: canvas.image?.dims })"""),
+    ("md", """## An annotated dataset
+
+Random masks painted with the library give (image, label map) pairs for training a segmentation model. The run is
+resumable: stop it and start it again, and it continues without duplicating or losing pairs."""),
+    ("code", """const index = await g.generateDataset(cut, lib, { dir: '/tmp/ganvas-dataset', count: 32, kind: 'voronoi', onProgress: g.progress('dataset') });
+`${index.entries.length} pairs in /tmp/ganvas-dataset: ${index.classes.map((c) => `${c.label}=${c.name}`).join(', ')}`"""),
+])
+print("notebooks written to", os.path.normpath(HERE))
