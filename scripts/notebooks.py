@@ -121,6 +121,8 @@ lib.add('tileable B', '#0000ff', picks[1].vector, picks[1].provenance);
 lib.add('non-tileable', '#ffff00', picks[2].vector, picks[2].provenance);
 await lib.save('/tmp/ganvas-library.json');
 lib.entries.map((e) => `${e.name} ${e.color}`)"""),
+    ("md", """The candidates: the most and least tileable vectors of that scan (click one for its provenance and grid-size row)."""),
+    ("code", """await g.showGallery(cut, [await g.gallery(cut, ranked.slice(0, 6)), await g.gallery(cut, ranked.slice(-6).reverse())], { titles: ['most tileable', 'least tileable'] });"""),
     ("md", """Paint a mask made in code: left half tileable A, a square of B, the rest kept."""),
     ("code", """const size = 64;
 const mask = { data: new Uint8Array(size * size * 3), width: size, height: size };
