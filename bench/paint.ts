@@ -8,12 +8,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Generator, Painter, Runtime, VectorLibrary, generateDataset, labelsToRgb, openDemoModel, randomLabels, rgbToPng, sampleVectors, toPng } from 'ganvas';
-import { machine, percentile, table } from './util';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
+import { arg, machine, percentile, table } from './util';
 
 async function main(): Promise<void> {
   const model = arg('model', 'ihc-gan');

@@ -5,13 +5,9 @@
  *   npm run bench:split [-- --model fmnist-stylegan --layer b16.conv1]
  */
 import { Generator, Runtime, openDemoModel } from 'ganvas';
-import { machine, median, table, timeInterleaved } from './util';
+import { arg, machine, median, table, timeInterleaved } from './util';
 
 async function main(): Promise<void> {
-  const arg = (name: string, dflt: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1] : dflt;
-  };
   const modelName = arg('model', 'fmnist-stylegan');
   const layer = arg('layer', 'b16.conv1');
   const threads = Number(arg('threads', '1'));

@@ -11,12 +11,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FeatureExtractor, Generator, Runtime, openDemoModel, randomPositions, scan, writeNpy, FloatTensor } from 'ganvas';
-import { machine, table } from './util';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
+import { arg, machine, table } from './util';
 
 async function main(): Promise<void> {
   const count = Number(arg('count', '2048'));

@@ -53,3 +53,9 @@ export async function timeInterleaved(fns: (() => Promise<unknown>)[], opts: { w
   }
   return out;
 }
+
+/** The value after `--name` on the command line, or the default. */
+export function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}

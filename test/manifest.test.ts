@@ -2,8 +2,9 @@ import { expect } from 'chai';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { GanvasError, Manifest, openModel, resolveLayer, validateManifest } from 'ganvas';
+import { Manifest, openModel, resolveLayer, validateManifest } from 'ganvas';
 import { styled } from './graphs';
+import { rejectsGanvas } from './util';
 
 function manifest(over: Partial<Manifest> = {}): Manifest {
   return {
@@ -26,17 +27,6 @@ async function modelDir(m: object): Promise<string> {
   await fs.writeFile(path.join(dir, 'model.onnx'), styled().bytes());
   await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify(m));
   return dir;
-}
-
-async function rejects(p: Promise<unknown>): Promise<GanvasError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(GanvasError);
-    expect((e as GanvasError).code).to.equal('BAD_MANIFEST');
-    return e as GanvasError;
-  }
-  throw new Error('expected a GanvasError');
 }
 
 describe('manifests', () => {
@@ -71,16 +61,16 @@ describe('manifests', () => {
         { name: 'noise', kind: 'noise', shape: ['N', 1, 4, 4] },
       ],
     });
-    const e = await rejects(openModel(await modelDir(wrong)));
+    const e = await rejectsGanvas(openModel(await modelDir(wrong)), 'BAD_MANIFEST');
     expect(e.message).to.include('did you mean "z"');
-    const e2 = await rejects(openModel(await modelDir(manifest({ outputs: [{ name: 'image', kind: 'image', range: [-1, 1] }] }))));
+    const e2 = await rejectsGanvas(openModel(await modelDir(manifest({ outputs: [{ name: 'image', kind: 'image', range: [-1, 1] }] }))));
     expect(e2.message).to.include('has outputs img');
   });
 
   it('reports unreadable JSON and missing directories by path', async () => {
     const dir = await modelDir(manifest());
     await fs.writeFile(path.join(dir, 'ganvas.json'), '{ not json');
-    expect((await rejects(openModel(dir))).message).to.include('is not valid JSON');
-    expect((await rejects(openModel('/nonexistent/model-dir'))).message).to.include('/nonexistent/model-dir');
+    expect((await rejectsGanvas(openModel(dir), 'BAD_MANIFEST')).message).to.include('is not valid JSON');
+    expect((await rejectsGanvas(openModel('/nonexistent/model-dir'), 'BAD_MANIFEST')).message).to.include('/nonexistent/model-dir');
   });
 });

@@ -3,7 +3,6 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  GanvasError,
   Generator,
   KEEP_COLOR,
   Painter,
@@ -19,6 +18,7 @@ import {
   rgbToPng,
 } from 'ganvas';
 import { identityGenerator, tinyGenerator } from './models';
+import { rejectsGanvas } from './util';
 
 function solid(width: number, height: number, color: string): RgbImage {
   const v = parseInt(color.slice(1), 16);
@@ -30,16 +30,6 @@ function solid(width: number, height: number, color: string): RgbImage {
 function fillRect(img: RgbImage, y0: number, x0: number, y1: number, x1: number, color: string): void {
   const v = parseInt(color.slice(1), 16);
   for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) img.data.set([v >> 16, (v >> 8) & 255, v & 255], 3 * (y * img.width + x));
-}
-
-async function rejects(p: Promise<unknown>): Promise<GanvasError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(GanvasError);
-    return e as GanvasError;
-  }
-  throw new Error('expected a GanvasError');
 }
 
 describe('paint', () => {
@@ -84,7 +74,7 @@ describe('paint', () => {
     const cut = await gen.cut('b8.conv1');
     const mask = solid(10, 10, KEEP_COLOR);
     fillRect(mask, 0, 0, 2, 3, '#123456');
-    const e = await rejects(paint(cut, mask, { '#ff0000': new Float32Array(4) }));
+    const e = await rejectsGanvas(paint(cut, mask, { '#ff0000': new Float32Array(4) }));
     expect(e.message).to.include('#123456 (6 px)');
     expect(e.message).to.include('#00ff00 (94 px)');
     expect(e.message).to.include('Palette: #ff0000');
@@ -95,8 +85,8 @@ describe('paint', () => {
     const cut = await gen.cut('b8.conv1');
     expect(() => new Painter(cut, { '#ff0000': new Float32Array(3) })).to.throw(/3 channels; b8.conv1 has 4/);
     expect(() => new Painter(cut, { red: new Float32Array(4) })).to.throw(/"red" is not a color/);
-    await rejects(readMask(Buffer.from('no image here')));
-    await rejects(readMask({ data: new Uint8Array(5), width: 2, height: 2 }));
+    await rejectsGanvas(readMask(Buffer.from('no image here')));
+    await rejectsGanvas(readMask({ data: new Uint8Array(5), width: 2, height: 2 }));
     const other = new VectorLibrary('some-other-gan', 'b8.conv1', 4);
     expect(() => new Painter(cut, other)).to.throw(/cannot paint tiny-gen at b8.conv1/);
     const lib = VectorLibrary.for(cut);
@@ -121,7 +111,7 @@ describe('paint', () => {
     ]);
     expect(back.get('fur').provenance).to.deep.equal({ model: 'tiny-gen', layer: 'b8.conv1', seed: 1, y: 2, x: 3 });
     const idGen = await Generator.open(await identityGenerator(), rt);
-    await rejects(VectorLibrary.load(path.join(dir, 'lib.json'), await idGen.cut('h')));
+    await rejectsGanvas(VectorLibrary.load(path.join(dir, 'lib.json'), await idGen.cut('h')));
   });
 
   it('variations: fixed noise with different vectors, and a fixed vector with different noise', async () => {
@@ -182,6 +172,6 @@ describe('datasets', () => {
     const dir2 = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-ds-'));
     await generateDataset(cut, lib, { dir: dir2, count: 10 });
     expect((await fs.readFile(path.join(dir2, 'labels/000008.png'))).equals(await fs.readFile(path.join(dir, 'labels/000008.png')))).to.equal(true);
-    await rejects(generateDataset(cut, lib, { dir, count: 10, seed: 1 }));
+    await rejectsGanvas(generateDataset(cut, lib, { dir, count: 10, seed: 1 }));
   });
 });

@@ -5,7 +5,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import {
-  GanvasError,
   Runtime,
   concatBatch,
   contactSheet,
@@ -22,30 +21,9 @@ import {
   writeNpy,
 } from 'ganvas';
 import { chain, styled } from './graphs';
+import { rejectsGanvas, throwsGanvas } from './util';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures');
-
-function throwsGanvas(fn: () => unknown, code: string): GanvasError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(GanvasError);
-    expect((e as GanvasError).code).to.equal(code);
-    return e as GanvasError;
-  }
-  throw new Error('expected a GanvasError');
-}
-
-async function rejectsGanvas(p: Promise<unknown>, code: string): Promise<GanvasError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(GanvasError);
-    expect((e as GanvasError).code).to.equal(code);
-    return e as GanvasError;
-  }
-  throw new Error('expected a GanvasError');
-}
 
 describe('model files', () => {
   it('refuses bytes that are not ONNX, truncated models and empty files with a clear error', () => {

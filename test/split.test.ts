@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import {
   FloatTensor,
-  GanvasError,
   OnnxModel,
   Runtime,
   layers,
@@ -11,6 +10,7 @@ import {
   truncate,
 } from 'ganvas';
 import { chain, styled, unet } from './graphs';
+import { rejectsGanvas } from './util';
 
 const rt = new Runtime({ threads: 1 });
 after(() => rt.release());
@@ -146,38 +146,28 @@ describe('split() and truncate()', () => {
 });
 
 describe('layer errors', () => {
-  async function rejects(p: Promise<unknown>): Promise<GanvasError> {
-    try {
-      await p;
-    } catch (e) {
-      expect(e).to.be.instanceOf(GanvasError);
-      return e as GanvasError;
-    }
-    throw new Error('expected a GanvasError');
-  }
-
   it('a layer that does not exist lists the closest names', async () => {
     const model = unet().build().withAliases({ 'enc.block2': 'e2' });
-    const e = await rejects(split(model, 'enc.blok2'));
+    const e = await rejectsGanvas(split(model, 'enc.blok2'));
     expect(e.code).to.equal('NO_SUCH_LAYER');
     expect(e.message).to.include('"enc.block2"');
-    const e2 = await rejects(split(model, 'midd'));
+    const e2 = await rejectsGanvas(split(model, 'midd'));
     expect(e2.message).to.match(/"mid"/);
   });
 
   it('a layer that is not 4-D says its shape', async () => {
-    const e = await rejects(split(styled().build(), 'w'));
+    const e = await rejectsGanvas(split(styled().build(), 'w'));
     expect(e.code).to.equal('NOT_4D');
     expect(e.message).to.include('[N, 4]');
   });
 
   it('inputs and weights are refused with the reason', async () => {
-    expect((await rejects(split(chain().build(), 'x'))).message).to.include('is an input');
-    expect((await rejects(split(styled().build(), 'gain'))).message).to.include('constant');
+    expect((await rejectsGanvas(split(chain().build(), 'x'))).message).to.include('is an input');
+    expect((await rejectsGanvas(split(styled().build(), 'gain'))).message).to.include('constant');
   });
 
   it('an alias pointing nowhere blames the manifest', async () => {
-    const e = await rejects(split(chain().build().withAliases({ 'b8.conv0': 'gone' }), 'b8.conv0'));
+    const e = await rejectsGanvas(split(chain().build().withAliases({ 'b8.conv0': 'gone' }), 'b8.conv0'));
     expect(e.message).to.include('manifest is out of date');
   });
 });
