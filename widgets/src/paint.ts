@@ -43,7 +43,7 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
     toolbar.append(btn);
   }
   choose(buttons[0], color);
-  const sizeInput = h('input', { type: 'range', min: '1', max: String(Math.max(2, Math.round(size / 4))), value: String(brush), class: 'ganvas-size', title: 'brush size' });
+  const sizeInput = h('input', { type: 'range', min: '1', max: String(Math.max(2, Math.round(size / 4))), value: String(brush), class: 'ganvas-size', title: 'brush size', style: 'width:120px' });
   sizeInput.oninput = () => (brush = Number(sizeInput.value));
   const undoBtn = h('button', { type: 'button', class: 'ganvas-undo' }, 'undo');
   const clearBtn = h('button', { type: 'button', class: 'ganvas-clear' }, 'clear');

@@ -26,10 +26,23 @@ let loading: Promise<PlotlyLike> | undefined;
 function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   loading ??= new Promise((resolve, reject) => {
+    // Classic Jupyter pages carry RequireJS; plotly's UMD wrapper would then register an AMD module instead of
+    // setting window.Plotly. Hide `define` while the script runs.
+    const w = window as unknown as { define?: unknown };
+    const define = w.define;
+    w.define = undefined;
+    const restore = () => {
+      if (define !== undefined) w.define = define;
+    };
     const s = document.createElement('script');
     s.src = `${cfg.http}/static/plotly.js?token=${encodeURIComponent(cfg.token)}`;
-    s.onload = () => (window.Plotly ? resolve(window.Plotly) : reject(new Error('plotly did not load')));
+    s.onload = () => {
+      restore();
+      if (window.Plotly) resolve(window.Plotly);
+      else reject(new Error('plotly did not load'));
+    };
     s.onerror = () => {
+      restore();
       loading = undefined;
       reject(new Error('cannot load plotly.js from the kernel widget server'));
     };
