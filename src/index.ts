@@ -43,3 +43,5 @@ export { WidgetServer, WidgetHost, WidgetServerOptions, defaultHost } from './wi
 export { PaintWidget, PaintWidgetOptions } from './widgets/paint';
 export { galleryWidget, showGallery, GalleryWidgetOptions } from './widgets/gallery';
 export { sweepSvg, sweepPlotWidget, showSweepPlot } from './widgets/plot';
+export * from './stain';
+export * from './faithfulness';

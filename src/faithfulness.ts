@@ -1,0 +1,128 @@
+/**
+ * How faithfully painting puts a vector's structure where the mask says — beyond the paper, measured:
+ * - paintIoU: for tissue generators, an oracle segmentation by colour deconvolution of the painted image, and the
+ *   IoU of the painted region with the pixels of the vector's own stain class (the class its `full` render shows
+ *   most), over several background samples;
+ * - afterCutInfluence: the limitation of paper 000 §4.4 — inputs that enter after the cut (StyleGAN's style vector
+ *   and noise) change the painted region even though the painted activations are fixed.
+ */
+import { GanvasError } from './errors';
+import { Cut } from './generator';
+import { LabelMap, Painter, RgbImage, readMask, resizeLabels } from './paint';
+import { Seed } from './runtime/noise';
+import { FloatTensor } from './runtime/tensor';
+import { STAIN_CLASSES, StainClass, StainThresholds, rgbToHed, stainLabels, stainThresholds } from './stain';
+import { ActivationVector, visualize } from './visualize';
+
+export interface PaintIoU {
+  vector: ActivationVector;
+  stainClass: StainClass;
+  /** IoU per background seed, and their mean. */
+  ious: number[];
+  iou: number;
+}
+
+export interface PaintIoUOptions {
+  /** Background samples to paint on (default 0…7). */
+  seeds?: Seed[];
+  /** Oracle thresholds; default: from 256 unpainted samples (each stain's mean + 1 std). */
+  thresholds?: StainThresholds;
+  /** The painted region at layer resolution (1 = paint); default: the central square of half the side. */
+  region?: Uint8Array;
+}
+
+function centralSquare(h: number, w: number): Uint8Array {
+  const m = new Uint8Array(h * w);
+  for (let y = Math.floor(h / 4); y < Math.ceil((3 * h) / 4); y++) for (let x = Math.floor(w / 4); x < Math.ceil((3 * w) / 4); x++) m[y * w + x] = 1;
+  return m;
+}
+
+function majority(labels: Uint8Array): number {
+  const counts = new Array<number>(STAIN_CLASSES.length).fill(0);
+  for (const l of labels) counts[l]++;
+  return counts.indexOf(Math.max(...counts));
+}
+
+export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], opts: PaintIoUOptions = {}): Promise<PaintIoU[]> {
+  const gen = cut.generator;
+  const seeds = opts.seeds ?? [0, 1, 2, 3, 4, 5, 6, 7];
+  const thresholds = opts.thresholds ?? stainThresholds(await gen.generate(Array.from({ length: 256 }, (_, i) => `oracle:${i}`)), gen.range);
+  const { height: h, width: w } = cut.layer;
+  const region = opts.region ?? centralSquare(h, w);
+  if (region.length !== h * w) throw new GanvasError('BAD_INPUT', `the region must be ${h}×${w} (the layer's size)`);
+  const full = await visualize(cut, vectors, { grid: 'full' });
+  const out: PaintIoU[] = [];
+  for (let i = 0; i < vectors.length; i++) {
+    const cls = majority(stainLabels(rgbToHed(full, i, gen.range), thresholds));
+    const painter = new Painter(cut, { '#ff0000': vectors[i].vector });
+    const layerLabels: LabelMap = { data: Int16Array.from(region, (r) => (r ? 0 : -1)), height: h, width: w };
+    const ious: number[] = [];
+    for (const s of seeds) {
+      const bg = await cut.sample([s]);
+      const img = await cut.render(painter.compose(bg, layerLabels), bg.carry);
+      const painted = resizeLabels(layerLabels, img.dims[2], img.dims[3]).data;
+      const oracle = stainLabels(rgbToHed(img, 0, gen.range), thresholds);
+      let inter = 0;
+      let union = 0;
+      for (let p = 0; p < painted.length; p++) {
+        const a = painted[p] === 0;
+        const b = oracle[p] === cls;
+        if (a && b) inter++;
+        if (a || b) union++;
+      }
+      ious.push(union ? inter / union : 0);
+    }
+    out.push({ vector: vectors[i], stainClass: STAIN_CLASSES[cls], ious, iou: ious.reduce((a, b) => a + b, 0) / ious.length });
+  }
+  return out;
+}
+
+export interface Influence {
+  /** Mean |Δpixel| / (range width) inside the painted region, over the other seeds. */
+  inside: number;
+  outside: number;
+  /** The tail inputs other than the layer (what enters after the cut). */
+  enteringAfterCut: string[];
+}
+
+/**
+ * Paints `mask` once (activations fixed), then renders it with what enters after the cut (crossing tensors such as
+ * the style vector, and noise inputs) taken from other seeds, and measures how much the image changes.
+ */
+export async function afterCutInfluence(painter: Painter, mask: string | Buffer | RgbImage, opts: { seed?: Seed; others?: Seed[] } = {}): Promise<Influence> {
+  const cut = painter.cut;
+  const seed = opts.seed ?? 0;
+  const others = opts.others ?? [1, 2, 3, 4, 5, 6, 7, 8];
+  const layerLabels = resizeLabels(painter.labels(await readMask(mask)), cut.layer.height, cut.layer.width);
+  const bg = await cut.sample([seed]);
+  const acts = painter.compose(bg, layerLabels);
+  const base = await cut.render(acts, bg.carry);
+  const [lo, hi] = cut.generator.range;
+  const [, c, H, W] = base.dims;
+  const painted = resizeLabels(layerLabels, H, W).data;
+  let inSum = 0;
+  let inN = 0;
+  let outSum = 0;
+  let outN = 0;
+  for (const o of others) {
+    const other = await cut.sample([o]);
+    const img: FloatTensor = await cut.render(acts, other.carry);
+    for (let k = 0; k < c; k++) {
+      for (let p = 0; p < H * W; p++) {
+        const d = Math.abs(img.data[k * H * W + p] - base.data[k * H * W + p]) / (hi - lo);
+        if (painted[p] >= 0) {
+          inSum += d;
+          inN++;
+        } else {
+          outSum += d;
+          outN++;
+        }
+      }
+    }
+  }
+  return {
+    inside: inN ? inSum / inN : 0,
+    outside: outN ? outSum / outN : 0,
+    enteringAfterCut: cut.split.tailInputs.filter((t) => t.role !== 'layer').map((t) => t.name),
+  };
+}
