@@ -28,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "ganvas: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    apt-get install -y -q "${missing[@]}"
   else
     echo "ganvas: these Debian packages are missing: ${missing[*]}" >&2
     echo "Install them with:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
