@@ -14,6 +14,8 @@ import { GraphIndex, nodeReads } from '../onnx/graph';
 import { OnnxModel, onnx } from '../onnx/model';
 import type { NodeProto } from '../onnx/model';
 import { ProbeOptions, TensorInfo, probe } from '../onnx/probe';
+import type { Feeds, ModelSession } from '../runtime/session';
+import type { FloatTensor } from '../runtime/tensor';
 import { Dim, formatDims, makeValueInfo } from '../onnx/types';
 import { ConstValue, evaluateConstants } from './constants';
 import { Emitter } from './emit';
@@ -37,6 +39,8 @@ export function gradName(name: string): string {
 }
 
 const cache = new WeakMap<OnnxModel, Map<string, Promise<OnnxModel>>>();
+/** The variables of each gradient model built here, in output order. */
+const wrtOf = new WeakMap<OnnxModel, string[]>();
 
 /**
  * The gradient model of `model`: outputs `loss` (a scalar) then `grad_<name>` for each name in `wrt`; inputs are
@@ -90,7 +94,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
       throw new GanvasError(
         'BAD_INPUT',
         `${model.source} has no tensor "${w}" to differentiate w.r.t.; its inputs are ${[...index0.inputs].join(', ')}` +
-          `; closest names: ${closestNames(w, all).join(', ')}`,
+          `; closest names: ${closestNames(w, all).map((c) => `"${c}"`).join(', ')}`,
       );
     }
   }
@@ -130,6 +134,22 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   }
 
   const needed = index.closure([built.name]);
+  // Only float32 is differentiated: a float64/float16 tensor computed from a variable on the way to the loss would
+  // otherwise silently cut the gradient.
+  for (const i of needed) {
+    const node = index.nodes[i];
+    if (!nodeReads(node).some((r) => varying.has(r))) continue;
+    for (const o of node.output ?? []) {
+      const t = tensors.get(o)?.type;
+      if (o && (t === 'float64' || t === 'float16')) {
+        throw new GanvasError(
+          'UNSUPPORTED',
+          `tensor "${o}" (output of ${node.opType} node "${node.name ?? o}") is ${t} and lies between ${opts.wrt.join(', ')} ` +
+            `and the loss; gradients are computed in float32 only. Export the model in float32.`,
+        );
+      }
+    }
+  }
   // Constant inputs the rules will read (Slice starts, Pad pads, …) and constants whose dims rules need.
   const constNames = new Set<string>();
   for (const i of needed) {
@@ -231,6 +251,15 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   };
 
   const minOpset = Math.max(opset, e.minOpset);
+  // Between opsets 13 and 16 only RoiAlign changed meaning (its coordinate mode's default): refuse to raise the
+  // opset under it rather than silently change the forward computation.
+  if (minOpset > opset && allNodes.some((n) => n.opType === 'RoiAlign')) {
+    throw new GanvasError(
+      'UNSUPPORTED',
+      `the gradient of an overlapping MaxPool needs opset 16, but ${model.source} (opset ${opset}) contains RoiAlign, ` +
+        `whose meaning changed in opset 16; re-export the model with opset_version=16`,
+    );
+  }
   const opsetImport = (model.proto.opsetImport ?? []).map((o) =>
     !o.domain || o.domain === 'ai.onnx' ? onnx.OperatorSetIdProto.create({ domain: o.domain, version: minOpset }) : o,
   );
@@ -251,7 +280,9 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     functions: model.proto.functions,
     graph,
   });
-  return new OnnxModel(proto, `gradient of ${model.source} w.r.t. ${opts.wrt.join(', ')}`);
+  const result = new OnnxModel(proto, `gradient of ${model.source} w.r.t. ${opts.wrt.join(', ')}`);
+  wrtOf.set(result, [...opts.wrt]);
+  return result;
 }
 
 function makeContext(
@@ -293,7 +324,9 @@ function makeContext(
     },
     attrFloat: (name, dflt) => {
       const a = readAttr(node, name);
-      return a ? Number(a.f ?? dflt) : dflt;
+      if (!a) return dflt;
+      // Hand-written graphs sometimes store a float attribute such as alpha = 1 as an INT.
+      return a.type === onnx.AttributeProto.AttributeType.INT ? Number(a.i ?? dflt) : Number(a.f ?? dflt);
     },
     attrString: (name, dflt) => {
       const a = readAttr(node, name);
@@ -303,4 +336,30 @@ function makeContext(
     fail: (what) => unsupported(node, what),
   };
   return ctx;
+}
+
+export interface LossAndGradients {
+  loss: number;
+  /** Gradient per variable, keyed by the variable's name (not the output's). */
+  grads: Record<string, FloatTensor>;
+}
+
+/**
+ * Runs a gradient model once. `feeds` may hold more tensors than the gradient model reads (all the forward
+ * model's inputs, say): the gradient model keeps only the inputs the loss depends on, so the extra ones are
+ * dropped here rather than rejected.
+ */
+export async function lossAndGradients(session: ModelSession, feeds: Feeds): Promise<LossAndGradients> {
+  const used: Feeds = {};
+  for (const spec of session.inputs) {
+    const f = feeds[spec.name];
+    if (f) used[spec.name] = f;
+  }
+  const out = await session.run(used);
+  const grads: Record<string, FloatTensor> = {};
+  const names = session.outputNames;
+  // Outputs are the loss, then one gradient per variable in wrt order; the variable names are in the source.
+  const wrt = wrtOf.get(session.model);
+  names.slice(1).forEach((n, i) => (grads[wrt?.[i] ?? n.replace(/^grad_/, '')] = out[n]));
+  return { loss: out[names[0]].data[0], grads };
 }

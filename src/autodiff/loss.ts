@@ -100,7 +100,8 @@ export function buildLoss(spec: LossSpec, dimsOf: (name: string) => Dim[] | unde
         if (!dimsOf(x.name)) {
           throw new GanvasError(
             'BAD_INPUT',
-            `the loss reads tensor "${x.name}", which the model does not compute; name an output or an intermediate tensor`,
+            `the loss reads tensor "${x.name}", which the model does not compute; name an output or an intermediate ` +
+              `tensor, or write loss.feed("${x.name}") for a target or mask given at run time`,
           );
         }
         if (!reads.includes(x.name)) reads.push(x.name);

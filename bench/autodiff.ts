@@ -1,0 +1,157 @@
+/**
+ * Benchmark for issue 7: one loss+gradient run of a ganvas gradient model against one forward run of the same
+ * ONNX model (target ≤ 3×), and against PyTorch autograd on the same architecture on this machine.
+ *
+ * The PyTorch side (bench/autodiff_torch.py, run with Debian's /usr/bin/python3 and torch 1.13) builds the zoo's
+ * architectures with seeded random weights, exports them to ONNX the way the recipes do, and times forward and
+ * forward + backward there; this script times the same ONNX files in onnxruntime. Shipped models in models/<name>/
+ * are timed too when they exist (ONNX side only).
+ *
+ *   npm run build && npm run build:test && node build/bench/autodiff.js [--batch 8] [--reps 20] [--threads 1] [--no-torch]
+ */
+import { spawnSync } from 'child_process';
+import { existsSync } from 'fs';
+import * as path from 'path';
+import { FloatTensor, OnnxModel, Runtime, gradientModel, loadModel, loss, randn } from 'ganvas';
+
+interface TorchModel {
+  onnx: string;
+  inputs: Record<string, number[]>;
+  output: string;
+  torchForwardMs: Timing;
+  torchGradMs: Timing;
+}
+interface TorchResult {
+  models: Record<string, TorchModel>;
+  threads: number;
+  torch: string;
+  batch: number;
+}
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+/**
+ * [best wall, median wall, median CPU] ms of reps runs after 3 warm-ups. On a machine shared with other work (model
+ * training, here) wall time depends on what else runs; CPU time of this process (all its threads) much less so,
+ * which is why the default is one thread on each side and CPU time is the headline figure.
+ */
+type Timing = [number, number, number];
+
+async function timeMs(fn: () => Promise<unknown>, reps: number): Promise<Timing> {
+  for (let i = 0; i < 3; i++) await fn();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await fn();
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  wall.sort((a, b) => a - b);
+  cpu.sort((a, b) => a - b);
+  return [wall[0], wall[wall.length >> 1], cpu[cpu.length >> 1]];
+}
+
+interface Row {
+  model: string;
+  fwd: Timing;
+  grad: Timing;
+  torchFwd?: Timing;
+  torchGrad?: Timing;
+}
+
+async function timeModel(rt: Runtime, model: OnnxModel, output: string, feeds: Record<string, FloatTensor>, reps: number) {
+  const fwd = await rt.session(model);
+  const gm = await gradientModel(model, { wrt: model.inputNames(), loss: loss.mse(output) });
+  const grad = await rt.session(gm);
+  const fwdMs = await timeMs(() => fwd.runRaw(feeds, [output]), reps);
+  const gradMs = await timeMs(() => grad.runRaw(feeds), reps);
+  return { fwdMs, gradMs };
+}
+
+function feedsFor(model: OnnxModel, batch: number): Record<string, FloatTensor> {
+  const feeds: Record<string, FloatTensor> = {};
+  for (const name of model.inputNames()) {
+    const dims = model.valueInfo(name)?.type?.tensorType?.shape?.dim?.map((d, i) => (i === 0 ? batch : Number(d.dimValue))) ?? [];
+    feeds[name] = randn(`bench:${name}`, dims);
+  }
+  return feeds;
+}
+
+async function main() {
+  const batch = arg('batch', 8);
+  const reps = arg('reps', 20);
+  const threads = arg('threads', 1);
+  const rt = new Runtime({ threads });
+  const rows: Row[] = [];
+  let torch: TorchResult | undefined;
+  if (!process.argv.includes('--no-torch')) {
+    const script = path.resolve(__dirname, '../../bench/autodiff_torch.py');
+    const r = spawnSync('/usr/bin/python3', [script, '--out', '/tmp/ganvas-bench', '--batch', String(batch), '--threads', String(threads), '--reps', String(reps)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+    if (r.status !== 0) {
+      console.error(`PyTorch side failed (${r.status}): ${r.stderr.slice(-2000)}`);
+    } else {
+      torch = JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchResult;
+    }
+  }
+  if (torch) {
+    for (const [name, m] of Object.entries(torch.models)) {
+      const model = await loadModel(m.onnx);
+      const feeds: Record<string, FloatTensor> = {};
+      for (const [n, dims] of Object.entries(m.inputs)) feeds[n] = randn(`bench:${n}`, dims);
+      const t = await timeModel(rt, model, m.output, feeds, reps);
+      rows.push({ model: `${name} (zoo arch.)`, fwd: t.fwdMs, grad: t.gradMs, torchFwd: m.torchForwardMs, torchGrad: m.torchGradMs });
+    }
+  }
+  const modelsDir = path.resolve(__dirname, '../../models');
+  for (const name of ['fmnist-stylegan', 'fmnist-resnet', 'ihc-gan', 'ihc-features']) {
+    const file = path.join(modelsDir, name, 'model.onnx');
+    if (!existsSync(file)) continue;
+    const model = await loadModel(file);
+    const t = await timeModel(rt, model, model.outputNames()[0], feedsFor(model, batch), reps);
+    rows.push({ model: `${name} (shipped)`, fwd: t.fwdMs, grad: t.gradMs });
+  }
+  await rt.release();
+
+  console.log(`\nautodiff benchmark: batch ${batch}, ${threads} threads, ${reps} timed runs after 3 warm-ups` + (torch ? `, torch ${torch.torch}` : ''));
+  console.log('loss = mean(output²), gradients w.r.t. every input; ratio = loss+grad ÷ forward (target ≤ 3);');
+  console.log('vs torch = ours (loss+grad) ÷ torch (forward+backward): below 1 means onnxruntime is faster');
+  for (const [k, title] of [[2, 'CPU time per run, median (ms)'], [0, 'wall time, best run (ms)'], [1, 'wall time, median run (ms)']] as const) {
+    console.log(`\n${title}`);
+    table(rows.map((r) => [
+      r.model,
+      f(r.fwd[k]),
+      f(r.grad[k]),
+      (r.grad[k] / r.fwd[k]).toFixed(2),
+      f(r.torchFwd?.[k]),
+      f(r.torchGrad?.[k]),
+      r.torchGrad ? (r.grad[k] / r.torchGrad[k]).toFixed(2) : '—',
+    ]));
+  }
+}
+
+function f(x?: number): string {
+  return x === undefined ? '—' : x.toFixed(1);
+}
+
+function table(lines: string[][]): void {
+  const header = ['model', 'ORT fwd', 'ORT loss+grad', 'ratio', 'torch fwd', 'torch fwd+bwd', 'vs torch'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (l: string[]) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+/**
+ * Shared pieces of gradient rules: summing a broadcast gradient back to an input's shape, and the geometry of
+ * convolutions and pools (pads from auto_pad, the weight gradient as a convolution).
+ */
+import type { Dim } from '../../onnx/types';
+import type { Emitter } from '../emit';
+import type { GradContext } from '../registry';
+
+/**
+ * The gradient `g` (of a tensor with dims gDims) summed over the axes along which `target` was broadcast, so it has
+ * target's shape: leading axes that target lacks, and axes where target has size 1 and the result does not.
+ */
+export function reduceTo(ctx: GradContext, g: string, gDims: Dim[], target: string): string {
+  const t = ctx.dims(target);
+  const k = gDims.length - t.length;
+  const axes: number[] = [];
+  for (let i = 0; i < k; i++) axes.push(i);
+  t.forEach((td, j) => {
+    if (td === 1 && gDims[j + k] !== 1) axes.push(j + k);
+  });
+  if (axes.length === 0) return g;
+  let r = ctx.e.reduceSum(g, axes, true);
+  if (k > 0) r = ctx.e.squeeze(r, axes.slice(0, k));
+  return r;
+}
+
+export function range(n: number, from = 0): number[] {
+  return Array.from({ length: n }, (_, i) => i + from);
+}
+
+export interface ConvGeometry {
+  /** Spatial rank (2 for images). */
+  r: number;
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  /** [begin..., end...] as ONNX writes them. */
+  pads: number[];
+  group: number;
+}
+
+/** Conv/pool attributes with defaults filled in and auto_pad turned into explicit pads. */
+export function convGeometry(ctx: GradContext, spatial: number[], kernelFromWeight?: number[]): ConvGeometry {
+  const r = spatial.length;
+  const ones = new Array<number>(r).fill(1);
+  const kernel = ctx.attrInts('kernel_shape', kernelFromWeight ?? []);
+  if (kernel.length !== r) throw ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match ${r} spatial axes`);
+  const strides = ctx.attrInts('strides', ones);
+  const dilations = ctx.attrInts('dilations', ones);
+  const group = ctx.attrInt('group', 1);
+  const autoPad = ctx.attrString('auto_pad', 'NOTSET');
+  let pads = ctx.attrInts('pads', new Array<number>(2 * r).fill(0));
+  if (autoPad === 'VALID') pads = new Array<number>(2 * r).fill(0);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    pads = new Array<number>(2 * r).fill(0);
+    for (let i = 0; i < r; i++) {
+      const out = Math.ceil(spatial[i] / strides[i]);
+      const totalPad = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - spatial[i]);
+      const small = Math.floor(totalPad / 2);
+      pads[i] = autoPad === 'SAME_UPPER' ? small : totalPad - small;
+      pads[i + r] = totalPad - pads[i];
+    }
+  } else if (autoPad !== 'NOTSET') ctx.fail(`unknown auto_pad "${autoPad}"`);
+  return { r, kernel, strides, dilations, pads, group };
+}
+
+/**
+ * dL/dW of Y = Conv(X, W) given G = dL/dY, as one Conv: the input's channels become the batch, the batch becomes
+ * the channels, and G plays the kernel with the roles of stride and dilation swapped. Groups are handled by
+ * arranging the batch as group-major channels so a grouped Conv keeps the groups apart.
+ * xDims/gDims: full dims (batch axis may be symbolic, the rest must be numbers).
+ */
+export function convWeightGrad(
+  e: Emitter,
+  x: string,
+  g: string,
+  xDims: number[],
+  gDims: number[],
+  geo: ConvGeometry,
+): string {
+  const { r, kernel, strides, dilations, pads, group } = geo;
+  const C = xDims[1];
+  const M = gDims[1];
+  const Cg = C / group;
+  const Mg = M / group;
+  const sp = xDims.slice(2);
+  const gsp = gDims.slice(2);
+  const swap = [1, 0, ...range(r, 2)];
+  let xt: string;
+  let gt: string;
+  if (group === 1) {
+    xt = e.transpose(x, swap);
+    gt = e.transpose(g, swap);
+  } else {
+    // x: (N, C, *sp) → (N, G, Cg, *sp) → (Cg, G, N, *sp) → (Cg, G·N, *sp)
+    xt = e.reshape(e.transpose(e.reshape(x, [-1, group, Cg, ...sp]), [2, 1, 0, ...range(r, 3)]), [Cg, -1, ...sp]);
+    // g: (N, M, *gsp) → (N, G, Mg, *gsp) → (G, Mg, N, *gsp) → (M, N, *gsp)
+    gt = e.reshape(e.transpose(e.reshape(g, [-1, group, Mg, ...gsp]), [1, 2, 0, ...range(r, 3)]), [M, -1, ...gsp]);
+  }
+  const dw = e.op('Conv', [xt, gt], {
+    strides: { ints: dilations },
+    dilations: { ints: strides },
+    pads: { ints: pads },
+    group: { i: group },
+    kernel_shape: { ints: gsp },
+  });
+  let w = e.transpose(dw, swap);
+  // The Conv can see a few more kernel positions than exist (rows the forward stride skipped): cut them off.
+  const full = sp.map((s, i) => Math.floor((s + pads[i] + pads[i + r] - ((gsp[i] - 1) * strides[i] + 1)) / dilations[i]) + 1);
+  if (full.some((f, i) => f !== kernel[i])) {
+    w = e.op('Slice', [w, e.i64(new Array<number>(r).fill(0)), e.i64(kernel), e.i64(range(r, 2))]);
+  }
+  return w;
+}
+
+/** Sum over every axis but the channel axis 1: the gradient of a per-channel bias. */
+export function channelSum(ctx: GradContext, g: string, rank: number): string {
+  return ctx.e.reduceSum(g, [0, ...range(rank - 2, 2)], false);
+}
+
+/** A per-channel vector [C] reshaped to broadcast over an NC… tensor of the given rank. */
+export function perChannel(ctx: GradContext, v: string, rank: number): string {
+  // [N, C] inputs (BatchNorm1d) broadcast a [C] vector as it is; Unsqueeze with no axes is invalid.
+  return rank > 2 ? ctx.e.unsqueeze(v, range(rank - 2, 1)) : v;
+}

@@ -1,0 +1,149 @@
+/**
+ * Optimizers over Float32Arrays, for driving a gradient model from TypeScript: plain gradient steps and Adam,
+ * with a pluggable parameterization (optimize θ, feed x = p(θ)) so constrained variables — a mask in [0, 1] as
+ * sigmoid(θ), say — use the same loop.
+ */
+import { GanvasError } from '../errors';
+
+/** x = forward(θ); backward turns dL/dx into dL/dθ. */
+export interface Parameterization {
+  readonly name: string;
+  forward(theta: Float32Array, out: Float32Array): void;
+  /** dL/dθ from dL/dx, given θ and x = forward(θ). */
+  backward(theta: Float32Array, x: Float32Array, gradX: Float32Array, out: Float32Array): void;
+  /** θ with forward(θ) = x (to start from a given value). */
+  inverse(x: Float32Array, out: Float32Array): void;
+}
+
+export const identity: Parameterization = {
+  name: 'identity',
+  forward: (t, out) => out.set(t),
+  backward: (_t, _x, g, out) => out.set(g),
+  inverse: (x, out) => out.set(x),
+};
+
+/** x = sigmoid(θ) ∈ (0, 1); dx/dθ = x(1 − x). inverse clamps x away from 0 and 1 so θ stays finite. */
+export const sigmoid: Parameterization = {
+  name: 'sigmoid',
+  forward: (t, out) => {
+    for (let i = 0; i < t.length; i++) out[i] = 1 / (1 + Math.exp(-t[i]));
+  },
+  backward: (_t, x, g, out) => {
+    for (let i = 0; i < x.length; i++) out[i] = g[i] * x[i] * (1 - x[i]);
+  },
+  inverse: (x, out) => {
+    for (let i = 0; i < x.length; i++) {
+      const v = Math.min(Math.max(x[i], 1e-6), 1 - 1e-6);
+      out[i] = Math.log(v / (1 - v));
+    }
+  },
+};
+
+/** Updates θ in place from dL/dθ. */
+export interface Optimizer {
+  step(theta: Float32Array, grad: Float32Array): void;
+  reset(): void;
+}
+
+function checkLengths(theta: Float32Array, grad: Float32Array): void {
+  if (theta.length !== grad.length) {
+    throw new GanvasError('BAD_INPUT', `parameter has ${theta.length} values but its gradient has ${grad.length}`);
+  }
+}
+
+/** θ ← θ − lr·g. */
+export class GradientDescent implements Optimizer {
+  constructor(readonly lr: number) {
+    if (!(lr > 0)) throw new GanvasError('BAD_INPUT', `learning rate must be positive, got ${lr}`);
+  }
+  step(theta: Float32Array, grad: Float32Array): void {
+    checkLengths(theta, grad);
+    for (let i = 0; i < theta.length; i++) theta[i] -= this.lr * grad[i];
+  }
+  reset(): void {
+    // Stateless.
+  }
+}
+
+export interface AdamOptions {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+}
+
+/** Adam (Kingma & Ba) with bias correction, moments kept in float64 for long runs. */
+export class Adam implements Optimizer {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  private m?: Float64Array;
+  private v?: Float64Array;
+  private t = 0;
+
+  constructor(opts: AdamOptions = {}) {
+    this.lr = opts.lr ?? 1e-3;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    if (!(this.lr > 0)) throw new GanvasError('BAD_INPUT', `Adam lr must be positive, got ${this.lr}`);
+    for (const [k, b] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
+      if (!(b >= 0 && b < 1)) throw new GanvasError('BAD_INPUT', `Adam ${k} must be in [0, 1), got ${b}`);
+    }
+  }
+
+  step(theta: Float32Array, grad: Float32Array): void {
+    checkLengths(theta, grad);
+    if (!this.m || this.m.length !== theta.length) {
+      this.m = new Float64Array(theta.length);
+      this.v = new Float64Array(theta.length);
+      this.t = 0;
+    }
+    const m = this.m;
+    const v = this.v as Float64Array;
+    this.t++;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    for (let i = 0; i < theta.length; i++) {
+      m[i] = this.beta1 * m[i] + (1 - this.beta1) * grad[i];
+      v[i] = this.beta2 * v[i] + (1 - this.beta2) * grad[i] * grad[i];
+      theta[i] -= (this.lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + this.eps);
+    }
+  }
+
+  reset(): void {
+    this.m = undefined;
+    this.v = undefined;
+    this.t = 0;
+  }
+}
+
+/**
+ * A variable optimized through a parameterization: `value` is what the model is fed; `step(gradX)` applies
+ * the optimizer to θ and refreshes `value`.
+ */
+export class Variable {
+  readonly theta: Float32Array;
+  readonly value: Float32Array;
+  private readonly gradTheta: Float32Array;
+
+  constructor(
+    initial: Float32Array,
+    readonly optimizer: Optimizer,
+    readonly param: Parameterization = identity,
+  ) {
+    this.theta = new Float32Array(initial.length);
+    this.value = new Float32Array(initial.length);
+    this.gradTheta = new Float32Array(initial.length);
+    param.inverse(initial, this.theta);
+    param.forward(this.theta, this.value);
+  }
+
+  step(gradX: Float32Array): void {
+    checkLengths(this.value, gradX);
+    this.param.backward(this.theta, this.value, gradX, this.gradTheta);
+    this.optimizer.step(this.theta, this.gradTheta);
+    this.param.forward(this.theta, this.value);
+  }
+}
