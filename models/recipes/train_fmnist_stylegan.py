@@ -158,11 +158,14 @@ def main():
     optG = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(0, 0.99))
     optD = torch.optim.Adam(D.parameters(), lr=a.lr * c, betas=(0 ** c, 0.99 ** c))
     it, wall_before = 0, 0.0
+    this_cmd = "/usr/bin/python3 models/recipes/" + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])
+    cmds = [this_cmd]
     if a.resume or a.export_only:
         ck = torch.load(a.ckpt)
         G.load_state_dict(ck["G"]); D.load_state_dict(ck["D"]); G_ema.load_state_dict(ck["G_ema"])
         optG.load_state_dict(ck["optG"]); optD.load_state_dict(ck["optD"])
         it, wall_before = ck["it"], ck["wall"]
+        cmds = ck.get("cmds", ["/usr/bin/python3 models/recipes/train_fmnist_stylegan.py --minutes 100"]) + ([this_cmd] if a.resume else [])
         gen.set_state(ck["gen"]); torch.set_rng_state(ck["rng"])
         P(f"resumed at it {it}")
 
@@ -170,12 +173,13 @@ def main():
         return {"dataset": "Fashion-MNIST train (60000 images, Debian dataset-fashion-mnist), 28->32 bilinear, "
                            "scaled to [-1,1], random horizontal flips",
                 "recipe": "models/recipes/train_fmnist_stylegan.py",
-                "command": "/usr/bin/python3 models/recipes/train_fmnist_stylegan.py",
+                "command": " && ".join(cmds),
                 "seed": a.seed, "iterations": it, "imagesShown": it * a.bs, "batchSize": a.bs,
                 "loss": f"non-saturating logistic + lazy R1 (gamma {a.gamma}, every {a.r1_every}), Adam lr {a.lr} "
                         f"betas (0, 0.99), G EMA half-life {a.ema_kimg} kimg (ramp-up 0.05)",
                 "wallTimeSeconds": round(wall_before + (time.time() - t0 if not a.export_only else 0)),
-                "machine": zoo.MACHINE, "date": time.strftime("%Y-%m-%d", time.gmtime()), "smoke": bool(a.smoke)}
+                "machine": zoo.MACHINE, "date": time.strftime("%Y-%m-%d", time.gmtime()), "smoke": bool(a.smoke),
+                **({"exportCommand": this_cmd} if a.export_only else {})}
 
     def do_export():
         te = time.time()
@@ -205,7 +209,7 @@ def main():
 
     def save_ckpt():
         torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                    "optG": optG.state_dict(), "optD": optD.state_dict(), "it": it,
+                    "optG": optG.state_dict(), "optD": optD.state_dict(), "it": it, "cmds": cmds,
                     "wall": wall_before + time.time() - t0, "gen": gen.get_state(), "rng": torch.get_rng_state()},
                    a.ckpt + ".tmp")
         os.replace(a.ckpt + ".tmp", a.ckpt)

@@ -136,18 +136,21 @@ def main():
     optG = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(0, 0.99))
     optD = torch.optim.Adam(D.parameters(), lr=a.lr * c, betas=(0, 0.99 ** c))
     it, wall_before = 0, 0.0
+    this_cmd = "/usr/bin/python3 models/recipes/" + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])
+    cmds = [this_cmd]
     if a.resume or a.export_only:
         ck = torch.load(a.ckpt)
         G.load_state_dict(ck["G"]); D.load_state_dict(ck["D"]); G_ema.load_state_dict(ck["G_ema"])
         optG.load_state_dict(ck["optG"]); optD.load_state_dict(ck["optD"])
         it, wall_before = ck["it"], ck["wall"]
+        cmds = ck.get("cmds", ["/usr/bin/python3 models/recipes/train_ihc_gan.py --minutes 35"]) + ([this_cmd] if a.resume else [])
         gen.set_state(ck["gen"]); torch.set_rng_state(ck["rng"])
     t0 = time.time()
 
     def prov():
         return {"dataset": "skimage.data ihc.png (512x512 RGB IHC slide, Debian python3-skimage): random 64x64 "
                            "crops with random flips and 90-degree rotations, scaled to [-1,1]",
-                "recipe": "models/recipes/train_ihc_gan.py", "command": "/usr/bin/python3 models/recipes/train_ihc_gan.py",
+                "recipe": "models/recipes/train_ihc_gan.py", "command": " && ".join(cmds),
                 "seed": a.seed, "iterations": it, "imagesShown": it * a.bs, "batchSize": a.bs,
                 "loss": f"non-saturating logistic + lazy R1 (gamma {a.gamma}, every {a.r1_every}), Adam lr {a.lr} "
                         f"betas (0, 0.99), G EMA half-life {a.ema_kimg} kimg",
@@ -167,7 +170,7 @@ def main():
 
     def save_ckpt():
         torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                    "optG": optG.state_dict(), "optD": optD.state_dict(), "it": it,
+                    "optG": optG.state_dict(), "optD": optD.state_dict(), "it": it, "cmds": cmds,
                     "wall": wall_before + time.time() - t0, "gen": gen.get_state(), "rng": torch.get_rng_state()},
                    a.ckpt + ".tmp")
         os.replace(a.ckpt + ".tmp", a.ckpt)
