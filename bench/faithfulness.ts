@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const rt = new Runtime({ threads: 2 });
   const ihc = new Generator(await openDemoModel('ihc-gan'), rt);
   const cut = await ihc.cut(arg('layer', 'l16'));
-  const fx = await FeatureExtractor.open(await openDemoModel('ihc-features'), arg('feature-layer', 'layer2'), rt);
+  const fx = await FeatureExtractor.open(await openDemoModel('ihc-features'), arg('feature-layer', 'layer1'), rt);
   const s = await scan(cut, fx, { count, seed: 0 });
   const ranked = rank(s);
   const groups = [
@@ -39,14 +39,13 @@ async function main(): Promise<void> {
   for (const g of groups) {
     const vectors = await vectorsFromProvenance(cut, g.entries.map((e) => e.provenance));
     const res = await paintIoU(cut, vectors);
-    res.forEach((r, i) => rows.push([g.name, `seed ${r.vector.provenance?.seed} (${r.vector.provenance?.y},${r.vector.provenance?.x})`, g.entries[i].cosine, r.stainClass, r.iou]));
-    const ious = res.map((r) => r.iou);
-    const mean = ious.reduce((a, b) => a + b, 0) / ious.length;
-    summary.push([g.name, k, g.entries.reduce((a, e) => a + e.cosine, 0) / k, mean]);
+    res.forEach((r, i) => rows.push([g.name, `seed ${r.vector.provenance?.seed} (${r.vector.provenance?.y},${r.vector.provenance?.x})`, g.entries[i].cosine, r.stainClass, r.iou, r.coverage]));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    summary.push([g.name, k, mean(g.entries.map((e) => e.cosine)), mean(res.map((r) => r.iou)), mean(res.map((r) => r.coverage))]);
   }
   console.log(`bench/faithfulness — ihc-gan ${cut.layerName}, ranked by ihc-features ${fx.layer.aliases[0] ?? fx.layer.name} over ${count} vectors; central square painted on 8 backgrounds`);
-  console.log(table(['group', 'vectors', 'mean tileability', 'mean IoU with the oracle'], summary));
-  console.log(table(['group', 'vector', 'tileability', 'oracle class', 'IoU'], rows));
+  console.log(table(['group', 'vectors', 'mean tileability', 'mean IoU with the oracle', 'mean coverage of the square'], summary));
+  console.log(table(['group', 'vector', 'tileability', 'oracle class', 'IoU', 'coverage'], rows));
 
   const influence: (string | number)[][] = [];
   for (const [name, layer] of [['fmnist-stylegan', 'b16.conv1'], ['ihc-gan', 'l16']]) {
@@ -54,10 +53,10 @@ async function main(): Promise<void> {
     const c = await gen.cut(layer);
     const [v] = (await vectorsFromProvenance(c, [{ model: name, layer, seed: 0, y: Math.floor(c.layer.height / 2), x: Math.floor(c.layer.width / 2) }]));
     const inf = await afterCutInfluence(new Painter(c, { '#ff0000': v.vector }), square(c.layer.height * 4));
-    influence.push([`${name} at ${layer}`, inf.enteringAfterCut.length ? inf.enteringAfterCut.join(', ') : '(nothing)', inf.inside, inf.outside]);
+    influence.push([`${name} at ${layer}`, inf.enteringAfterCut.length ? inf.enteringAfterCut.join(', ') : '(nothing)', inf.varied.length ? inf.varied.join(', ') : '(nothing)', inf.inside, inf.outside]);
   }
-  console.log('after-cut influence: same painted activations, what enters after the cut from 8 other seeds; mean |Δ pixel| / range');
-  console.log(table(['model', 'enters after the cut', 'inside the painted region', 'outside'], influence));
+  console.log('after-cut influence: the same painted activations rendered with the style and noise of 8 other seeds; mean |Δ pixel| / range');
+  console.log(table(['model', 'tail inputs besides the layer', 'taken from other seeds', 'inside the painted region', 'outside'], influence));
   await rt.release();
 }
 

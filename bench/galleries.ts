@@ -10,7 +10,7 @@ import { arg, percentile, table } from './util';
 
 const PAIRS: [string, string, string, string][] = [
   ['fmnist-stylegan', 'b8.conv1', 'fmnist-resnet', 'layer1'],
-  ['ihc-gan', 'l16', 'ihc-features', 'layer2'],
+  ['ihc-gan', 'l16', 'ihc-features', 'layer1'],
 ];
 
 async function main(): Promise<void> {

@@ -20,6 +20,8 @@ export interface PaintIoU {
   /** IoU per background seed, and their mean. */
   ious: number[];
   iou: number;
+  /** Share of the painted pixels that the oracle gives the vector's class (mean over seeds). */
+  coverage: number;
 }
 
 export interface PaintIoUOptions {
@@ -57,6 +59,7 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
     const painter = new Painter(cut, { '#ff0000': vectors[i].vector });
     const layerLabels: LabelMap = { data: Int16Array.from(region, (r) => (r ? 0 : -1)), height: h, width: w };
     const ious: number[] = [];
+    let covered = 0;
     for (const s of seeds) {
       const bg = await cut.sample([s]);
       const img = await cut.render(painter.compose(bg, layerLabels), bg.carry);
@@ -64,15 +67,18 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
       const oracle = stainLabels(rgbToHed(img, 0, gen.range), thresholds);
       let inter = 0;
       let union = 0;
+      let area = 0;
       for (let p = 0; p < painted.length; p++) {
         const a = painted[p] === 0;
         const b = oracle[p] === cls;
         if (a && b) inter++;
         if (a || b) union++;
+        if (a) area++;
       }
       ious.push(union ? inter / union : 0);
+      covered += area ? inter / area : 0;
     }
-    out.push({ vector: vectors[i], stainClass: STAIN_CLASSES[cls], ious, iou: ious.reduce((a, b) => a + b, 0) / ious.length });
+    out.push({ vector: vectors[i], stainClass: STAIN_CLASSES[cls], ious, iou: ious.reduce((a, b) => a + b, 0) / ious.length, coverage: covered / seeds.length });
   }
   return out;
 }
@@ -83,13 +89,21 @@ export interface Influence {
   outside: number;
   /** The tail inputs other than the layer (what enters after the cut). */
   enteringAfterCut: string[];
+  /** Those taken from the other seeds (the rest stay the base sample's). */
+  varied: string[];
 }
 
 /**
- * Paints `mask` once (activations fixed), then renders it with what enters after the cut (crossing tensors such as
- * the style vector, and noise inputs) taken from other seeds, and measures how much the image changes.
+ * Paints `mask` once (activations fixed), then renders it with what enters after the cut taken from other seeds,
+ * and measures how much the image changes. By default the varied inputs are the original inputs read after the
+ * cut (noise, style) and the crossing tensors that are not spatial (style vectors such as w); spatial crossing
+ * tensors (skip branches from earlier layers) stay the base sample's, so only "style and noise" are measured.
  */
-export async function afterCutInfluence(painter: Painter, mask: string | Buffer | RgbImage, opts: { seed?: Seed; others?: Seed[] } = {}): Promise<Influence> {
+export async function afterCutInfluence(
+  painter: Painter,
+  mask: string | Buffer | RgbImage,
+  opts: { seed?: Seed; others?: Seed[]; vary?: (name: string, t: FloatTensor) => boolean } = {},
+): Promise<Influence> {
   const cut = painter.cut;
   const seed = opts.seed ?? 0;
   const others = opts.others ?? [1, 2, 3, 4, 5, 6, 7, 8];
@@ -104,9 +118,13 @@ export async function afterCutInfluence(painter: Painter, mask: string | Buffer 
   let inN = 0;
   let outSum = 0;
   let outN = 0;
+  const vary = opts.vary ?? ((name: string, t: FloatTensor) => cut.split.tailInputs.some((x) => x.name === name && x.role === 'input') || t.dims.length < 4);
+  const varied = Object.keys(bg.carry).filter((k) => vary(k, bg.carry[k]));
   for (const o of others) {
     const other = await cut.sample([o]);
-    const img: FloatTensor = await cut.render(acts, other.carry);
+    const carry = { ...bg.carry };
+    for (const k of varied) carry[k] = other.carry[k];
+    const img: FloatTensor = await cut.render(acts, carry);
     for (let k = 0; k < c; k++) {
       for (let p = 0; p < H * W; p++) {
         const d = Math.abs(img.data[k * H * W + p] - base.data[k * H * W + p]) / (hi - lo);
@@ -124,5 +142,6 @@ export async function afterCutInfluence(painter: Painter, mask: string | Buffer 
     inside: inN ? inSum / inN : 0,
     outside: outN ? outSum / outN : 0,
     enteringAfterCut: cut.split.tailInputs.filter((t) => t.role !== 'layer').map((t) => t.name),
+    varied,
   };
 }

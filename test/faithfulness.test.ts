@@ -33,6 +33,7 @@ describe('faithfulness of painting', () => {
     const cut = await gen.cut('b8.conv1');
     const inf = await afterCutInfluence(new Painter(cut, { '#ff0000': new Float32Array(4).fill(0.5) }), squareMask(16, '#ff0000'), { others: [1, 2] });
     expect(inf.enteringAfterCut).to.deep.equal(['noise']);
+    expect(inf.varied).to.deep.equal(['noise']);
     expect(inf.inside).to.be.greaterThan(0);
   });
 
@@ -55,5 +56,6 @@ describe('faithfulness of painting', () => {
       if (!inside && labels[p] === 1) outsideDab++;
     }
     expect(r.iou).to.be.closeTo(4 / (4 + outsideDab), 1e-12);
+    expect(r.coverage).to.equal(1);
   });
 });
