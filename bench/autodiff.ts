@@ -10,7 +10,7 @@
  *   npm run build && npm run build:test && node build/bench/autodiff.js [--batch 8] [--reps 20] [--threads 1] [--no-torch]
  */
 import { spawnSync } from 'child_process';
-import { existsSync } from 'fs';
+import { existsSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { FloatTensor, OnnxModel, Runtime, gradientModel, loadModel, loss, randn } from 'ganvas';
 
@@ -112,9 +112,9 @@ async function main() {
     }
   }
   const modelsDir = path.resolve(__dirname, '../../models');
-  for (const name of ['fmnist-stylegan', 'fmnist-resnet', 'ihc-gan', 'ihc-features']) {
+  const shipped = existsSync(modelsDir) ? readdirSync(modelsDir).filter((d) => existsSync(path.join(modelsDir, d, 'model.onnx'))).sort() : [];
+  for (const name of shipped) {
     const file = path.join(modelsDir, name, 'model.onnx');
-    if (!existsSync(file)) continue;
     const model = await loadModel(file);
     const t = await timeModel(rt, model, model.outputNames()[0], feedsFor(model, batch), reps);
     rows.push({ model: `${name} (shipped)`, fwd: t.fwdMs, grad: t.gradMs });
