@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     ],
   ));
   console.log(table(
-    ['time inside onnxruntime', 'ganvas own overhead (target ≤ 20%)', 'max |score − PyTorch score|'],
+    ['time inside onnxruntime', 'ganvas own overhead (target ≤ 20%)', 'largest score difference to PyTorch'],
     [[`${((100 * inOrt) / wall).toFixed(1)}%`, `${((100 * (wall - inOrt)) / wall).toFixed(1)}%`, maxDiff.toExponential(2)]],
   ));
   await rt.release();
