@@ -22,12 +22,15 @@ interface TslabPublic {
  * connection to the kernel.
  */
 export function tslab(): TslabPublic | undefined {
-  const key = Object.keys(require.cache).find((k) => /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(k));
-  if (!key) return undefined;
-  const jupyter = require.cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined;
-  if (!jupyter?.lastWriteDisplayData) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(path.dirname(key), 'public.js')) as TslabPublic;
+  // A global tslab's launcher hands over to a tslab installed next to the notebook, so two copies can be loaded:
+  // the live one is the copy whose jupyter.js holds the display writer of the running kernel.
+  for (const key of Object.keys(require.cache)) {
+    if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) continue;
+    const jupyter = require.cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (jupyter?.lastWriteDisplayData) return require(path.join(path.dirname(key), 'public.js')) as TslabPublic;
+  }
+  return undefined;
 }
 
 export function inKernel(): boolean {

@@ -125,12 +125,13 @@ export class ModelSession {
 
   /** Checks names, dtypes and shapes against the model's declared inputs, so no mistake reaches native code. */
   checkFeeds(feeds: Feeds): Record<string, ort.Tensor> {
-    const expected = this.inputs.map((s) => `${s.name}: ${s.type ?? '?'} ${s.dims ? formatDims(s.dims) : '[?]'}`);
+    // Built only when an error needs it: this runs on every call, and interactive paints count microseconds.
+    const expected = () => this.inputs.map((s) => `${s.name}: ${s.type ?? '?'} ${s.dims ? formatDims(s.dims) : '[?]'}`);
     const extra = Object.keys(feeds).filter((k) => !this.inputs.some((s) => s.name === k));
     if (extra.length > 0) {
       throw new GanvasError(
         'BAD_INPUT',
-        `${this.model.source} has no input named ${extra.map((e) => `"${e}"`).join(', ')}; it expects ${expected.join('; ')}`,
+        `${this.model.source} has no input named ${extra.map((e) => `"${e}"`).join(', ')}; it expects ${expected().join('; ')}`,
       );
     }
     const symbols = new Map<string, { value: number; from: string }>();
@@ -140,7 +141,7 @@ export class ModelSession {
       if (!f) {
         throw new GanvasError(
           'BAD_INPUT',
-          `missing input "${spec.name}" for ${this.model.source}; it expects ${expected.join('; ')}`,
+          `missing input "${spec.name}" for ${this.model.source}; it expects ${expected().join('; ')}`,
         );
       }
       const t = toOrt(f);
