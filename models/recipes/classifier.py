@@ -44,17 +44,7 @@ def main(name, mode, default_seed, description, blocks=(2, 2, 2, 2)):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="a few iterations only, into --out (use a temp dir)")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    gen = torch.Generator().manual_seed(a.seed)
-    os.makedirs(a.out, exist_ok=True)
-    log = open(os.path.join(a.out, "train.log"), "a")
-
-    def P(*s):
-        msg = " ".join(str(t) for t in s)
-        print(msg, flush=True)
-        log.write(msg + "\n")
-        log.flush()
+    gen, P = zoo.start_run(a)
 
     xtr, ytr = zoo.load_fmnist("train")
     xte, yte = zoo.load_fmnist("test")

@@ -101,17 +101,7 @@ def main():
     a = ap.parse_args()
     if a.smoke:
         a.iters, a.bs = 5, 32
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    gen = torch.Generator().manual_seed(a.seed)
-    os.makedirs(a.out, exist_ok=True)
-    log = open(os.path.join(a.out, "train.log"), "a")
-
-    def P(*s):
-        msg = " ".join(str(t) for t in s)
-        print(msg, flush=True)
-        log.write(msg + "\n")
-        log.flush()
+    gen, P = zoo.start_run(a)
 
     img = zoo.load_ihc()
     mean = img.mean(dim=[1, 2])

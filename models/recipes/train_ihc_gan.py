@@ -116,18 +116,7 @@ def main():
     if a.smoke:
         a.iters, a.export_every = 10, 1e9
         a.ckpt = os.path.join(a.out, "ckpt.pt")
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    gen = torch.Generator().manual_seed(a.seed)
-    os.makedirs(a.out, exist_ok=True)
-    os.makedirs(os.path.dirname(a.ckpt), exist_ok=True)
-    log = open(os.path.join(a.out, "train.log"), "a")
-
-    def P(*s):
-        msg = " ".join(str(t) for t in s)
-        print(msg, flush=True)
-        log.write(msg + "\n")
-        log.flush()
+    gen, P = zoo.start_run(a)
 
     G = zoo.DCGen(**G_KW)
     D = zoo.ResDisc(**D_KW)

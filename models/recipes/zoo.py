@@ -504,3 +504,24 @@ def now_iso():
 
 def git_free_env_info():
     return {"python": platform.python_version(), "torch": torch.__version__}
+
+
+def start_run(a):
+    """Common start of every recipe: thread count, seeds, output folder and a logger that prints and appends to
+    <out>/train.log. Returns (data-order generator, log function). Called in the same order as before, so the RNG
+    streams (and hence the trained models) are unchanged."""
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    if getattr(a, "ckpt", None):
+        os.makedirs(os.path.dirname(a.ckpt), exist_ok=True)
+    log = open(os.path.join(a.out, "train.log"), "a")
+
+    def P(*s):
+        msg = " ".join(str(t) for t in s)
+        print(msg, flush=True)
+        log.write(msg + "\n")
+        log.flush()
+
+    return gen, P
