@@ -7,7 +7,7 @@
  * forward + backward there; this script times the same ONNX files in onnxruntime. Shipped models in models/<name>/
  * are timed too when they exist (ONNX side only).
  *
- *   npm run build && npm run build:test && node build/bench/autodiff.js [--batch 8] [--reps 20] [--threads 1] [--no-torch]
+ *   npm run build && npm run build:test && node build/bench/autodiff.js [--batch 8] [--reps 50] [--threads 1] [--no-torch]
  */
 import { spawnSync } from 'child_process';
 import { existsSync, readdirSync } from 'fs';
@@ -40,21 +40,33 @@ function arg(name: string, dflt: number): number {
  */
 type Timing = [number, number, number];
 
-async function timeMs(fn: () => Promise<unknown>, reps: number): Promise<Timing> {
-  for (let i = 0; i < 3; i++) await fn();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    await fn();
-    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
+/**
+ * Times two runs interleaved (a, b, a, b, …) after 3 warm-ups of each, so that a slow stretch of the machine
+ * (another process, frequency changes) lands on both sides of the ratio rather than on one.
+ */
+async function timePair(a: () => Promise<unknown>, b: () => Promise<unknown>, reps: number): Promise<[Timing, Timing]> {
+  for (let i = 0; i < 3; i++) {
+    await a();
+    await b();
   }
-  wall.sort((a, b) => a - b);
-  cpu.sort((a, b) => a - b);
-  return [wall[0], wall[wall.length >> 1], cpu[cpu.length >> 1]];
+  const wall: [number[], number[]] = [[], []];
+  const cpu: [number[], number[]] = [[], []];
+  for (let i = 0; i < reps; i++) {
+    for (const [k, fn] of [a, b].entries()) {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      await fn();
+      wall[k].push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const c = process.cpuUsage(c0);
+      cpu[k].push((c.user + c.system) / 1000);
+    }
+  }
+  const timing = (k: number): Timing => {
+    wall[k].sort((x, y) => x - y);
+    cpu[k].sort((x, y) => x - y);
+    return [wall[k][0], wall[k][wall[k].length >> 1], cpu[k][cpu[k].length >> 1]];
+  };
+  return [timing(0), timing(1)];
 }
 
 interface Row {
@@ -69,8 +81,7 @@ async function timeModel(rt: Runtime, model: OnnxModel, output: string, feeds: R
   const fwd = await rt.session(model);
   const gm = await gradientModel(model, { wrt: model.inputNames(), loss: loss.mse(output) });
   const grad = await rt.session(gm);
-  const fwdMs = await timeMs(() => fwd.runRaw(feeds, [output]), reps);
-  const gradMs = await timeMs(() => grad.runRaw(feeds), reps);
+  const [fwdMs, gradMs] = await timePair(() => fwd.runRaw(feeds, [output]), () => grad.runRaw(feeds), reps);
   return { fwdMs, gradMs };
 }
 
@@ -85,7 +96,7 @@ function feedsFor(model: OnnxModel, batch: number): Record<string, FloatTensor> 
 
 async function main() {
   const batch = arg('batch', 8);
-  const reps = arg('reps', 20);
+  const reps = arg('reps', 50);
   const threads = arg('threads', 1);
   const rt = new Runtime({ threads });
   const rows: Row[] = [];
