@@ -49,6 +49,12 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w', 'b'], 'y', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
   },
   {
+    // Few channels, stride 1: the unpadded-ConvTranspose-then-crop path, with pads wider than the kernel reach.
+    name: 'Conv stride 1, 2 groups, kernel 3 × 2, asymmetric pads larger than the kernel (x, W)',
+    inputs: { x: ['N', 4, 6, 5], w: [2, 2, 3, 2] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, pads: [3, 0, 1, 2] }),
+  },
+  {
     name: 'Conv stride 2, asymmetric pads (x, W)',
     inputs: { x: ['N', 2, 7, 6], w: [3, 2, 3, 2] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { strides: [2, 2], pads: [1, 0, 0, 1] }),

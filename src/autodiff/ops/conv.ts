@@ -1,7 +1,8 @@
 /**
  * Conv (any spatial rank, strides, pads, dilations, groups):
  *   dX = ConvTranspose(dY, W) with the same strides/pads/dilations/group and the output_padding that recovers X's
- *        exact size (the forward Conv may have dropped trailing rows that no window reached); for stride 1 it is
+ *        exact size (the forward Conv may have dropped trailing rows that no window reached) — for a padded 2-D
+ *        stride-1 Conv without dilation, written unpadded and then cropped (unpaddedTranspose); for stride 1 it is
  *        instead a plain Conv with the spatially flipped, in/out-swapped kernel when X has 8 or more channels:
  *        onnxruntime's CPU Conv (NCHWc) then runs up to twice as fast as its ConvTranspose, and the kernel
  *        shuffle is constant-folded when W is a weight. With fewer channels (an RGB or grey input image) NCHWc
@@ -41,6 +42,21 @@ function flippedConv(ctx: GradContext, g: string, w: string, wDims: number[], ge
   });
 }
 
+/**
+ * dX of a 2-D stride-1 Conv as a ConvTranspose without pads, cropped to X. The result is the same as the padded
+ * ConvTranspose (the pads only crop its output), but onnxruntime's col2im has a vectorized path for zero pads
+ * and a per-element bounds-checked loop otherwise: measured 1.7× faster for a 16 → 3 channel stem (batch 8 and
+ * 32, 64×64), the image gradient of the zoo's feature nets. The unpadded output (Y + k − 1 = X + pads) always
+ * covers X, so no output_padding is needed.
+ */
+function unpaddedTranspose(ctx: GradContext, g: string, w: string, sp: number[], geo: ConvGeometry): string {
+  const { e } = ctx;
+  const { r, kernel, pads, group } = geo;
+  const full = e.op('ConvTranspose', [g, w], { group: { i: group }, kernel_shape: { ints: kernel } });
+  const begin = pads.slice(0, r);
+  return e.op('Slice', [full, e.i64(begin), e.i64(begin.map((b, i) => b + sp[i])), e.i64(range(r, 2))]);
+}
+
 registerGradient({
   op: 'Conv',
   grad: (ctx) => {
@@ -57,6 +73,8 @@ registerGradient({
     const padsFit = kernel.every((k, i) => pads[i] <= (k - 1) * dilations[i] && pads[i + r] <= (k - 1) * dilations[i]);
     if (ctx.needs(0) && unitStride && padsFit && xDims[1] >= 8) {
       out[0] = flippedConv(ctx, g, x[1], wDims, geo);
+    } else if (ctx.needs(0) && unitStride && r === 2 && dilations.every((d) => d === 1) && pads.some((p) => p > 0)) {
+      out[0] = unpaddedTranspose(ctx, g, x[1], sp, geo);
     } else if (ctx.needs(0)) {
       const outputPadding = sp.map(
         (s, i) => s - (strides[i] * (yDims[2 + i] - 1) + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + r]),
