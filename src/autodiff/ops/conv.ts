@@ -7,8 +7,10 @@
  *        onnxruntime's CPU Conv (NCHWc) then runs up to twice as fast as its ConvTranspose, and the kernel
  *        shuffle is constant-folded when W is a weight. With fewer channels (an RGB or grey input image) NCHWc
  *        pads the output channels to its block size and ConvTranspose is 2–5× faster (measured, batch 8, 64×64);
- *        (Strided convs keep ConvTranspose: a polyphase rewrite — one stride-1 Conv with s²·C output channels then
- *        DepthToSpace — was verified correct but measured slower, DepthToSpace being costly in onnxruntime.)
+ *        (Strided convs keep ConvTranspose: a polyphase rewrite — one stride-1 Conv with s²·C output channels, then
+ *        an interleave — was verified correct but measured slower. For 16 → 16 channels, 32² → 64², batch 32: the
+ *        ConvTranspose 6.2 ms; the polyphase Conv alone 5.0 ms, plus DepthToSpace 9.5 ms in all, or plus two
+ *        single-axis Transposes 6.9 ms in all; an unpadded strided ConvTranspose plus crop 7.6 ms.)
  *   dW = a Conv over transposed tensors (convWeightGrad);
  *   dB = dY summed over all axes but the channels.
  */
