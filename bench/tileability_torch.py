@@ -70,6 +70,16 @@ def tail(G, w, noises, layer, x, img):
     return torch.tanh(img)
 
 
+def whole_render(G, z, noises, layer, x):
+    """The generator used as it is: a forward hook replaces the layer's output with x, the whole model runs."""
+    res, which = layer.split(".")
+    hook = getattr(G.blocks[res], which).register_forward_hook(lambda mod, inp, out: x)
+    try:
+        return G(z, noises)
+    finally:
+        hook.remove()
+
+
 def features(net, x, layer):
     x = F.relu(net.bn1(net.conv1(x)))
     x = F.max_pool2d(x, 2) if net.mode == "conv" else F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
@@ -89,6 +99,10 @@ def main():
     ap.add_argument("--erosion", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--style", choices=["split", "whole"], default="split",
+                    help="split: head once, tail per render, classifier truncated at the feature layer (what ganvas "
+                         "does); whole: the modules used as they are, whole generator per pass with a forward hook "
+                         "writing the layer, whole classifier with the feature layer read from return_layers")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     gw = torch.load(os.path.join(ROOT, "models", "fmnist-stylegan", "weights.pt"), map_location="cpu")
@@ -112,8 +126,11 @@ def main():
         for s in range(0, N, a.batch):
             e = min(N, s + a.batch)
             nz = {k: v[s:e] for k, v in noise_all.items()}
-            w = G.map(z[s:e])
-            acts, img = head(G, w, nz, a.layer)
+            if a.style == "split":
+                w = G.map(z[s:e])
+                acts, img = head(G, w, nz, a.layer)
+            else:
+                acts = G(z[s:e], nz, return_layers=True)[1][a.layer]
             n, c, h, wd = acts.shape
             idx = torch.arange(n)
             v = acts[idx, :, pos[s:e, 0], pos[s:e, 1]]                     # n x c
@@ -121,13 +138,18 @@ def main():
             gm = grid_mask(h, wd, a.grid)
             grid = torch.where(gm[None, None] > 0, full, acts)
             both = torch.cat([full, grid])
-            w2 = torch.cat([w, w])
             nz2 = {k: torch.cat([t, t]) for k, t in nz.items()}
-            img2 = None if img is None else torch.cat([img, img])
-            out = tail(G, w2, nz2, a.layer, both, img2)
+            if a.style == "split":
+                img2 = None if img is None else torch.cat([img, img])
+                out = tail(G, torch.cat([w, w]), nz2, a.layer, both, img2)
+            else:
+                out = whole_render(G, torch.cat([z[s:e], z[s:e]]), nz2, a.layer, both)
             x = (out + 1) / 2
             x = F.interpolate(x, size=(H, W), mode="nearest")
-            f = features(net, (x - mean) / std, a.feature_layer)
+            if a.style == "split":
+                f = features(net, (x - mean) / std, a.feature_layer)
+            else:
+                f = net((x - mean) / std, return_layers=True)[1][int(a.feature_layer[len("layer"):]) - 1]
             fh, fw = f.shape[2:]
             m = F.interpolate(gm[None, None], size=(fh, fw), mode="nearest")
             k = a.erosion
@@ -137,7 +159,8 @@ def main():
             scores += F.cosine_similarity(fa, fb, dim=1, eps=1e-8).tolist()
             l1s += (fa - fb).abs().mean(dim=1).tolist()
     secs = time.perf_counter() - t0
-    print(json.dumps({"seconds": secs, "scores": scores, "l1": l1s, "torch": torch.__version__, "threads": a.threads}))
+    print(json.dumps({"seconds": secs, "scores": scores, "l1": l1s, "torch": torch.__version__, "threads": a.threads,
+                      "style": a.style}))
 
 
 if __name__ == "__main__":
