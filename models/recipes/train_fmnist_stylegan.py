@@ -8,14 +8,12 @@ residual discriminator with minibatch-stddev.  Trains for --minutes of wall time
   /usr/bin/python3 models/recipes/train_fmnist_stylegan.py --smoke --out /tmp/sg_smoke
   /usr/bin/python3 models/recipes/train_fmnist_stylegan.py --export-only      # re-export from --ckpt
 """
-import argparse
 import copy
 import json
 import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -77,8 +75,8 @@ def export(G, out, prov, psi=1.0, q=None):
     torch.save({"G_ema": G.state_dict(), "G_kwargs": G_KW, "psi": psi}, os.path.join(out, "weights.pt"))
     with torch.no_grad():
         _, feats = wrap(z, *noises)
-    zoo.write_fixture(out, lambda *xs: wrap(*xs)[0], [z] + noises, in_names, "img",
-                      extra={"layerShapes": {k: list(v.shape) for k, v in feats.items()}})
+    shapes = {k: list(v.shape) for k, v in feats.items()}
+    zoo.write_fixture(out, lambda *xs: wrap(*xs)[0], [z] + noises, in_names, "img", extra={"layerShapes": shapes})
     with torch.no_grad():
         sg = torch.Generator().manual_seed(99)
         zs = torch.randn(64, G.z_dim, generator=sg)
@@ -108,8 +106,7 @@ def export(G, out, prov, psi=1.0, q=None):
         "format": "ganvas-manifest/1", "name": NAME, "role": "generator", "description": desc,
         "model": "model.onnx", "inputs": inputs,
         "outputs": [{"name": "img", "kind": "image", "range": [-1, 1], "shape": ["N", 1, 32, 32]}],
-        "layers": {n: n for n in layer_names},
-        "layerShapes": {k: ["N"] + list(v.shape[1:]) for k, v in feats.items()},
+        **zoo.layer_entries(shapes),
         "provenance": prov, "quality": qd, "params": zoo.count_params(G),
     }
     zoo.write_manifest(out, manifest)
@@ -117,70 +114,35 @@ def export(G, out, prov, psi=1.0, q=None):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(zoo.MODELS, NAME))
-    ap.add_argument("--ckpt", default="/tmp/zoo_ckpt/fmnist-stylegan.pt")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=0.002)
-    ap.add_argument("--gamma", type=float, default=0.05)
-    ap.add_argument("--r1-every", type=int, default=16)
-    ap.add_argument("--ema-kimg", type=float, default=10.0)
-    ap.add_argument("--minutes", type=float, default=100.0)
-    ap.add_argument("--iters", type=int, default=10 ** 9)
-    ap.add_argument("--export-every", type=float, default=10.0, help="minutes")
+    ap = zoo.gan_arg_parser(NAME, ema_kimg=10.0, minutes=100.0)
     ap.add_argument("--psi", type=float, default=1.0)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--export-only", action="store_true")
-    ap.add_argument("--smoke", action="store_true")
-    a = ap.parse_args()
-    if a.smoke:
-        a.iters, a.export_every = 20, 1e9
-        a.ckpt = os.path.join(a.out, "ckpt.pt")
+    a = zoo.parse_gan_args(ap, smoke_iters=20)
     gen, P = zoo.start_run(a)
 
     G = zoo.StyleGen(**G_KW)
-    D = zoo.ResDisc(**D_KW)
-    G_ema = copy.deepcopy(G).eval()
-    c = a.r1_every / (a.r1_every + 1)
-    optG = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(0, 0.99))
-    optD = torch.optim.Adam(D.parameters(), lr=a.lr * c, betas=(0 ** c, 0.99 ** c))
-    it, wall_before = 0, 0.0
-    this_cmd = "/usr/bin/python3 models/recipes/" + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])
-    cmds = [this_cmd]
+    run = zoo.GanRun(a, gen, P, G, zoo.ResDisc(**D_KW),
+                     first_cmd="/usr/bin/python3 models/recipes/train_fmnist_stylegan.py --minutes 100")
     if a.resume or a.export_only:
-        ck = torch.load(a.ckpt)
-        G.load_state_dict(ck["G"]); D.load_state_dict(ck["D"]); G_ema.load_state_dict(ck["G_ema"])
-        optG.load_state_dict(ck["optG"]); optD.load_state_dict(ck["optD"])
-        it, wall_before = ck["it"], ck["wall"]
-        cmds = ck.get("cmds", ["/usr/bin/python3 models/recipes/train_fmnist_stylegan.py --minutes 100"]) + ([this_cmd] if a.resume else [])
-        gen.set_state(ck["gen"]); torch.set_rng_state(ck["rng"])
-        P(f"resumed at it {it}")
+        P(f"resumed at it {run.it}")
 
     def prov():
-        return {"dataset": "Fashion-MNIST train (60000 images, Debian dataset-fashion-mnist), 28->32 bilinear, "
+        p = run.provenance("Fashion-MNIST train (60000 images, Debian dataset-fashion-mnist), 28->32 bilinear, "
                            "scaled to [-1,1], random horizontal flips",
-                "recipe": "models/recipes/train_fmnist_stylegan.py",
-                "command": " && ".join(cmds),
-                "seed": a.seed, "iterations": it, "imagesShown": it * a.bs, "batchSize": a.bs,
-                "loss": f"non-saturating logistic + lazy R1 (gamma {a.gamma}, every {a.r1_every}), Adam lr {a.lr} "
-                        f"betas (0, 0.99), G EMA half-life {a.ema_kimg} kimg (ramp-up 0.05)",
-                "wallTimeSeconds": round(wall_before + (time.time() - t0 if not a.export_only else 0)),
-                "machine": zoo.MACHINE, "date": time.strftime("%Y-%m-%d", time.gmtime()), "smoke": bool(a.smoke),
-                **({"exportCommand": this_cmd} if a.export_only else {})}
+                           "models/recipes/train_fmnist_stylegan.py", loss_note=" (ramp-up 0.05)")
+        if a.export_only:
+            p["exportCommand"] = run.this_cmd
+        return p
 
     def do_export():
         te = time.time()
-        q = quality(G_ema, psi=a.psi)
+        q = quality(run.G_ema, psi=a.psi)
         if a.psi != 1.0:
-            q1 = quality(G_ema, psi=1.0)
+            q1 = quality(run.G_ema, psi=1.0)
             if q is not None and q1 is not None:
                 q["untruncated"] = {k: q1[k] for k in ("meanTop1Prob", "minClassFraction", "targetMet")}
-        path = export(copy.deepcopy(G_ema), a.out, prov(), psi=a.psi, q=q)
-        P(f"[{zoo.now_iso()}] export it {it}: {path} quality {json.dumps(q)} ({time.time() - te:.0f}s)")
+        path = export(copy.deepcopy(run.G_ema), a.out, prov(), psi=a.psi, q=q)
+        P(f"[{zoo.now_iso()}] export it {run.it}: {path} quality {json.dumps(q)} ({time.time() - te:.0f}s)")
 
-    t0 = time.time()
     if a.export_only:
         do_export()
         return
@@ -196,68 +158,20 @@ def main():
         flip = torch.rand(a.bs, generator=gen) < 0.5
         return torch.where(flip[:, None, None, None], x.flip(3), x)
 
-    def save_ckpt():
-        torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                    "optG": optG.state_dict(), "optD": optD.state_dict(), "it": it, "cmds": cmds,
-                    "wall": wall_before + time.time() - t0, "gen": gen.get_state(), "rng": torch.get_rng_state()},
-                   a.ckpt + ".tmp")
-        os.replace(a.ckpt + ".tmp", a.ckpt)
-
-    last_export = time.time()
-    stats = []
-    P(f"[{zoo.now_iso()}] start it {it}; G params {zoo.count_params(G)} D params {zoo.count_params(D)}")
-    while it < a.iters and (wall_before + time.time() - t0) < a.minutes * 60:
-        # ---- D step
-        real = real_batch()
-        z = torch.randn(a.bs, G.z_dim)
-        with torch.no_grad():
-            fake = G(z)
-        lossD = F.softplus(D(fake)).mean() + F.softplus(-D(real)).mean()
-        optD.zero_grad(set_to_none=True)
-        lossD.backward()
-        r1v = 0.0
-        if it % a.r1_every == 0:
-            real_r = real.detach().requires_grad_(True)
-            out = D(real_r)
-            g, = torch.autograd.grad(out.sum(), real_r, create_graph=True)
-            r1 = g.pow(2).sum(dim=[1, 2, 3]).mean()
-            (r1 * (a.gamma / 2) * a.r1_every).backward()
-            r1v = r1.item()
-        optD.step()
-        # ---- G step
-        z = torch.randn(a.bs, G.z_dim)
-        w = G.map(z)
+    def fake_batch():
+        w = G.map(torch.randn(a.bs, G.z_dim))
         fake = G.synth(w)
-        lossG = F.softplus(-D(fake)).mean()
-        optG.zero_grad(set_to_none=True)
-        lossG.backward()
-        optG.step()
-        # ---- EMA + w_avg
+        # Running mean of w, the centre of the truncation trick; a buffer outside the loss, copied into G_ema.
         with torch.no_grad():
             G.w_avg.lerp_(w.detach().mean(0), 1 - 0.995)
-            nimg = (it + 1) * a.bs
-            half = min(a.ema_kimg * 1000, nimg * 0.05)
-            beta = 0.5 ** (a.bs / max(half, 1e-8))
-            for pe, p in zip(G_ema.parameters(), G.parameters()):
-                pe.copy_(p.lerp(pe, beta))
-            for be, b in zip(G_ema.buffers(), G.buffers()):
-                be.copy_(b)
-        it += 1
-        stats.append((lossD.item(), lossG.item()))
-        if r1v:
-            stats[-1] = stats[-1] + (r1v,)
-        if it % 50 == 0:
-            s = np.array([x[:2] for x in stats])
-            P(f"it {it} lossD {s[:, 0].mean():.3f} lossG {s[:, 1].mean():.3f} r1 {r1v:.3f} "
-              f"{(time.time() - t0) / max(1, len(stats)):.2f}s/it wall {wall_before + time.time() - t0:.0f}s")
-            stats = []
-        if time.time() - last_export > a.export_every * 60:
-            save_ckpt()
-            do_export()
-            last_export = time.time()
-    save_ckpt()
-    do_export()
-    P(f"[{zoo.now_iso()}] done it {it}")
+        return fake
+
+    def progress(s, r1v):
+        # s/it here is the time since this process started divided by the rows logged (as this recipe always did).
+        return (f"it {run.it} lossD {s[:, 0].mean():.3f} lossG {s[:, 1].mean():.3f} r1 {r1v:.3f} "
+                f"{(time.time() - run.t0) / max(1, len(s)):.2f}s/it wall {run.wall():.0f}s")
+
+    run.train(real_batch, fake_batch, do_export, progress)
 
 
 if __name__ == "__main__":

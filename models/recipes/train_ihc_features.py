@@ -9,7 +9,6 @@ both compared with the same architecture at random initialization.
   /usr/bin/python3 models/recipes/train_ihc_features.py --smoke --out /tmp/feat_smoke
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -134,24 +133,11 @@ def main():
     res = measure(net, img, mean, std)
     P(f"trained {it} it: {res}")
 
-    class Wrap(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, image):
-            return self.m(image, return_layers=True)
-
-    layer_names = ["layer1", "layer2", "layer3"]
     ex = norm(zoo.random_crops(img, 2, 64, torch.Generator().manual_seed(7), x_range=(HELD_X[0], 448)))
-    onnx_path = os.path.join(a.out, "model.onnx")
-    zoo.export_onnx(Wrap(net).eval(), [ex], ["image"], ["embedding"], layer_names, onnx_path)
-    torch.save({"model": net.state_dict(), "kwargs": F_KW, "mean": mean, "std": std}, os.path.join(a.out, "weights.pt"))
-    with torch.no_grad():
-        _, feats = net(ex, return_layers=True)
-    zoo.write_fixture(a.out, lambda x: net(x), [ex], ["image"], "embedding",
-                      extra={"layerShapes": {n: list(f.shape) for n, f in zip(layer_names, feats)},
-                             "inputNote": "two normalized held-out 64x64 crops of ihc.png"})
+    onnx_path, shapes, _ = zoo.export_with_layers(
+        net, ex, "image", "embedding", ["layer1", "layer2", "layer3"], a.out,
+        {"model": net.state_dict(), "kwargs": F_KW, "mean": mean, "std": std},
+        input_note="two normalized held-out 64x64 crops of ihc.png")
     better = all(res["linearProbeR2"][k] > baseline["linearProbeR2"][k] for k in res["linearProbeR2"])
     probe_note = ("The trained features encode stain content linearly better than random-init features. " if better else
                   "Honest caveat: the stain-content linear probe is NOT better than for random-init features (random "
@@ -178,11 +164,10 @@ def main():
         "outputs": [{"name": "embedding", "kind": "features", "shape": ["N", F_KW["widths"][-1]]}],
         "preprocess": {"size": [64, 64], "channels": 3, "range": [0, 1],
                        "mean": [round(v, 4) for v in mean.tolist()], "std": [round(v, 4) for v in std.tolist()]},
-        "layers": {n: n for n in layer_names},
-        "layerShapes": {n: ["N"] + list(f.shape[1:]) for n, f in zip(layer_names, feats)},
+        **zoo.layer_entries(shapes),
         "provenance": {"dataset": "skimage.data ihc.png, columns 0..399 (training), 384..511 held out for measurement",
                        "recipe": "models/recipes/train_ihc_features.py",
-                       "command": "/usr/bin/python3 models/recipes/" + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
+                       "command": zoo.command_line(),
                        "seed": a.seed, "iterations": it, "batchSize": a.bs,
                        "loss": f"NT-Xent (temperature 0.2) over 2 x {a.bs} views, Adam lr {a.lr}, "
                                f"brightness/contrast jitter {'on' if a.jitter else 'off'}",

@@ -1,13 +1,17 @@
 """Shared code for the ganvas model zoo recipes.
 
 nn.Module definitions (importable by benchmarks), data loading, ONNX export with named hidden-layer
-tensors, reference-gradient fixtures and manifest writing.  Runs on Debian's python3 with torch 1.13 (CPU).
+tensors, reference-gradient fixtures and manifest writing, and the command-line flags, checkpointing and training
+loop that the GAN recipes share.  Runs on Debian's python3 with torch 1.13 (CPU).
 """
+import argparse
+import copy
 import gzip
 import json
 import math
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -428,6 +432,48 @@ def export_onnx(wrapper, args, input_names, output_names, layer_names, path, ops
     return m
 
 
+class LayersWrap(nn.Module):
+    """Export wrapper: forward(x) returns model(x, return_layers=True), i.e. (output, hidden layers), the form
+    export_onnx wants.  The wrapped model is registered under the attribute `attr`, which the exporter uses as the
+    prefix of initializer and node names ("m.fc.weight", "/m/conv1/Conv"); it is a parameter so that each recipe
+    keeps writing the same ONNX file as before (ihc-gan's wrapper has always called it "g")."""
+
+    def __init__(self, model, attr="m"):
+        super().__init__()
+        self.attr = attr
+        self.add_module(attr, model)
+
+    def forward(self, x):
+        return getattr(self, self.attr)(x, return_layers=True)
+
+
+def export_with_layers(model, example, input_name, output_name, layer_names, out_dir, weights, input_note=None,
+                       attr="m"):
+    """The export tail of the single-input recipes (classifiers, ihc-features, ihc-gan): model.onnx with the
+    hidden layers named layer_names, weights.pt (the `weights` dict, built by the recipe because its keys differ)
+    and the reference-gradient fixture on `example`.  model(x, return_layers=True) must give (output, layers) with
+    the layers as a list or a dict, in the order of layer_names.  Returns (onnx path, {layer: shape on the example},
+    fixture meta)."""
+    onnx_path = os.path.join(out_dir, "model.onnx")
+    export_onnx(LayersWrap(model, attr).eval(), [example], [input_name], [output_name], layer_names, onnx_path)
+    torch.save(weights, os.path.join(out_dir, "weights.pt"))
+    with torch.no_grad():
+        _, feats = model(example, return_layers=True)
+    feats = list(feats.values()) if isinstance(feats, dict) else list(feats)
+    shapes = {n: list(f.shape) for n, f in zip(layer_names, feats)}
+    extra = {"layerShapes": shapes}
+    if input_note is not None:
+        extra["inputNote"] = input_note
+    fx = write_fixture(out_dir, model, [example], [input_name], output_name, extra=extra)
+    return onnx_path, shapes, fx
+
+
+def layer_entries(shapes):
+    """The manifest's "layers" (each alias is the tensor's own name) and "layerShapes" (batch dimension "N") from
+    {layer: shape}; spliced into the manifest dict with ** so the key order of ganvas.json stays as it was."""
+    return {"layers": {n: n for n in shapes}, "layerShapes": {n: ["N"] + list(s[1:]) for n, s in shapes.items()}}
+
+
 def flatten_outputs(res):
     """(main, feats) -> flat list main..., feats..."""
     main, feats = res
@@ -525,3 +571,168 @@ def start_run(a):
         log.flush()
 
     return gen, P
+
+
+def command_line():
+    """The command that is running, as the manifests record it (relative to the repository root)."""
+    return "/usr/bin/python3 models/recipes/" + " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])
+
+
+# ------------------------------------------------------------------------------------- GAN recipe plumbing
+# fmnist-stylegan and ihc-gan train the same way (non-saturating logistic loss, lazy R1, Adam, G EMA, periodic
+# checkpoint + export); only the generator, the data and the defaults below differ.
+
+def gan_arg_parser(name, ema_kimg, minutes):
+    """The flags both GAN recipes take; the defaults that differ between them are the parameters.  The recipe may
+    add its own flags before calling parse_gan_args."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(MODELS, name))
+    ap.add_argument("--ckpt", default=f"/tmp/zoo_ckpt/{name}.pt")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=0.002)
+    ap.add_argument("--gamma", type=float, default=0.05)
+    ap.add_argument("--r1-every", type=int, default=16)
+    ap.add_argument("--ema-kimg", type=float, default=ema_kimg)
+    ap.add_argument("--minutes", type=float, default=minutes)
+    ap.add_argument("--iters", type=int, default=10 ** 9)
+    ap.add_argument("--export-every", type=float, default=10.0, help="minutes")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--smoke", action="store_true")
+    return ap
+
+
+def parse_gan_args(ap, smoke_iters):
+    """Parses the flags; --smoke means smoke_iters iterations, one export at the end, and a checkpoint inside --out
+    (so a smoke run never touches the real checkpoint)."""
+    a = ap.parse_args()
+    if a.smoke:
+        a.iters, a.export_every = smoke_iters, 1e9
+        a.ckpt = os.path.join(a.out, "ckpt.pt")
+    return a
+
+
+class GanRun:
+    """G, D, the EMA copy of G, both optimizers and the bookkeeping a checkpoint carries (iteration, wall time,
+    the commands that trained it so far, both RNG states), plus the training loop.  The construction order (EMA
+    copy, then the optimizers, then the checkpoint) and the order of the random draws in the loop are those the
+    recipes always had, so runs with the same seed give the same models."""
+
+    def __init__(self, a, gen, P, G, D, first_cmd):
+        """gen: the data-order generator from start_run; P: its log function.  first_cmd: the command recorded for
+        checkpoints written before the commands were stored in them."""
+        self.a, self.gen, self.P, self.G, self.D = a, gen, P, G, D
+        self.G_ema = copy.deepcopy(G).eval()
+        # Lazy R1 (every r1_every D steps): D's lr and betas are scaled by c as in StyleGAN2 so that the
+        # regularised steps do not change the effective optimizer settings (0 ** c is simply 0.0).
+        c = a.r1_every / (a.r1_every + 1)
+        self.optG = torch.optim.Adam(G.parameters(), lr=a.lr, betas=(0, 0.99))
+        self.optD = torch.optim.Adam(D.parameters(), lr=a.lr * c, betas=(0 ** c, 0.99 ** c))
+        self.it, self.wall_before = 0, 0.0
+        self.this_cmd = command_line()
+        self.cmds = [self.this_cmd]
+        if a.resume or a.export_only:
+            ck = torch.load(a.ckpt)
+            G.load_state_dict(ck["G"])
+            D.load_state_dict(ck["D"])
+            self.G_ema.load_state_dict(ck["G_ema"])
+            self.optG.load_state_dict(ck["optG"])
+            self.optD.load_state_dict(ck["optD"])
+            self.it, self.wall_before = ck["it"], ck["wall"]
+            # An --export-only run re-exports what the checkpoint holds; it did not train, so it adds no command.
+            self.cmds = ck.get("cmds", [first_cmd]) + ([self.this_cmd] if a.resume else [])
+            gen.set_state(ck["gen"])
+            torch.set_rng_state(ck["rng"])
+        self.t0 = time.time()
+
+    def wall(self):
+        """Training wall time in seconds, over all runs that continued this checkpoint."""
+        return self.wall_before + time.time() - self.t0
+
+    def provenance(self, dataset, recipe, loss_note=""):
+        """The manifest's provenance entries common to both GAN recipes (key order as in their manifests)."""
+        a = self.a
+        return {"dataset": dataset, "recipe": recipe, "command": " && ".join(self.cmds),
+                "seed": a.seed, "iterations": self.it, "imagesShown": self.it * a.bs, "batchSize": a.bs,
+                "loss": f"non-saturating logistic + lazy R1 (gamma {a.gamma}, every {a.r1_every}), Adam lr {a.lr} "
+                        f"betas (0, 0.99), G EMA half-life {a.ema_kimg} kimg{loss_note}",
+                "wallTimeSeconds": round(self.wall_before + (0 if a.export_only else time.time() - self.t0)),
+                "machine": MACHINE, "date": time.strftime("%Y-%m-%d", time.gmtime()), "smoke": bool(a.smoke)}
+
+    def save(self):
+        """Writes the checkpoint atomically (to a temporary name, then renamed), so an interrupted save never
+        leaves a broken checkpoint behind."""
+        torch.save({"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+                    "optG": self.optG.state_dict(), "optD": self.optD.state_dict(), "it": self.it, "cmds": self.cmds,
+                    "wall": self.wall(), "gen": self.gen.get_state(), "rng": torch.get_rng_state()},
+                   self.a.ckpt + ".tmp")
+        os.replace(self.a.ckpt + ".tmp", self.a.ckpt)
+
+    def d_step(self, real):
+        """One D step on the real batch and a fresh fake batch (z from the global RNG), with the lazy R1 penalty
+        every r1_every iterations.  Returns (D loss, R1 value or 0.0)."""
+        a, G, D = self.a, self.G, self.D
+        z = torch.randn(a.bs, G.z_dim)
+        with torch.no_grad():
+            fake = G(z)
+        lossD = F.softplus(D(fake)).mean() + F.softplus(-D(real)).mean()
+        self.optD.zero_grad(set_to_none=True)
+        lossD.backward()
+        r1v = 0.0
+        if self.it % a.r1_every == 0:
+            real_r = real.detach().requires_grad_(True)
+            g, = torch.autograd.grad(D(real_r).sum(), real_r, create_graph=True)
+            r1 = g.pow(2).sum(dim=[1, 2, 3]).mean()
+            (r1 * (a.gamma / 2) * a.r1_every).backward()
+            r1v = r1.item()
+        self.optD.step()
+        return lossD, r1v
+
+    def g_step(self, fake):
+        """One G step on the fake batch the recipe generated (with its own generator call)."""
+        lossG = F.softplus(-self.D(fake)).mean()
+        self.optG.zero_grad(set_to_none=True)
+        lossG.backward()
+        self.optG.step()
+        return lossG
+
+    @torch.no_grad()
+    def ema(self):
+        """G_ema <- G with a half-life of ema_kimg thousand images, ramped up over the first images shown (at most
+        5% of them), as in StyleGAN2; buffers (StyleGen's w_avg) are copied."""
+        a = self.a
+        nimg = (self.it + 1) * a.bs
+        half = min(a.ema_kimg * 1000, nimg * 0.05)
+        beta = 0.5 ** (a.bs / max(half, 1e-8))
+        for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            pe.copy_(p.lerp(pe, beta))
+        for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            be.copy_(b)
+
+    def train(self, real_batch, fake_batch, do_export, progress):
+        """Trains until --iters or --minutes, checkpointing and exporting every --export-every minutes and at the
+        end.  real_batch() and fake_batch() give one batch each (fake_batch with gradients, for the G step);
+        do_export() exports G_ema; progress(losses, r1) is the line logged every 50 iterations, losses an array of
+        (D loss, G loss) rows since the last one."""
+        a, P = self.a, self.P
+        last_export = time.time()
+        stats = []
+        P(f"[{now_iso()}] start it {self.it}; G params {count_params(self.G)} D params {count_params(self.D)}")
+        while self.it < a.iters and self.wall() < a.minutes * 60:
+            lossD, r1v = self.d_step(real_batch())
+            lossG = self.g_step(fake_batch())
+            self.ema()
+            self.it += 1
+            stats.append((lossD.item(), lossG.item()))
+            if self.it % 50 == 0:
+                P(progress(np.array(stats), r1v))
+                stats = []
+            if time.time() - last_export > a.export_every * 60:
+                self.save()
+                do_export()
+                last_export = time.time()
+        self.save()
+        do_export()
+        P(f"[{now_iso()}] done it {self.it}")
