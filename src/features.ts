@@ -8,7 +8,7 @@ import { truncate } from './onnx/split';
 import { LayerInfo, resolveLayer } from './onnx/layers';
 import { OnnxModel } from './onnx/model';
 import { ModelSession, Runtime } from './runtime/session';
-import { FloatTensor, nchw } from './runtime/tensor';
+import { FloatTensor, nchw, nearestIndex } from './runtime/tensor';
 import { RunOptions } from './generator';
 
 export class FeatureExtractor {
@@ -53,18 +53,23 @@ export class FeatureExtractor {
     const [plo, phi] = p.range;
     const scale = (phi - plo) / (hi - lo);
     const out = new Float32Array(n * C * H * W);
-    // Nearest neighbour as PyTorch does it: source index ⌊dst · in / out⌋.
-    const sy = Int32Array.from({ length: H }, (_, y) => Math.min(h - 1, Math.floor((y * h) / H)));
-    const sx = Int32Array.from({ length: W }, (_, x) => Math.min(w - 1, Math.floor((x * w) / W)));
+    const sy = nearestIndex(H, h);
+    const sx = nearestIndex(W, w);
+    // Gray → RGB repeats the channel; RGB → gray takes luma (ITU-R 601), as PIL's convert('L') does.
+    const luma = c === 3 && C !== 3;
     for (let b = 0; b < n; b++) {
       for (let k = 0; k < C; k++) {
         const mean = p.mean?.[k] ?? p.mean?.[0] ?? 0;
         const std = p.std?.[k] ?? p.std?.[0] ?? 1;
+        // The source plane for output channel k (the first of three for luma).
+        const plane = (b * c + (c === C ? k : 0)) * h * w;
         for (let y = 0; y < H; y++) {
+          const row = plane + sy[y] * w;
           for (let x = 0; x < W; x++) {
-            const at = (ch: number) => images.data[((b * c + ch) * h + sy[y]) * w + sx[x]];
-            // Gray → RGB repeats the channel; RGB → gray takes luma (ITU-R 601), as PIL's convert('L') does.
-            const v = c === C ? at(k) : c === 1 ? at(0) : 0.299 * at(0) + 0.587 * at(1) + 0.114 * at(2);
+            const at = row + sx[x];
+            const v = luma
+              ? 0.299 * images.data[at] + 0.587 * images.data[at + h * w] + 0.114 * images.data[at + 2 * h * w]
+              : images.data[at];
             out[((b * C + k) * H + y) * W + x] = ((v - lo) * scale + plo - mean) / std;
           }
         }

@@ -6,7 +6,7 @@
  * column are never covered). full: every position.
  */
 import { GanvasError } from './errors';
-import { FloatTensor } from './runtime/tensor';
+import { FloatTensor, resizeNearest2d } from './runtime/tensor';
 
 export type GridSize = number | 'full';
 
@@ -50,14 +50,7 @@ export function maskImage(mask: Mask): FloatTensor {
 
 /** Nearest-neighbour resize (PyTorch's `mode='nearest'`: source index ⌊dst · in / out⌋). */
 export function resizeMask(mask: Mask, height: number, width: number): Mask {
-  const data = new Uint8Array(height * width);
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(mask.height - 1, Math.floor((y * mask.height) / height));
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(mask.width - 1, Math.floor((x * mask.width) / width));
-      data[y * width + x] = mask.data[sy * mask.width + sx];
-    }
-  }
+  const data = resizeNearest2d(mask.data, mask.height, mask.width, new Uint8Array(height * width), height, width);
   return { data, height, width };
 }
 

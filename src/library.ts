@@ -26,6 +26,11 @@ export function normalizeColor(color: string): string {
   return `#${m[1].toLowerCase()}`;
 }
 
+/** A "#rrggbb" color as the packed integer 0xRRGGBB. */
+export function colorValue(color: string): number {
+  return parseInt(normalizeColor(color).slice(1), 16);
+}
+
 export class VectorLibrary {
   readonly entries: LibraryEntry[] = [];
 

@@ -5,10 +5,10 @@
 import sharp from 'sharp';
 import { GanvasError, describeError } from './errors';
 import { Cut, HeadResult, SampleOptions } from './generator';
-import { KEEP_COLOR, VectorLibrary, normalizeColor } from './library';
+import { KEEP_COLOR, VectorLibrary, colorValue, normalizeColor } from './library';
 import { toPng } from './runtime/image';
 import { Seed } from './runtime/noise';
-import { FloatTensor, concatBatch } from './runtime/tensor';
+import { FloatTensor, concatBatch, resizeNearest2d } from './runtime/tensor';
 
 /** Interleaved 8-bit RGB pixels. */
 export interface RgbImage {
@@ -87,13 +87,9 @@ function paletteEntries(palette: Palette): { color: string; vector: Float32Array
   return Object.entries(palette).map(([c, v]) => ({ color: normalizeColor(c), vector: v }));
 }
 
-/** Nearest-neighbour downsizing (source index ⌊dst · in / out⌋), as everywhere in ganvas. */
+/** Nearest-neighbour resizing (source index ⌊dst · in / out⌋), as everywhere in ganvas. */
 export function resizeLabels(l: LabelMap, height: number, width: number): LabelMap {
-  const data = new Int16Array(height * width);
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(l.height - 1, Math.floor((y * l.height) / height));
-    for (let x = 0; x < width; x++) data[y * width + x] = l.data[sy * l.width + Math.min(l.width - 1, Math.floor((x * l.width) / width))];
-  }
+  const data = resizeNearest2d(l.data, l.height, l.width, new Int16Array(height * width), height, width);
   return { data, height, width };
 }
 
@@ -127,12 +123,13 @@ export class Painter {
 
   /** The mask as labels at its own resolution; unknown colors are an error listing what was found. */
   labels(mask: RgbImage): LabelMap {
-    const index = new Map<string, number>(this.colors.map((c, i) => [c, i]));
-    index.set(this.keep, -1);
+    // Keyed by the packed 0xRRGGBB value, not by "#rrggbb" strings: no string per pixel on the paint path.
+    const index = new Map<number, number>(this.colors.map((c, i) => [colorValue(c), i]));
+    index.set(colorValue(this.keep), -1);
     const data = new Int16Array(mask.width * mask.height);
     let unknown = false;
     for (let i = 0; i < data.length; i++) {
-      const k = index.get(hex(mask.data[3 * i], mask.data[3 * i + 1], mask.data[3 * i + 2]));
+      const k = index.get((mask.data[3 * i] << 16) | (mask.data[3 * i + 1] << 8) | mask.data[3 * i + 2]);
       if (k === undefined) {
         unknown = true;
         break;
@@ -141,7 +138,7 @@ export class Painter {
     }
     if (unknown) {
       const found = maskColors(mask);
-      const strays = found.filter((f) => !index.has(f.color));
+      const strays = found.filter((f) => !index.has(colorValue(f.color)));
       throw new GanvasError(
         'BAD_INPUT',
         `the mask has ${strays.length} color(s) that are not in the palette: ` +
@@ -215,7 +212,7 @@ export async function paint(cut: Cut, mask: MaskInput, palette: Palette, opts: P
 
 /** A label map as an RGB mask image (keep color where −1). */
 export function labelsToRgb(l: LabelMap, colors: string[], keep = KEEP_COLOR): RgbImage {
-  const rgb = [...colors, keep].map((c) => parseInt(c.slice(1), 16));
+  const rgb = [...colors, keep].map(colorValue);
   const data = new Uint8Array(l.height * l.width * 3);
   for (let i = 0; i < l.data.length; i++) {
     const v = rgb[l.data[i] < 0 ? colors.length : l.data[i]];

@@ -9,8 +9,8 @@ import { FeatureExtractor } from './features';
 import { Cut, HeadResult, RunOptions } from './generator';
 import { GridSize, Mask, erodeMask, gridMask, maskCount, resizeMask } from './gridMask';
 import { writeFileAtomic } from './io';
-import { FloatTensor, concatBatch, nchw, pixelVector } from './runtime/tensor';
-import { ActivationVector, Provenance, composeBatch, randomPositions, visualize, vectorsFromProvenance } from './visualize';
+import { FloatTensor, nchw, pixelVector } from './runtime/tensor';
+import { ActivationVector, Provenance, composeBatch, indexSeeds, randomPositions, visualize, vectorsFromProvenance } from './visualize';
 import { contactSheet } from './runtime/image';
 import { promises as fs } from 'fs';
 
@@ -90,14 +90,17 @@ async function scoreOnHead(
   const g = opts.grid ?? 2;
   const { height: h, width: w } = cut.layer;
   const gm = gridMask(h, w, g);
-  const full = composeBatch(head, backgroundIndex, vectors, gridMask(h, w, 'full'));
-  const grid = composeBatch(head, backgroundIndex, vectors, gm);
+  const fullMask = gridMask(h, w, 'full');
   const n = vectors.length;
-  // One tail run and one feature run for both renders: fewer, larger onnxruntime calls.
-  const both = concatBatch([full.activations, grid.activations]);
-  const carry: Record<string, FloatTensor> = {};
-  for (const k of Object.keys(full.carry)) carry[k] = concatBatch([full.carry[k], grid.carry[k]]);
-  const images = await cut.render(both, carry, { batchSize: opts.batchSize });
+  // One tail run and one feature run for both renders (rows 0…n−1 full, n…2n−1 grid): fewer, larger
+  // onnxruntime calls, and the background samples are picked once for both.
+  const both = composeBatch(
+    head,
+    [...backgroundIndex, ...backgroundIndex],
+    [...vectors, ...vectors],
+    [...vectors.map(() => fullMask), ...vectors.map(() => gm)],
+  );
+  const images = await cut.render(both.activations, both.carry, { batchSize: opts.batchSize });
   const feats = await fx.features(images, cut.generator.range, { batchSize: opts.batchSize });
   const [, , fh, fw] = feats.dims;
   const fm = featureMask(gm, fh, fw, opts.erosion ?? 3, ` of ${fx.name} at ${fx.layer.aliases[0] ?? fx.layer.name}`);
@@ -116,9 +119,9 @@ export async function tileability(cut: Cut, fx: FeatureExtractor, vectors: reado
     if (!v.provenance) throw new GanvasError('BAD_INPUT', `vector ${i} has no provenance (its background sample)`);
     return v.provenance.seed;
   });
-  const unique = [...new Set(seeds)];
+  const { unique, index } = indexSeeds(seeds);
   const head = await cut.sample(unique, { batchSize: opts.batchSize });
-  return scoreOnHead(cut, fx, head, seeds.map((s) => unique.indexOf(s)), vectors.map((v) => v.vector), opts);
+  return scoreOnHead(cut, fx, head, index, vectors.map((v) => v.vector), opts);
 }
 
 export interface ScanEntry extends Score {

@@ -65,6 +65,20 @@ export async function sampleVectors(cut: Cut, opts: SampleVectorsOptions): Promi
   return { vectors, head, seeds };
 }
 
+/**
+ * The distinct seeds in first-seen order and, for each input seed, its row among them: vectors that share a
+ * background sample share one head run.
+ */
+export function indexSeeds(seeds: readonly Seed[]): { unique: Seed[]; index: number[] } {
+  const row = new Map<Seed, number>();
+  const index = seeds.map((s) => {
+    let k = row.get(s);
+    if (k === undefined) row.set(s, (k = row.size));
+    return k;
+  });
+  return { unique: [...row.keys()], index };
+}
+
 /** The random (y, x) of each of a scan's `count` samples, derived from the scan seed alone. */
 export function randomPositions(seed: number, count: number, h: number, w: number): [number, number][] {
   const u = uniform(`positions:${seed}:${count}`, 2 * count);
@@ -84,9 +98,9 @@ export async function vectorsFromProvenance(cut: Cut, provenance: readonly Prove
       );
     }
   }
-  const seeds = [...new Set(provenance.map((p) => p.seed))];
-  const head = await cut.sample(seeds, opts);
-  return provenance.map((p) => ({ vector: pixelVector(head.activations, seeds.indexOf(p.seed), p.y, p.x), provenance: p }));
+  const { unique, index } = indexSeeds(provenance.map((p) => p.seed));
+  const head = await cut.sample(unique, opts);
+  return provenance.map((p, i) => ({ vector: pixelVector(head.activations, index[i], p.y, p.x), provenance: p }));
 }
 
 /**
@@ -110,15 +124,19 @@ export function writeVector(acts: FloatTensor, n: number, v: Float32Array, mask:
 
 /**
  * Builds the edited activations for each vector on its background sample and returns them with the carry the
- * tail needs. Pure bookkeeping, shared by visualize() and the tileability scan.
+ * tail needs. Pure bookkeeping, shared by visualize() and the tileability scan. `mask` is one mask for all
+ * vectors, or one per vector (the scan renders full and grid(2) of the same vectors in one batch).
  */
 export function composeBatch(
   head: HeadResult,
   backgroundIndex: readonly number[],
   vectors: readonly Float32Array[],
-  mask: Mask,
+  mask: Mask | readonly Mask[],
   background: Background = 'original',
 ): HeadResult {
+  if (Array.isArray(mask) && mask.length !== vectors.length) {
+    throw new GanvasError('BAD_INPUT', `composeBatch got ${mask.length} masks for ${vectors.length} vectors`);
+  }
   const picked = takeSamples({ activations: head.activations, ...head.carry }, backgroundIndex);
   const { activations, ...carry } = picked;
   vectors.forEach((v, i) => {
@@ -126,7 +144,7 @@ export function composeBatch(
     if (background !== 'original') {
       fill = 'vector' in background ? background.vector : pixelVector(activations, i, background.position[0], background.position[1]);
     }
-    writeVector(activations, i, v, mask, fill);
+    writeVector(activations, i, v, Array.isArray(mask) ? (mask as readonly Mask[])[i] : (mask as Mask), fill);
   });
   return { activations, carry };
 }
@@ -139,7 +157,7 @@ export async function visualize(cut: Cut, vectors: readonly ActivationVector[], 
     if (s === undefined) throw new GanvasError('BAD_INPUT', `vector ${i} has no provenance: pass backgroundSeed`);
     return s;
   });
-  const unique = [...new Set(seeds)];
+  const { unique, index } = indexSeeds(seeds);
   const sampleOpts: SampleOptions = opts.noiseSeed !== undefined ? { noiseSeeds: unique.map(() => opts.noiseSeed as Seed) } : {};
   const head = await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize });
   const mask = gridMask(cut.layer.height, cut.layer.width, opts.grid ?? 'full');
@@ -149,7 +167,7 @@ export async function visualize(cut: Cut, vectors: readonly ActivationVector[], 
       throw new GanvasError('BAD_INPUT', `background position (${y}, ${x}) is outside the ${cut.layer.height}×${cut.layer.width} layer`);
     }
   }
-  const batch = composeBatch(head, seeds.map((s) => unique.indexOf(s)), vectors.map((v) => v.vector), mask, opts.background);
+  const batch = composeBatch(head, index, vectors.map((v) => v.vector), mask, opts.background);
   return cut.render(batch.activations, batch.carry, opts);
 }
 

@@ -11,6 +11,7 @@ import {
   gallery,
   gridMask,
   loadScan,
+  openModel,
   rank,
   resizeMask,
   sampleVectors,
@@ -123,5 +124,38 @@ describe('tileability', () => {
       expect(e).to.be.instanceOf(GanvasError);
       expect((e as Error).message).to.include('covers no position');
     }
+  });
+
+  describe('FeatureExtractor.preprocess (hand-worked values)', () => {
+    // A 2×2 image in [-1, 1] resized (nearest) to the classifier's 16×16: rows/columns 0–7 come from source 0.
+    const at = (t: { data: Float32Array }, k: number, y: number, x: number) => t.data[(k * 16 + y) * 16 + x];
+
+    it('RGB into a grey classifier: ITU-R 601 luma, range mapped, normalized', async () => {
+      const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+      // r, g, b planes of pixels (0,0) (0,1) (1,0) (1,1)
+      const img = { data: Float32Array.from([0.2, -1, 1, 0.5, /* g */ -0.4, 1, 1, 0, /* b */ 0.6, 0, 1, -0.5]), dims: [1, 3, 2, 2] };
+      const out = fx.preprocess(img, [-1, 1]);
+      expect(out.dims).to.deep.equal([1, 1, 16, 16]);
+      const expected = (r: number, g: number, b: number) => (((0.299 * r + 0.587 * g + 0.114 * b + 1) / 2 - 0.5) / 0.25);
+      expect(at(out, 0, 0, 0)).to.be.closeTo(expected(0.2, -0.4, 0.6), 1e-6);
+      expect(at(out, 0, 3, 12)).to.be.closeTo(expected(-1, 1, 0), 1e-6);
+      expect(at(out, 0, 9, 7)).to.be.closeTo(expected(1, 1, 1), 1e-6);
+      expect(at(out, 0, 15, 15)).to.be.closeTo(expected(0.5, 0, -0.5), 1e-6);
+    });
+
+    it('grey into an RGB classifier: the channel repeated, each normalized with its own mean and std', async () => {
+      const bundle = await openModel(await tinyClassifier());
+      const pre = { size: [16, 16] as [number, number], channels: 3, range: [0, 1] as [number, number], mean: [0.5, 0.4, 0.3], std: [0.25, 0.5, 1] };
+      const fx = await FeatureExtractor.open({ ...bundle, manifest: { ...bundle.manifest, preprocess: pre } }, 'layer2', rt);
+      const out = fx.preprocess({ data: Float32Array.from([-1, 0, 0.5, 1]), dims: [1, 1, 2, 2] }, [-1, 1]);
+      expect(out.dims).to.deep.equal([1, 3, 16, 16]);
+      const v = [0, 0.5, 0.75, 1]; // the four pixels mapped to [0, 1]
+      for (let k = 0; k < 3; k++) {
+        expect(at(out, k, 0, 0)).to.be.closeTo((v[0] - pre.mean[k]) / pre.std[k], 1e-6);
+        expect(at(out, k, 7, 8)).to.be.closeTo((v[1] - pre.mean[k]) / pre.std[k], 1e-6);
+        expect(at(out, k, 8, 0)).to.be.closeTo((v[2] - pre.mean[k]) / pre.std[k], 1e-6);
+        expect(at(out, k, 15, 9)).to.be.closeTo((v[3] - pre.mean[k]) / pre.std[k], 1e-6);
+      }
+    });
   });
 });

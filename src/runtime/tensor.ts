@@ -86,3 +86,23 @@ export function maxAbsDiff(a: FloatTensor, b: FloatTensor): number {
   for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
   return m;
 }
+
+/**
+ * Nearest-neighbour source indices for resizing an axis of `inSize` to `outSize`, as PyTorch's `mode='nearest'`
+ * does it: ⌊dst · in / out⌋. Every nearest resize in ganvas (masks, label maps, feature-extractor inputs) uses it,
+ * so a mask and the image it labels always pick the same pixels.
+ */
+export function nearestIndex(outSize: number, inSize: number): Int32Array {
+  return Int32Array.from({ length: outSize }, (_, i) => Math.min(inSize - 1, Math.floor((i * inSize) / outSize)));
+}
+
+/** A row-major height×width map (a mask, a label map) resized by nearest neighbour into `out` (outH×outW). */
+export function resizeNearest2d<A extends Uint8Array | Int16Array>(src: A, height: number, width: number, out: A, outH: number, outW: number): A {
+  const sy = nearestIndex(outH, height);
+  const sx = nearestIndex(outW, width);
+  for (let y = 0; y < outH; y++) {
+    const row = sy[y] * width;
+    for (let x = 0; x < outW; x++) out[y * outW + x] = src[row + sx[x]];
+  }
+  return out;
+}

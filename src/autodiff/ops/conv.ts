@@ -16,7 +16,7 @@
  */
 import { registerGradient } from '../registry';
 import type { GradContext } from '../registry';
-import { ConvGeometry, channelSum, convGeometry, convWeightGrad, range } from './util';
+import { ConvGeometry, channelSum, convAttrs, convGeometry, convWeightGrad, range } from './util';
 
 /** dX of a stride-1 Conv as a Conv: W (M, C/G, k…) → W' (C, M/G, k…) flipped along every spatial axis. */
 function flippedConv(ctx: GradContext, g: string, w: string, wDims: number[], geo: ConvGeometry): string {
@@ -69,7 +69,7 @@ registerGradient({
     const yDims = ctx.staticDims(ctx.y[0], 'the Conv gradient');
     const sp = xDims.slice(2);
     const geo = convGeometry(ctx, sp, wDims.slice(2));
-    const { r, kernel, strides, dilations, pads, group } = geo;
+    const { r, kernel, strides, dilations, pads } = geo;
     const out: (string | undefined)[] = [undefined, undefined, undefined];
     const unitStride = strides.every((s) => s === 1);
     const padsFit = kernel.every((k, i) => pads[i] <= (k - 1) * dilations[i] && pads[i + r] <= (k - 1) * dilations[i]);
@@ -81,14 +81,7 @@ registerGradient({
       const outputPadding = sp.map(
         (s, i) => s - (strides[i] * (yDims[2 + i] - 1) + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + r]),
       );
-      out[0] = e.op('ConvTranspose', [g, x[1]], {
-        strides: { ints: strides },
-        pads: { ints: pads },
-        dilations: { ints: dilations },
-        group: { i: group },
-        kernel_shape: { ints: kernel },
-        output_padding: { ints: outputPadding },
-      });
+      out[0] = e.op('ConvTranspose', [g, x[1]], { ...convAttrs(geo), output_padding: { ints: outputPadding } });
     }
     if (ctx.needs(1)) out[1] = convWeightGrad(e, x[0], g, xDims, yDims, geo);
     if (x[2] && ctx.needs(2)) out[2] = channelSum(ctx, g, xDims.length);

@@ -3,7 +3,7 @@
  * strides/pads/dilations/group, and its weight gradient is Conv's weight gradient with input and output swapped.
  */
 import { registerGradient } from '../registry';
-import { channelSum, convGeometry, convWeightGrad } from './util';
+import { channelSum, convAttrs, convGeometry, convWeightGrad } from './util';
 
 registerGradient({
   op: 'ConvTranspose',
@@ -17,16 +17,9 @@ registerGradient({
     if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw ctx.fail(`auto_pad ${autoPad} is not supported; export with explicit pads`);
     if (ctx.hasAttr('output_shape')) throw ctx.fail('the output_shape attribute is not supported; export with explicit pads and output_padding');
     const geo = convGeometry(ctx, xDims.slice(2), wDims.slice(2));
-    const { kernel, strides, dilations, pads, group } = geo;
     const out: (string | undefined)[] = [undefined, undefined, undefined];
     if (ctx.needs(0)) {
-      out[0] = e.op('Conv', [g, x[1]], {
-        strides: { ints: strides },
-        pads: { ints: pads },
-        dilations: { ints: dilations },
-        group: { i: group },
-        kernel_shape: { ints: kernel },
-      });
+      out[0] = e.op('Conv', [g, x[1]], convAttrs(geo));
     }
     // Seen from dY's side, the forward op is a Conv from Y (input) to X (output) with the same weight layout.
     if (ctx.needs(1)) out[1] = convWeightGrad(e, g, x[0], yDims, xDims, geo);

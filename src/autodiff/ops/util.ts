@@ -3,7 +3,7 @@
  * convolutions and pools (pads from auto_pad, the weight gradient as a convolution).
  */
 import type { Dim } from '../../onnx/types';
-import type { Emitter } from '../emit';
+import type { Attrs, Emitter } from '../emit';
 import type { GradContext } from '../registry';
 
 /**
@@ -62,6 +62,17 @@ export function convGeometry(ctx: GradContext, spatial: number[], kernelFromWeig
     }
   } else if (autoPad !== 'NOTSET') ctx.fail(`unknown auto_pad "${autoPad}"`);
   return { r, kernel, strides, dilations, pads, group };
+}
+
+/** A Conv/ConvTranspose's attributes for this geometry: the adjoint ops keep strides, pads, dilations and groups. */
+export function convAttrs(geo: ConvGeometry): Attrs {
+  return {
+    strides: { ints: geo.strides },
+    pads: { ints: geo.pads },
+    dilations: { ints: geo.dilations },
+    group: { i: geo.group },
+    kernel_shape: { ints: geo.kernel },
+  };
 }
 
 /**
