@@ -5,6 +5,7 @@
  * activation vector's provenance (model, layer, seed, y, x) is enough to regenerate it anywhere.
  */
 import { GanvasError } from './errors';
+import { memoPromise } from './memo';
 import { ModelBundle, imageOutput, openModel } from './manifest';
 import { Split, split } from './onnx/split';
 import { LayerInfo } from './onnx/layers';
@@ -118,13 +119,7 @@ export class Generator {
 
   /** The generator cut at a hidden layer (split once per layer and cached). */
   cut(layer: string): Promise<Cut> {
-    let c = this.cuts.get(layer);
-    if (!c) {
-      c = split(this.bundle.model, layer).then((s) => new Cut(this, s));
-      this.cuts.set(layer, c);
-      c.catch(() => this.cuts.delete(layer));
-    }
-    return c;
+    return memoPromise(this.cuts, layer, async () => new Cut(this, await split(this.bundle.model, layer)));
   }
 }
 

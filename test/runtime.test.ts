@@ -93,6 +93,10 @@ describe('Runtime and ModelSession', () => {
     const e = await rejectsGanvas(cuda.session(chain().build()), 'PROVIDER');
     expect(e.message).to.match(/CUDA/);
     expect(e.message).to.include("executionProviders: ['cpu']");
+    // A failed creation is not cached: the cache stays empty and the next call fails again, just as clearly.
+    expect(cuda.size).to.equal(0);
+    await rejectsGanvas(cuda.session(chain().build()), 'PROVIDER');
+    expect(cuda.size).to.equal(0);
     throwsGanvas(() => new Runtime({ threads: 0 }), 'BAD_INPUT');
   });
 });

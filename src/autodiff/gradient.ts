@@ -9,6 +9,7 @@
  *    a rule is an error only when it actually lies on such a path.
  * 3. The backward nodes read forward tensors by name: onnxruntime computes each activation once and keeps it.
  */
+import { mapFor, memoPromise } from '../memo';
 import { GanvasError, closestNames } from '../errors';
 import { GraphIndex, nodeReads } from '../onnx/graph';
 import { OnnxModel, onnx } from '../onnx/model';
@@ -48,15 +49,7 @@ const wrtOf = new WeakMap<OnnxModel, string[]>();
  */
 export function gradientModel(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel> {
   const key = JSON.stringify({ wrt: opts.wrt, loss: opts.loss, shapes: opts.inputShapes ?? {} });
-  let m = cache.get(model);
-  if (!m) cache.set(model, (m = new Map()));
-  let p = m.get(key);
-  if (!p) {
-    p = build(model, opts);
-    m.set(key, p);
-    p.catch(() => m?.delete(key));
-  }
-  return p;
+  return memoPromise(mapFor(cache, model), key, () => build(model, opts));
 }
 
 function defaultOpset(model: OnnxModel): number {

@@ -5,6 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { GanvasError, describeError } from '../errors';
+import { mapFor, memoPromise } from '../memo';
 import { gaussian } from '../runtime/noise';
 import { GraphIndex } from './graph';
 import { OnnxModel, onnx, withGraph } from './model';
@@ -33,27 +34,19 @@ const memo = new WeakMap<OnnxModel, Map<string, Promise<ProbeResult>>>();
 
 /** Probes once per model object and options (the result is cached on the model). */
 export function probe(model: OnnxModel, opts: ProbeOptions = {}): Promise<ProbeResult> {
-  const key = JSON.stringify(opts.inputShapes ?? {});
-  let m = memo.get(model);
-  if (!m) memo.set(model, (m = new Map()));
-  let p = m.get(key);
-  if (!p) {
-    p = runProbe(model, opts);
-    m.set(key, p);
-    p.catch(() => m?.delete(key));
-  }
-  return p;
+  return memoPromise(mapFor(memo, model), JSON.stringify(opts.inputShapes ?? {}), () => runProbe(model, opts));
 }
 
 async function runProbe(model: OnnxModel, opts: ProbeOptions): Promise<ProbeResult> {
   const index = new GraphIndex(model);
   const outputs = model.outputNames();
-  const names: string[] = [];
+  const seen = new Set<string>();
   for (const n of index.nodes) {
     for (const o of n.output ?? []) {
-      if (o && !index.isConstant(o) && !names.includes(o)) names.push(o);
+      if (o && !index.isConstant(o)) seen.add(o);
     }
   }
+  const names = [...seen];
   const extra = names.filter((n) => !outputs.includes(n));
   // Outputs with a name and no type: onnxruntime infers the type while resolving the graph.
   const graph = onnx.GraphProto.create({

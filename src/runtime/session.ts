@@ -3,6 +3,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { GanvasError, describeError } from '../errors';
+import { memoPromise } from '../memo';
 import { OnnxModel } from '../onnx/model';
 import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
 import { FloatTensor, concatBatch, numel, sliceBatch } from './tensor';
@@ -272,15 +273,7 @@ export class Runtime {
   }
 
   session(model: OnnxModel): Promise<ModelSession> {
-    const key = model.digest();
-    let s = this.cache.get(key);
-    if (!s) {
-      s = this.create(model);
-      this.cache.set(key, s);
-      // A failed creation must not poison the cache: the next call should try again (and fail with the same clear error).
-      s.catch(() => this.cache.delete(key));
-    }
-    return s;
+    return memoPromise(this.cache, model.digest(), () => this.create(model));
   }
 
   get size(): number {
