@@ -12,7 +12,7 @@ import { Cut } from './generator';
 import { writeFileAtomic } from './io';
 import { VectorLibrary } from './library';
 import { MaskKind, randomLabels } from './masks';
-import { Painter, labelsToRgb, resizeLabels, rgbToPng } from './paint';
+import { Painter, labelsToRgb, rgbToPng } from './paint';
 import { toPng } from './runtime/image';
 
 export interface DatasetOptions {
@@ -81,10 +81,9 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
     const maskSeed = `${seed}:${i}`;
     const sampleSeed = seed * opts.count + i;
     const layerLabels = randomLabels(maskSeed, h, w, classes.length, { kind, keepShare: opts.keepShare });
-    const rgb = labelsToRgb(layerLabels, painter.colors);
-    const painted = await painter.paint(rgb, { seed: sampleSeed });
+    const painted = await painter.paintLabels(layerLabels, { seed: sampleSeed });
     const [, , H, W] = painted.image.dims;
-    const big = resizeLabels(layerLabels, H, W);
+    const big = painted.imageLabels;
     const label = Buffer.alloc(H * W);
     for (let p = 0; p < big.data.length; p++) label[p] = big.data[p] + 1;
     const name = String(i).padStart(6, '0');

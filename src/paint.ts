@@ -173,10 +173,29 @@ export class Painter {
   }
 
   async paint(mask: MaskInput, opts: PaintOptions = {}): Promise<Painting> {
-    const rgb = await readMask(mask);
-    const full = this.labels(rgb);
+    return this.render(this.labels(await readMask(mask)), opts);
+  }
+
+  /**
+   * Paints a label map (palette indices, −1 = keep) of any size: what paint() does once the mask's colors are
+   * read, for callers that already hold labels (the dataset writer draws them directly).
+   */
+  async paintLabels(labels: LabelMap, opts: PaintOptions = {}): Promise<Painting> {
+    if (labels.data.length !== labels.height * labels.width) {
+      throw new GanvasError('BAD_INPUT', `a ${labels.height}×${labels.width} label map needs ${labels.height * labels.width} labels, got ${labels.data.length}`);
+    }
+    for (let i = 0; i < labels.data.length; i++) {
+      if (labels.data[i] < -1 || labels.data[i] >= this.colors.length) {
+        throw new GanvasError('BAD_INPUT', `label ${labels.data[i]} at position ${i} is not a palette index (−1 = keep, 0 … ${this.colors.length - 1})`);
+      }
+    }
+    return this.render(labels, opts);
+  }
+
+  /** Labels known to be valid (read from a mask's colors, or checked) → the painted image. */
+  private async render(labels: LabelMap, opts: PaintOptions): Promise<Painting> {
     const { height: h, width: w } = this.cut.layer;
-    const layerLabels = resizeLabels(full, h, w);
+    const layerLabels = resizeLabels(labels, h, w);
     const seed = opts.seed ?? 0;
     const bg = await this.background(seed, opts.noiseSeed ?? seed);
     const image = await this.cut.render(this.compose(bg, layerLabels), bg.carry);

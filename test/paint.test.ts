@@ -10,6 +10,7 @@ import {
   Runtime,
   VectorLibrary,
   generateDataset,
+  labelsToRgb,
   maxAbsDiff,
   paint,
   randomLabels,
@@ -93,6 +94,20 @@ describe('paint', () => {
     expect(() => lib.add('x', KEEP_COLOR, new Float32Array(4))).to.throw(/reserved/);
     lib.add('x', '#ff0000', new Float32Array(4));
     expect(() => lib.add('y', '#FF0000', new Float32Array(4))).to.throw(/already used by "x"/);
+  });
+
+  it('paintLabels paints a label map exactly as paint() paints its colors, and refuses labels outside the palette', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const painter = new Painter(cut, { '#ff0000': new Float32Array(4).fill(1), '#0000ff': new Float32Array(4).fill(-1) });
+    const labels = { data: Int16Array.from({ length: 64 }, (_, i) => (i % 3) - 1), height: 8, width: 8 };
+    const direct = await painter.paintLabels(labels, { seed: 3 });
+    const viaColors = await painter.paint(labelsToRgb(labels, painter.colors), { seed: 3 });
+    expect(maxAbsDiff(direct.image, viaColors.image)).to.equal(0);
+    expect(Array.from(direct.imageLabels.data)).to.deep.equal(Array.from(viaColors.imageLabels.data));
+    const bad = await rejectsGanvas(painter.paintLabels({ ...labels, data: Int16Array.from(labels.data, (v, i) => (i === 5 ? 2 : v)) }));
+    expect(bad.message).to.match(/label 2 at position 5 is not a palette index/);
+    await rejectsGanvas(painter.paintLabels({ data: new Int16Array(10), height: 8, width: 8 }));
   });
 
   it('saves a library atomically as JSON + .npy, reloads it, and refuses it for another layer', async () => {
