@@ -6,14 +6,13 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import sharp from 'sharp';
 import { GanvasError } from './errors';
 import { Cut } from './generator';
 import { writeFileAtomic } from './io';
 import { VectorLibrary } from './library';
 import { MaskKind, randomLabels } from './masks';
 import { Painter, labelsToRgb, rgbToPng } from './paint';
-import { toPng } from './runtime/image';
+import { rawToPng, toPng } from './runtime/image';
 
 export interface DatasetOptions {
   dir: string;
@@ -89,7 +88,7 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
     const name = String(i).padStart(6, '0');
     const entry: DatasetEntry = { id: i, sampleSeed, maskSeed, image: `images/${name}.png`, label: `labels/${name}.png`, mask: `masks/${name}.png` };
     await writeFileAtomic(path.join(opts.dir, entry.image), await toPng(painted.image, 0, { range: cut.generator.range }));
-    await writeFileAtomic(path.join(opts.dir, entry.label), await sharp(label, { raw: { width: W, height: H, channels: 1 } }).png().toBuffer());
+    await writeFileAtomic(path.join(opts.dir, entry.label), await rawToPng(label, W, H, 1));
     await writeFileAtomic(path.join(opts.dir, entry.mask), await rgbToPng(labelsToRgb(big, painter.colors)));
     index.entries.push(entry);
     if (++pending >= flush || i === opts.count - 1) {

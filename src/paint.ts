@@ -2,11 +2,10 @@
  * Painting with activation vectors (paper 000 §3.2, §4.3): an RGB mask says where each vector is written into the
  * hidden layer; one color means "keep the original activations"; the tail renders the painted image.
  */
-import sharp from 'sharp';
-import { GanvasError, describeError } from './errors';
+import { GanvasError } from './errors';
 import { Cut, HeadResult, SampleOptions } from './generator';
 import { KEEP_COLOR, VectorLibrary, colorValue, normalizeColor } from './library';
-import { toPng } from './runtime/image';
+import { decodeImage, rawToPng, toPng } from './runtime/image';
 import { Seed } from './runtime/noise';
 import { FloatTensor, concatBatch, resizeNearest2d } from './runtime/tensor';
 
@@ -30,13 +29,8 @@ export async function readMask(input: MaskInput): Promise<RgbImage> {
     }
     return input;
   }
-  try {
-    const { data, info } = await sharp(input).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height };
-  } catch (e) {
-    const what = typeof input === 'string' ? input : `${input.length} bytes`;
-    throw new GanvasError('BAD_IMAGE', `cannot read mask ${what}: ${describeError(e)} (expected a PNG or JPEG)`, { cause: e });
-  }
+  const { data, info } = await decodeImage(input, 'mask', (img) => img.toColourspace('srgb'));
+  return { data, width: info.width, height: info.height };
 }
 
 function hex(r: number, g: number, b: number): string {
@@ -243,7 +237,7 @@ export function labelsToRgb(l: LabelMap, colors: string[], keep = KEEP_COLOR): R
 }
 
 export async function rgbToPng(img: RgbImage): Promise<Buffer> {
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
+  return rawToPng(img.data, img.width, img.height, 3);
 }
 
 /** The painted image as PNG bytes. */

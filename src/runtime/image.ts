@@ -33,13 +33,17 @@ export function toPixels(t: FloatTensor, n: number, range: [number, number] = [-
   return { data: out, width: w, height: h, channels: c as 1 | 3 };
 }
 
+/** PNG bytes of raw interleaved 8-bit pixels (labels, masks, images), upscaled by nearest neighbour when asked. */
+export async function rawToPng(data: Uint8Array, width: number, height: number, channels: 1 | 3, scale = 1): Promise<Buffer> {
+  let img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  if (scale !== 1) img = img.resize(width * scale, height * scale, { kernel: 'nearest' });
+  return img.png().toBuffer();
+}
+
 /** PNG bytes of sample n. */
 export async function toPng(t: FloatTensor, n = 0, opts: ToImageOptions = {}): Promise<Buffer> {
   const px = toPixels(t, n, opts.range ?? [-1, 1]);
-  let img = sharp(px.data, { raw: { width: px.width, height: px.height, channels: px.channels } });
-  const scale = opts.scale ?? 1;
-  if (scale !== 1) img = img.resize(px.width * scale, px.height * scale, { kernel: 'nearest' });
-  return img.png().toBuffer();
+  return rawToPng(px.data, px.width, px.height, px.channels, opts.scale ?? 1);
 }
 
 export interface FromImageOptions {
@@ -52,22 +56,33 @@ export interface FromImageOptions {
   kernel?: 'nearest' | 'linear';
 }
 
+/**
+ * Decodes a PNG/JPEG (path or bytes) to raw interleaved 8-bit pixels, alpha dropped, after `prepare` (colour
+ * space, resizing). Any failure is a BAD_IMAGE error naming the input and what was expected.
+ */
+export async function decodeImage(
+  input: string | Buffer | Uint8Array,
+  what: string,
+  prepare: (img: sharp.Sharp) => sharp.Sharp,
+): Promise<{ data: Buffer; info: sharp.OutputInfo }> {
+  try {
+    return await prepare(sharp(input).removeAlpha()).raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    const name = typeof input === 'string' ? input : `${input.length} bytes`;
+    throw new GanvasError('BAD_IMAGE', `cannot read ${what} ${name}: ${describeError(e)} (expected a PNG or JPEG)`, { cause: e });
+  }
+}
+
 /** Reads a PNG/JPEG (path or bytes) into a [1, C, H, W] tensor. */
 export async function fromImage(input: string | Buffer | Uint8Array, opts: FromImageOptions = {}): Promise<FloatTensor> {
   const channels = opts.channels ?? 3;
   const [lo, hi] = opts.range ?? [0, 1];
-  let raw: { data: Buffer; info: sharp.OutputInfo };
-  try {
-    let img = sharp(input).removeAlpha();
-    img = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
-    if (opts.size) {
-      img = img.resize(opts.size[1], opts.size[0], { fit: 'fill', kernel: opts.kernel === 'linear' ? 'linear' : 'nearest' });
-    }
-    raw = await img.raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    const what = typeof input === 'string' ? input : `${input.length} bytes`;
-    throw new GanvasError('BAD_IMAGE', `cannot read image ${what}: ${describeError(e)} (expected a PNG or JPEG)`, { cause: e });
-  }
+  const raw = await decodeImage(input, 'image', (img) => {
+    const colour = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    return opts.size
+      ? colour.resize(opts.size[1], opts.size[0], { fit: 'fill', kernel: opts.kernel === 'linear' ? 'linear' : 'nearest' })
+      : colour;
+  });
   const { width: w, height: h } = raw.info;
   const c = raw.info.channels;
   const data = new Float32Array(channels * h * w);
