@@ -7,7 +7,7 @@
  *   and noise) change the painted region even though the painted activations are fixed.
  */
 import { GanvasError } from './errors';
-import { Cut } from './generator';
+import { Cut, HeadResult } from './generator';
 import { LabelMap, Painter, RgbImage, readMask, resizeLabels } from './paint';
 import { Seed } from './runtime/noise';
 import { FloatTensor } from './runtime/tensor';
@@ -53,6 +53,9 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
   const region = opts.region ?? centralSquare(h, w);
   if (region.length !== h * w) throw new GanvasError('BAD_INPUT', `the region must be ${h}×${w} (the layer's size)`);
   const full = await visualize(cut, vectors, { grid: 'full' });
+  // The background samples are the same for every vector: run their heads once.
+  const backgrounds: HeadResult[] = [];
+  for (const s of seeds) backgrounds.push(await cut.sample([s]));
   const out: PaintIoU[] = [];
   for (let i = 0; i < vectors.length; i++) {
     const cls = majority(stainLabels(rgbToHed(full, i, gen.range), thresholds));
@@ -60,8 +63,7 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
     const layerLabels: LabelMap = { data: Int16Array.from(region, (r) => (r ? 0 : -1)), height: h, width: w };
     const ious: number[] = [];
     let covered = 0;
-    for (const s of seeds) {
-      const bg = await cut.sample([s]);
+    for (const bg of backgrounds) {
       const img = await cut.render(painter.compose(bg, layerLabels), bg.carry);
       const painted = resizeLabels(layerLabels, img.dims[2], img.dims[3]).data;
       const oracle = stainLabels(rgbToHed(img, 0, gen.range), thresholds);
