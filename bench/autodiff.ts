@@ -98,6 +98,9 @@ async function main() {
   const batch = arg('batch', 8);
   const reps = arg('reps', 50);
   const threads = arg('threads', 1);
+  for (const [name, v] of [['batch', batch], ['reps', reps], ['threads', threads]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
+  }
   const rt = new Runtime({ threads });
   const rows: Row[] = [];
   let torch: TorchResult | undefined;

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     const seeds = Array.from({ length: batch }, (_, i) => i);
     const feeds = gen.inputs(seeds);
     const repeats = Number(arg(`repeats-${batch}`, batch === 1 ? '600' : '40'));
+    if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats-${batch} must be a positive integer, got ${arg(`repeats-${batch}`, '')}`);
     const [full_, split_] = await timeInterleaved(
       [
         () => full.run(feeds),
