@@ -3,7 +3,8 @@
  * (names, colors, provenance) plus a .npy matrix [K, C] of the vectors, so numpy users can share vectors too.
  */
 import { promises as fs } from 'fs';
-import { GanvasError, closestNames } from './errors';
+import * as path from 'path';
+import { GanvasError, closestNames, describeError } from './errors';
 import { Cut } from './generator';
 import { writeFileAtomic } from './io';
 import { readNpy, writeNpy } from './runtime/npy';
@@ -93,7 +94,7 @@ export class VectorLibrary {
       model: this.model,
       layer: this.layer,
       channels: this.channels,
-      vectors: npy.split('/').pop(),
+      vectors: path.basename(npy),
       entries: this.entries.map((e) => ({ name: e.name, color: e.color, provenance: e.provenance })),
     };
     await writeFileAtomic(file, JSON.stringify(json, null, 2));
@@ -104,7 +105,7 @@ export class VectorLibrary {
     try {
       json = JSON.parse(await fs.readFile(file, 'utf8'));
     } catch (e) {
-      throw new GanvasError('BAD_INPUT', `cannot read library ${file}: ${(e as Error).message}`, { cause: e });
+      throw new GanvasError('BAD_INPUT', `cannot read library ${file}: ${describeError(e)}`, { cause: e });
     }
     if (json?.format !== 'ganvas-library/1') throw new GanvasError('BAD_INPUT', `${file} is not a ganvas vector library ("format": "ganvas-library/1")`);
     const npyFile = file.replace(/\.json$/, '.npy');
@@ -112,7 +113,7 @@ export class VectorLibrary {
     try {
       m = readNpy(await fs.readFile(npyFile));
     } catch (e) {
-      throw new GanvasError('BAD_INPUT', `library ${file} is missing its vectors ${npyFile}: ${(e as Error).message}`, { cause: e });
+      throw new GanvasError('BAD_INPUT', `library ${file} is missing its vectors ${npyFile}: ${describeError(e)}`, { cause: e });
     }
     if (m.dims.length !== 2 || m.dims[0] !== json.entries.length || m.dims[1] !== json.channels) {
       throw new GanvasError('BAD_INPUT', `${npyFile} has shape (${m.dims.join(', ')}), expected (${json.entries.length}, ${json.channels})`);

@@ -4,7 +4,7 @@
  * the grid render's feature mean weighted by the (resized, eroded) grid mask. Tileable vectors look alike both
  * ways (cosine near 1); non-tileable ones stretch under `full` and score low.
  */
-import { GanvasError } from './errors';
+import { GanvasError, describeError } from './errors';
 import { FeatureExtractor } from './features';
 import { Cut, HeadResult, RunOptions } from './generator';
 import { GridSize, Mask, erodeMask, gridMask, maskCount, resizeMask } from './gridMask';
@@ -196,7 +196,7 @@ export async function loadScan(file: string): Promise<Scan> {
   try {
     json = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (e) {
-    throw new GanvasError('BAD_INPUT', `cannot read scan ${file}: ${(e as Error).message}`, { cause: e });
+    throw new GanvasError('BAD_INPUT', `cannot read scan ${file}: ${describeError(e)}`, { cause: e });
   }
   const s = json as Scan;
   if (s?.format !== 'ganvas-scan/1' || !Array.isArray(s.entries)) {
