@@ -19,7 +19,11 @@ export function randomLabels(seed: Seed, height: number, width: number, classes:
   if (!Number.isInteger(classes) || classes < 1) throw new GanvasError('BAD_INPUT', `random masks need at least one class, got ${classes}`);
   const rng = seedrandom.alea(`mask:${seed}`);
   const int = (n: number) => Math.min(n - 1, Math.floor(rng() * n));
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
+    throw new GanvasError('BAD_INPUT', `a label map needs a positive integer size, got ${height}×${width}`);
+  }
   const keepShare = opts.keepShare ?? 0.25;
+  if (!(keepShare >= 0 && keepShare <= 1)) throw new GanvasError('BAD_INPUT', `keepShare is a probability in [0, 1], got ${keepShare}`);
   const pick = () => (rng() < keepShare ? -1 : int(classes));
   const data = new Int16Array(height * width);
   const kind = opts.kind ?? 'voronoi';
@@ -30,10 +34,13 @@ export function randomLabels(seed: Seed, height: number, width: number, classes:
       for (let x = 0; x < width; x++) {
         let best = 0;
         let bd = Infinity;
-        pts.forEach((p, i) => {
-          const d = (p.y - y - 0.5) ** 2 + (p.x - x - 0.5) ** 2;
-          if (d < bd) [bd, best] = [d, i];
-        });
+        for (let i = 0; i < pts.length; i++) {
+          const d = (pts[i].y - y - 0.5) ** 2 + (pts[i].x - x - 0.5) ** 2;
+          if (d < bd) {
+            bd = d;
+            best = i;
+          }
+        }
         data[y * width + x] = pts[best].k;
       }
     }

@@ -155,6 +155,9 @@ describe('datasets', () => {
       expect(a.data.every((v) => v >= -1 && v < 3)).to.equal(true);
       expect(new Set(a.data).size).to.be.greaterThan(1);
     }
+    expect(() => randomLabels('s', 16, 16, 3, { keepShare: 1.5 })).to.throw(/keepShare is a probability in \[0, 1\], got 1.5/);
+    expect(() => randomLabels('s', 0, 16, 3)).to.throw(/positive integer size, got 0×16/);
+    expect(() => randomLabels('s', 16, 16, 3, { kind: 'stars' as never })).to.throw(/unknown mask kind "stars"/);
   });
 
   it('an interrupted run resumes to exactly N pairs, without duplicates or changes', async () => {
