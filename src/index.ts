@@ -6,6 +6,7 @@
 export { GanvasError, GanvasErrorCode, closestNames, editDistance } from './errors';
 export { OnnxModel, loadModel, decodeModel, withGraph, onnx } from './onnx/model';
 export { GraphIndex, nodeReads } from './onnx/graph';
+export { FlowNetwork } from './onnx/mincut';
 export { Dim, ElemType, formatDims } from './onnx/types';
 export { probe, ProbeOptions, ProbeResult, TensorInfo } from './onnx/probe';
 export { layers, resolveLayer, LayerInfo } from './onnx/layers';

@@ -60,3 +60,28 @@ export function styled(): GraphBuilder {
   g.node('Flatten', [h2], 'flat', { axis: 1 });
   return g;
 }
+
+/**
+ * A skip branch that runs from before the cut to the output without reading the layer, as in StyleGAN's toRGB
+ * chain: `e` (8 channels) feeds the bottleneck `mid` and, through `skipOp` applied to `e`, the output. With a
+ * 1×1 conv down to one channel, handing over its result is cheaper than handing over `e`; with a widening conv
+ * it is not; with a Shape it would be an int64, which a Cut cannot carry.
+ */
+export function skipBranch(skipOp: 'narrow' | 'widen' | 'shape'): GraphBuilder {
+  const g = new GraphBuilder();
+  const x = g.input('x', ['N', 2, 8, 8]);
+  const e = g.node('Relu', [g.conv(x, 2, 8)], 'e');
+  const mid = g.node('Relu', [g.conv(e, 8, 8)], 'mid');
+  if (skipOp === 'shape') {
+    const flat = g.node('Flatten', [g.conv(mid, 8, 1)], 'flat', { axis: 1 });
+    const shape = g.node('Shape', [g.node('Slice', [e, g.initInt64('s0', [0]), g.initInt64('s1', [1]), g.initInt64('ax', [1])], 'e0')], 'e0_shape');
+    g.node('Reshape', [flat, shape], 'y');
+    g.output('y', ['N', 1, 8, 8]);
+    return g;
+  }
+  const skip = skipOp === 'narrow' ? g.node('Tanh', [g.conv(e, 8, 1, 'skip_conv', 1)], 'skip') : g.node('Tanh', [g.conv(e, 8, 16, 'skip_conv', 1)], 'skip');
+  const c = skipOp === 'narrow' ? 1 : 16;
+  g.node('Add', [g.conv(mid, 8, c), skip], 'y');
+  g.output('y', ['N', c, 8, 8]);
+  return g;
+}

@@ -9,7 +9,7 @@ import {
   split,
   truncate,
 } from 'ganvas';
-import { chain, styled, unet } from './graphs';
+import { chain, skipBranch, styled, unet } from './graphs';
 import { rejectsGanvas } from './util';
 
 const rt = new Runtime({ threads: 1 });
@@ -98,6 +98,30 @@ describe('split() and truncate()', () => {
       'crossing:style',
       'input:noise',
     ]);
+  });
+
+  it('moves a skip branch into the head when its result is smaller than what it reads (toRGB-style)', async () => {
+    const feeds = { x: randn(6, [2, 2, 8, 8]) };
+    const { s, err } = await composeError(skipBranch('narrow').build(), 'mid', feeds);
+    expect(err).to.be.at.most(1e-5);
+    // One channel crosses instead of the eight of `e`, and the tail no longer runs the skip conv.
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:skip']);
+    const tailMade = (s.tail.graph.node ?? []).flatMap((n) => n.output ?? []);
+    expect(tailMade).to.not.include('skip_conv');
+    expect(tailMade).to.not.include('skip');
+  });
+
+  it('leaves a skip branch in the tail when moving it would hand over more', async () => {
+    const { s, err } = await composeError(skipBranch('widen').build(), 'mid', { x: randn(7, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:e']);
+  });
+
+  it('never hands an int64 shape across when a float tensor can cross instead', async () => {
+    const { s, err } = await composeError(skipBranch('shape').build(), 'mid', { x: randn(8, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    // The one-channel slice the shape is taken from crosses (smaller than `e`); the int64 shape itself never.
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:e0']);
   });
 
   it('puts initializers and Constant nodes only where they are used', async () => {

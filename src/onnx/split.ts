@@ -9,11 +9,12 @@
  * Constant sub-graphs (initializers, Constant nodes and whatever is computed only from them) never cross: they
  * are copied into whichever side reads them.
  */
-import { GraphIndex } from './graph';
+import { GraphIndex, nodeReads } from './graph';
 import { LayerInfo, resolveLayer } from './layers';
+import { FlowNetwork } from './mincut';
 import { OnnxModel, onnx, withGraph } from './model';
 import { ProbeOptions, TensorInfo, probe } from './probe';
-import { makeValueInfo } from './types';
+import { ElemType, makeValueInfo } from './types';
 
 export interface TailInput {
   name: string;
@@ -38,19 +39,28 @@ export async function split(model: OnnxModel, layer: string, opts: ProbeOptions 
   const index = new GraphIndex(model);
   const L = info.name;
 
-  const headNodes = index.closure([L], (t) => index.inputs.has(t));
-  const headMade = new Set<string>();
-  for (const i of headNodes) for (const o of index.nodes[i].output ?? []) if (o) headMade.add(o);
+  const inputs = new Set(model.inputNames());
+  // First the smallest head: the layer's ancestors. Everything else the outputs need is the tail.
+  const firstHead = index.closure([L], (t) => inputs.has(t));
+  const firstMade = madeBy(index, firstHead);
+  const firstTail = index.closure(index.outputs, (t) => t === L || inputs.has(t) || (firstMade.has(t) && !index.isConstant(t)));
+  const tailOriginalInputs = model.inputNames().filter((n) => index.freeReads(firstTail).has(n));
+  // Then move into the head the tail nodes that need neither the layer nor an input read after the cut, where
+  // that hands fewer bytes across (a skip branch reduced to one channel crosses instead of the wide tensor it
+  // was made from). They also run once per head call instead of once per render.
+  const hoisted = hoistable(index, firstHead, firstTail, new Set([L, ...tailOriginalInputs]), tensors);
+  const headMade = madeBy(index, [...firstHead, ...hoisted]);
   const crossesAt = (t: string) => t === L || (headMade.has(t) && !index.isConstant(t));
 
-  const tailNodes = index.closure(index.outputs, (t) => crossesAt(t) || index.inputs.has(t));
+  const tailNodes = index.closure(index.outputs, (t) => crossesAt(t) || inputs.has(t));
   const tailFree = index.freeReads(tailNodes);
   // Original outputs that are not computed after the cut pass straight through the tail.
   for (const o of index.outputs) if (!tailNodes.some((i) => (index.nodes[i].output ?? []).includes(o))) tailFree.add(o);
 
+  // In graph order, so the head's outputs and the tail's inputs read like the model.
   const crossing = [...headMade].filter((t) => t !== L && tailFree.has(t) && crossesAt(t));
-  const tailOriginalInputs = model.inputNames().filter((n) => tailFree.has(n));
   const headOutputs = [L, ...crossing];
+  const headNodes = index.closure(headOutputs, (t) => inputs.has(t));
   const headInputs = model.inputNames().filter((n) => index.freeReads(headNodes).has(n));
 
   const head = subModel(model, index, headNodes, headInputs, headOutputs, tensors, `head of ${model.source} at ${layer}`);
@@ -79,6 +89,87 @@ export async function truncate(model: OnnxModel, layer: string, opts: ProbeOptio
   const nodes = index.closure([info.name], (t) => index.inputs.has(t));
   const inputs = model.inputNames().filter((n) => index.freeReads(nodes).has(n));
   return subModel(model, index, nodes, inputs, [info.name], tensors, `${model.source} up to ${layer}`);
+}
+
+/** Every tensor the given nodes write, in graph order. */
+function madeBy(index: GraphIndex, nodeIdx: number[]): Set<string> {
+  const made = new Set<string>();
+  for (const i of [...nodeIdx].sort((a, b) => a - b)) for (const o of index.nodes[i].output ?? []) if (o) made.add(o);
+  return made;
+}
+
+/**
+ * What one tensor costs to hand from head to tail, in float32-sized elements per sample. The fixed part stands
+ * for the per-tensor work on both sides of the hand-over (a JavaScript tensor out of the head, an onnxruntime
+ * value into the tail), which measures about as much as copying a thousand floats. Tensors that are not float32
+ * cost far more: a Cut carries float32 tensors only, so an int64 shape must stay on the side that reads it.
+ */
+const PER_TENSOR = 1024;
+const ELEMENT_COST: Partial<Record<ElemType, number>> = { float32: 1 };
+const NOT_FLOAT = 1e6;
+
+function crossingCost(info: TensorInfo | undefined): number {
+  if (!info) return NOT_FLOAT;
+  const perSample = info.dims.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
+  return PER_TENSOR + perSample * (ELEMENT_COST[info.type] ?? NOT_FLOAT);
+}
+
+/**
+ * The tail nodes to run in the head instead: of the nodes that read neither the layer nor an input used after
+ * the cut (`pinned`), the set whose move minimises the total crossing cost, found as a minimum cut. Vertices
+ * are the movable nodes plus one per tensor that might cross; the head is the source, the rest of the tail the
+ * sink. A tensor's producer → tensor edge carries its cost; tensor → reader and reader → producer edges are
+ * infinite, so a tensor that any tail node reads is paid for once, and no node can go to the head without
+ * the nodes it reads from.
+ */
+function hoistable(
+  index: GraphIndex,
+  headNodes: number[],
+  tailNodes: number[],
+  pinned: Set<string>,
+  tensors: Map<string, TensorInfo>,
+): number[] {
+  const isConstantNode = (i: number) => (index.nodes[i].output ?? []).every((o) => !o || index.isConstant(o));
+  const inHead = new Set(headNodes);
+  const inTail = new Set(tailNodes);
+  const tailBound = new Set<number>();
+  const movable: number[] = [];
+  const pinnedMade = new Set<string>(pinned);
+  for (const i of tailNodes) {
+    if (isConstantNode(i)) continue;
+    if (nodeReads(index.nodes[i]).some((r) => pinnedMade.has(r))) {
+      tailBound.add(i);
+      for (const o of index.nodes[i].output ?? []) if (o) pinnedMade.add(o);
+    } else {
+      movable.push(i);
+    }
+  }
+  if (movable.length === 0) return [];
+  const SOURCE = 0;
+  const SINK = 1;
+  const vertexOf = new Map<number, number>(movable.map((n, k) => [n, k + 2]));
+  const side = (node: number) => (inHead.has(node) ? SOURCE : (vertexOf.get(node) ?? SINK));
+  const candidates: { tensor: string; producer: number }[] = [];
+  for (const i of [...headNodes, ...movable]) {
+    for (const o of index.nodes[i].output ?? []) if (o && !pinned.has(o) && !index.isConstant(o)) candidates.push({ tensor: o, producer: i });
+  }
+  const net = new FlowNetwork(2 + movable.length + candidates.length);
+  const outputs = new Set(index.outputs);
+  candidates.forEach(({ tensor, producer }, k) => {
+    const readers = (index.consumers.get(tensor) ?? []).filter((c) => inTail.has(c));
+    if (readers.length === 0 && !outputs.has(tensor)) return;
+    const tv = 2 + movable.length + k;
+    const pv = side(producer);
+    net.addEdge(pv, tv, crossingCost(tensors.get(tensor)));
+    for (const c of readers) {
+      const cv = side(c);
+      net.addEdge(tv, cv, Infinity);
+      if (cv !== SINK && pv !== SOURCE) net.addEdge(cv, pv, Infinity);
+    }
+    if (outputs.has(tensor)) net.addEdge(tv, SINK, Infinity);
+  });
+  const { sinkSide } = net.minCut(SOURCE, SINK);
+  return movable.filter((n) => !sinkSide.has(vertexOf.get(n) as number));
 }
 
 function subModel(

@@ -39,6 +39,7 @@ export interface BatchOptions {
 export class ModelSession {
   readonly inputs: InputSpec[];
   readonly outputNames: string[];
+  private readonly inputNames: Set<string>;
   /** Calls into onnxruntime and the wall time spent inside them (for overhead measurements). */
   readonly stats = { runs: 0, seconds: 0 };
 
@@ -48,6 +49,7 @@ export class ModelSession {
   ) {
     this.inputs = model.inputNames().map((name) => ({ name, ...valueInfoType(model.valueInfo(name)) }));
     this.outputNames = model.outputNames();
+    this.inputNames = new Set(this.inputs.map((s) => s.name));
   }
 
   /** Runs once; float outputs come back as FloatTensors (other numeric types are converted to float32). */
@@ -126,24 +128,23 @@ export class ModelSession {
 
   /** Checks names, dtypes and shapes against the model's declared inputs, so no mistake reaches native code. */
   checkFeeds(feeds: Feeds): Record<string, ort.Tensor> {
-    // Built only when an error needs it: this runs on every call, and interactive paints count microseconds.
-    const expected = () => this.inputs.map((s) => `${s.name}: ${s.type ?? '?'} ${s.dims ? formatDims(s.dims) : '[?]'}`);
-    const extra = Object.keys(feeds).filter((k) => !this.inputs.some((s) => s.name === k));
-    if (extra.length > 0) {
-      throw new GanvasError(
-        'BAD_INPUT',
-        `${this.model.source} has no input named ${extra.map((e) => `"${e}"`).join(', ')}; it expects ${expected().join('; ')}`,
-      );
+    // This runs on every call, and interactive paints count microseconds: plain loops, no closures or
+    // temporary arrays on the success path; messages are built only when an error needs them.
+    for (const k in feeds) {
+      if (!this.inputNames.has(k)) {
+        const extra = Object.keys(feeds).filter((e) => !this.inputNames.has(e));
+        throw new GanvasError(
+          'BAD_INPUT',
+          `${this.model.source} has no input named ${extra.map((e) => `"${e}"`).join(', ')}; it expects ${this.expected()}`,
+        );
+      }
     }
-    const symbols = new Map<string, { value: number; from: string }>();
+    let symbols: Map<string, { value: number; from: string }> | undefined;
     const out: Record<string, ort.Tensor> = {};
     for (const spec of this.inputs) {
       const f = feeds[spec.name];
       if (!f) {
-        throw new GanvasError(
-          'BAD_INPUT',
-          `missing input "${spec.name}" for ${this.model.source}; it expects ${expected().join('; ')}`,
-        );
+        throw new GanvasError('BAD_INPUT', `missing input "${spec.name}" for ${this.model.source}; it expects ${this.expected()}`);
       }
       const t = toOrt(f);
       if (spec.type && t.type !== spec.type) {
@@ -159,34 +160,39 @@ export class ModelSession {
           `input "${spec.name}" has ${t.data.length} values but dims ${formatDims(t.dims)} need ${numel(t.dims)}`,
         );
       }
-      if (spec.dims) {
-        const bad = () =>
-          new GanvasError(
-            'BAD_INPUT',
-            `input "${spec.name}" of ${this.model.source} must have shape ${formatDims(spec.dims as Dim[])}, ` +
-              `got ${formatDims(t.dims)}`,
-          );
-        if (t.dims.length !== spec.dims.length) throw bad();
-        spec.dims.forEach((d, i) => {
+      const dims = spec.dims;
+      if (dims) {
+        if (t.dims.length !== dims.length) throw this.badShape(spec.name, dims, t.dims);
+        for (let i = 0; i < dims.length; i++) {
+          const d = dims[i];
           const got = t.dims[i];
           if (typeof d === 'number') {
-            if (got !== d) throw bad();
-          } else {
-            const seen = symbols.get(d);
-            if (seen && seen.value !== got) {
-              throw new GanvasError(
-                'BAD_INPUT',
-                `inputs "${seen.from}" and "${spec.name}" disagree on dimension "${d}" (${seen.value} vs ${got}); ` +
-                  `every input must have the same batch size`,
-              );
-            }
-            symbols.set(d, { value: got, from: spec.name });
+            if (got !== d) throw this.badShape(spec.name, dims, t.dims);
+            continue;
           }
-        });
+          symbols ??= new Map();
+          const seen = symbols.get(d);
+          if (seen && seen.value !== got) {
+            throw new GanvasError(
+              'BAD_INPUT',
+              `inputs "${seen.from}" and "${spec.name}" disagree on dimension "${d}" (${seen.value} vs ${got}); ` +
+                `every input must have the same batch size`,
+            );
+          }
+          if (!seen) symbols.set(d, { value: got, from: spec.name });
+        }
       }
       out[spec.name] = t;
     }
     return out;
+  }
+
+  private expected(): string {
+    return this.inputs.map((s) => `${s.name}: ${s.type ?? '?'} ${s.dims ? formatDims(s.dims) : '[?]'}`).join('; ');
+  }
+
+  private badShape(name: string, want: Dim[], got: readonly number[]): GanvasError {
+    return new GanvasError('BAD_INPUT', `input "${name}" of ${this.model.source} must have shape ${formatDims(want)}, got ${formatDims(got)}`);
   }
 }
 
