@@ -98,8 +98,9 @@ export interface Influence {
 /**
  * Paints `mask` once (activations fixed), then renders it with what enters after the cut taken from other seeds,
  * and measures how much the image changes. By default the varied inputs are the original inputs read after the
- * cut (noise, style) and the crossing tensors that are not spatial (style vectors such as w); spatial crossing
- * tensors (skip branches from earlier layers) stay the base sample's, so only "style and noise" are measured.
+ * cut (noise, style) and the crossing tensors that are not spatial (style vectors such as w, or per-layer styles
+ * shaped N×C×1×1); spatial crossing tensors (skip branches from earlier layers, such as StyleGAN's RGB image so
+ * far) stay the base sample's, so only "style and noise" are measured.
  */
 export async function afterCutInfluence(
   painter: Painter,
@@ -120,7 +121,9 @@ export async function afterCutInfluence(
   let inN = 0;
   let outSum = 0;
   let outN = 0;
-  const vary = opts.vary ?? ((name: string, t: FloatTensor) => cut.split.tailInputs.some((x) => x.name === name && x.role === 'input') || t.dims.length < 4);
+  // Not spatial: a vector (w), or one laid out as N×C×1×1 for broadcasting (a per-layer style).
+  const spatial = (t: FloatTensor) => t.dims.length >= 4 && t.dims.slice(2).some((d) => d > 1);
+  const vary = opts.vary ?? ((name: string, t: FloatTensor) => cut.split.tailInputs.some((x) => x.name === name && x.role === 'input') || !spatial(t));
   const varied = Object.keys(bg.carry).filter((k) => vary(k, bg.carry[k]));
   for (const o of others) {
     const other = await cut.sample([o]);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Generator, KEEP_COLOR, Painter, Runtime, afterCutInfluence, paintIoU, rgbToHed, stainLabels } from 'ganvas';
-import { identityGenerator, tinyGenerator } from './models';
+import { identityGenerator, styledGenerator, tinyGenerator } from './models';
 
 describe('faithfulness of painting', () => {
   const rt = new Runtime({ threads: 1 });
@@ -34,6 +34,16 @@ describe('faithfulness of painting', () => {
     const inf = await afterCutInfluence(new Painter(cut, { '#ff0000': new Float32Array(4).fill(0.5) }), squareMask(16, '#ff0000'), { others: [1, 2] });
     expect(inf.enteringAfterCut).to.deep.equal(['noise']);
     expect(inf.varied).to.deep.equal(['noise']);
+    expect(inf.inside).to.be.greaterThan(0);
+  });
+
+  it('varies style vectors (N×C and N×C×1×1) and noise, and keeps spatial skip branches the base sample\'s', async () => {
+    const gen = await Generator.open(await styledGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const inf = await afterCutInfluence(new Painter(cut, { '#ff0000': new Float32Array(4).fill(0.5) }), squareMask(16, '#ff0000'), { others: [1, 2] });
+    // The RGB skip is made from `pre` before the cut: it crosses as its one-channel result, not as `pre`.
+    expect(inf.enteringAfterCut).to.deep.equal(['style', 'rgb_skip', 'noise']);
+    expect(inf.varied).to.deep.equal(['style', 'noise']);
     expect(inf.inside).to.be.greaterThan(0);
   });
 

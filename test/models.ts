@@ -42,6 +42,36 @@ export function tinyGenerator(): Promise<string> {
   });
 }
 
+/**
+ * StyleGAN-like in miniature: z → w[N,4] → a per-layer style [N,4,1,1] (Gemm + Reshape, read before and after the
+ * cut); `pre` [N,4,8,8] → `h` (the layer); an RGB skip made from `pre` (1×1 conv to one channel) is added to the
+ * output, as StyleGAN's toRGB chain is. After the cut: style modulation, noise, output conv.
+ */
+export function styledGenerator(): Promise<string> {
+  const g = new GraphBuilder();
+  const z = g.input('z', ['N', 8]);
+  const noise = g.input('noise', ['N', 1, 8, 8]);
+  const w = g.node('Gemm', [z, g.init('map_w', [4, 8]), g.init('map_b', [4])], 'w', { transB: 1 });
+  const style = g.node('Reshape', [w, g.initInt64('style_shape', [-1, 4, 1, 1])], 'style');
+  const fc = g.node('Gemm', [z, g.init('fc_w', [256, 8]), g.init('fc_b', [256])], 'fc', { transB: 1 });
+  const pre = g.node('Mul', [g.node('Reshape', [fc, g.initInt64('shape8', [-1, 4, 8, 8])], 'x8'), style], 'pre');
+  const h = g.node('LeakyRelu', [g.conv(pre, 4, 4)], 'h', { alpha: 0.2 });
+  const rgbSkip = g.conv(pre, 4, 1, 'rgb_skip', 1);
+  const modulated = g.node('Mul', [h, style], 'mod');
+  const y = g.node('Add', [g.node('Add', [g.conv(modulated, 4, 1), rgbSkip], 'sum'), g.node('Mul', [noise, g.init('noise_gain', [1], [0.1])], 'noise_scaled')], 'y');
+  g.node('Tanh', [y], 'img');
+  g.output('img', ['N', 1, 8, 8]);
+  return writeModel('styled-gen', g, {
+    role: 'generator',
+    inputs: [
+      { name: 'z', kind: 'latent', shape: ['N', 8], distribution: 'normal' },
+      { name: 'noise', kind: 'noise', shape: ['N', 1, 8, 8], distribution: 'normal' },
+    ],
+    outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
+    layers: { 'b8.conv1': 'h' },
+  });
+}
+
 /** A generator whose tail is the identity: img = h, so writing v everywhere gives a constant image v. */
 export function identityGenerator(): Promise<string> {
   const g = new GraphBuilder();
