@@ -6,6 +6,9 @@
  *       needs from before the cut (UNet skips, the mapping network's style vector w, …).
  * tail: the activations + those crossing tensors + any original input read after the cut (noise, style) → the
  *       original outputs.
+ * Work that needs neither the layer nor an input read after the cut may run on either side; it goes into the
+ * head when that makes the hand-over cheaper (StyleGAN's toRGB chain: the one-channel image so far crosses
+ * instead of the wide feature maps it is made from), decided by a minimum cut over the crossing costs.
  * Constant sub-graphs (initializers, Constant nodes and whatever is computed only from them) never cross: they
  * are copied into whichever side reads them.
  */
@@ -134,13 +137,11 @@ function hoistable(
   const isConstantNode = (i: number) => (index.nodes[i].output ?? []).every((o) => !o || index.isConstant(o));
   const inHead = new Set(headNodes);
   const inTail = new Set(tailNodes);
-  const tailBound = new Set<number>();
   const movable: number[] = [];
   const pinnedMade = new Set<string>(pinned);
   for (const i of tailNodes) {
     if (isConstantNode(i)) continue;
     if (nodeReads(index.nodes[i]).some((r) => pinnedMade.has(r))) {
-      tailBound.add(i);
       for (const o of index.nodes[i].output ?? []) if (o) pinnedMade.add(o);
     } else {
       movable.push(i);
