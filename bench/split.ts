@@ -2,53 +2,129 @@
  * Is the cut free? Head + tail (with the crossing tensors handed over in JavaScript) against the full generator,
  * at batch 1 and 32, on the shipped demo generator. Target: ratio ≤ 1.05.
  *
- *   npm run bench:split [-- --model fmnist-stylegan --layer b16.conv1 --repeats-1 600 --repeats-32 40
- *                          --warmup-1 300 --warmup-32 5]
+ *   npm run bench:split [-- --model fmnist-stylegan --layer b16.conv1 --processes 5 --repeats-1 600 --repeats-32 40
+ *                          --warmup-1 1000 --warmup-32 5 --threads 1 --breakdown]
+ *
+ * --breakdown also times the same two paths through onnxruntime-node directly (interleaved with the others), to
+ * show which part of the ratio is onnxruntime's own cost of running two sessions instead of one.
  *
  * Both sides are measured in steady state, as in an interactive session that paints again and again: the warm-up
- * rounds (interleaved like the timed ones) let V8 optimise the JavaScript on both paths and onnxruntime's arenas
- * settle. With only a handful of rounds the first timed runs still include that start-up and read 1–3% higher.
+ * rounds (interleaved like the timed ones; 1000 at batch 1 is about 5 s) let V8 optimise the JavaScript on both
+ * paths and the process's memory settle. Measured in windows of 300 rounds, the head + tail path reads 1–2%
+ * higher in the first 1.5 s of a process than from the third second on, while the full model stays flat.
  */
+import { spawnSync } from 'child_process';
 import { Generator, Runtime, openDemoModel } from 'ganvas';
 import { arg, machine, median, table, timeInterleaved } from './util';
 
-async function main(): Promise<void> {
-  const modelName = arg('model', 'fmnist-stylegan');
-  const layer = arg('layer', 'b16.conv1');
-  const threads = Number(arg('threads', '1'));
+interface Measured {
+  batch: number;
+  full: number;
+  split: number;
+  /** Median of the ratios of neighbouring runs (each pair ran back to back). */
+  pair: number;
+  /** With --breakdown: the same two paths through onnxruntime-node directly, without ganvas. */
+  rawFull?: number;
+  rawSplit?: number;
+}
+
+/** One process's measurement: both paths interleaved, at batch 1 and 32. */
+async function measure(): Promise<Measured[]> {
   const rt = new Runtime({ threads });
   const gen = new Generator(await openDemoModel(modelName), rt);
   const cut = await gen.cut(layer);
   const full = await gen.session();
-  const rows: (string | number)[][] = [];
-  const warmups: string[] = [];
+  const out: Measured[] = [];
   for (const batch of [1, 32]) {
-    const seeds = Array.from({ length: batch }, (_, i) => i);
-    const feeds = gen.inputs(seeds);
-    const repeats = count(`repeats-${batch}`, batch === 1 ? 600 : 40, 1);
-    const warmup = count(`warmup-${batch}`, batch === 1 ? 300 : 5, 0);
-    warmups.push(`${warmup} at batch ${batch}`);
-    const [full_, split_] = await timeInterleaved(
-      [
-        () => full.run(feeds),
+    const feeds = gen.inputs(Array.from({ length: batch }, (_, i) => i));
+    const fns: (() => Promise<unknown>)[] = [
+      () => full.run(feeds),
+      async () => {
+        const h = await cut.head(feeds);
+        await cut.render(h.activations, h.carry);
+      },
+    ];
+    if (breakdown) {
+      // onnxruntime alone: the same sessions, tensors made once, the head's outputs fed to the tail as they come.
+      const head = await rt.session(cut.split.head);
+      const tail = await rt.session(cut.split.tail);
+      const ortFeeds = full.checkFeeds(feeds);
+      const headFeeds = Object.fromEntries(head.inputs.map((i) => [i.name, ortFeeds[i.name]]));
+      fns.push(
+        () => full.ortSession.run(ortFeeds),
         async () => {
-          const h = await cut.head(feeds);
-          await cut.render(h.activations, h.carry);
+          const h = await head.ortSession.run(headFeeds);
+          await tail.ortSession.run(Object.fromEntries(tail.inputs.map((i) => [i.name, h[i.name] ?? ortFeeds[i.name]])));
         },
-      ],
-      { repeats, warmup },
-    );
-    const tFull = median(full_);
-    const tSplit = median(split_);
-    // Also the median of the ratios of neighbouring runs: each pair ran back to back, so slow stretches of a
-    // shared machine cancel in it, where they can shift one of the two medians above.
-    const pairRatio = median(split_.map((s, i) => s / full_[i]));
-    rows.push([batch, tFull, tSplit, tSplit / tFull, pairRatio]);
+      );
+    }
+    const [full_, split_, rawFull, rawSplit] = await timeInterleaved(fns, { repeats: repeats[batch], warmup: warmups[batch] });
+    // The paired ratio: slow stretches of a shared machine cancel in it, where they can shift one of the medians.
+    const m: Measured = { batch, full: median(full_), split: median(split_), pair: median(split_.map((s, i) => s / full_[i])) };
+    if (breakdown) Object.assign(m, { rawFull: median(rawFull), rawSplit: median(rawSplit) });
+    out.push(m);
   }
-  console.log(`bench/split — ${modelName} cut at ${layer}; ${threads} thread(s); ${machine()}; medians of interleaved runs after ${warmups.join(', ')} warm-up rounds`);
-  console.log(table(['batch', 'full model ms', 'head + tail ms', 'ratio of medians (target ≤ 1.05)', 'median of paired ratios'], rows));
   await rt.release();
+  return out;
 }
+
+const modelName = arg('model', 'fmnist-stylegan');
+const layer = arg('layer', 'b16.conv1');
+const threads = count('threads', 1, 1);
+const processes = count('processes', 5, 1);
+const breakdown = process.argv.includes('--breakdown');
+const repeats: Record<number, number> = { 1: count('repeats-1', 600, 1), 32: count('repeats-32', 40, 1) };
+const warmups: Record<number, number> = { 1: count('warmup-1', 1000, 0), 32: count('warmup-32', 5, 0) };
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--child')) {
+    console.log(JSON.stringify(await measure()));
+    return;
+  }
+  // Each process lays its memory out differently, and that moves the batch-1 ratio by a few percent from one
+  // process to the next; so the figure is the median over fresh processes, with the spread printed beside it.
+  const runs: Measured[][] = [];
+  for (let p = 0; p < processes; p++) {
+    const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2), '--child'], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`measuring process ${p + 1} failed:\n${child.stderr}`);
+    runs.push(JSON.parse(child.stdout.trim().split('\n').pop() as string) as Measured[]);
+    process.stderr.write(`process ${p + 1}/${processes} done\n`);
+  }
+  const rows = [1, 32].map((batch, b) => {
+    const m = runs.map((r) => r[b]);
+    const ratios = m.map((x) => x.split / x.full);
+    const row: (string | number)[] = [
+      batch,
+      median(m.map((x) => x.full)),
+      median(m.map((x) => x.split)),
+      median(ratios),
+      `${fmtRatio(Math.min(...ratios))}–${fmtRatio(Math.max(...ratios))}`,
+      median(m.map((x) => x.pair)),
+    ];
+    if (breakdown) row.push(median(m.map((x) => (x.rawSplit as number) / (x.rawFull as number))));
+    return row;
+  });
+  console.log(
+    `bench/split — ${modelName} cut at ${layer}; ${threads} thread(s); ${machine()}; ${processes} fresh processes, each ` +
+      `timing both paths interleaved (batch 1: ${warmups[1]} warm-up + ${repeats[1]} timed rounds; batch 32: ${warmups[32]} + ${repeats[32]})`,
+  );
+  console.log(
+    table(
+      [
+        'batch',
+        'full model ms',
+        'head + tail ms',
+        'ratio (median of processes; target ≤ 1.05)',
+        'lowest–highest process',
+        'median of paired ratios',
+        ...(breakdown ? ['onnxruntime alone: head + tail ÷ full'] : []),
+      ],
+      rows,
+    ),
+  );
+}
+
+const fmtRatio = (x: number) => x.toFixed(3);
 
 /** An integer flag `--name` of at least `min`, or the default. */
 function count(name: string, dflt: number, min: number): number {
