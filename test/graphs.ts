@@ -85,3 +85,16 @@ export function skipBranch(skipOp: 'narrow' | 'widen' | 'shape'): GraphBuilder {
   g.output('y', ['N', c, 8, 8]);
   return g;
 }
+
+/** Two outputs: the image from after the cut, and a summary of `e` that never needs the layer. */
+export function auxOutput(): GraphBuilder {
+  const g = new GraphBuilder();
+  const x = g.input('x', ['N', 2, 8, 8]);
+  const e = g.node('Relu', [g.conv(x, 2, 8)], 'e');
+  const mid = g.node('Relu', [g.conv(e, 8, 8)], 'mid');
+  g.conv(mid, 8, 1, 'y');
+  g.output('y', ['N', 1, 8, 8]);
+  g.node('ReduceMean', [e], 'aux', { axes: [1, 2, 3], keepdims: 1 });
+  g.output('aux', ['N', 1, 1, 1]);
+  return g;
+}

@@ -9,7 +9,7 @@ import {
   split,
   truncate,
 } from 'ganvas';
-import { chain, skipBranch, styled, unet } from './graphs';
+import { auxOutput, chain, skipBranch, styled, unet } from './graphs';
 import { rejectsGanvas } from './util';
 
 const rt = new Runtime({ threads: 1 });
@@ -122,6 +122,13 @@ describe('split() and truncate()', () => {
     expect(err).to.be.at.most(1e-5);
     // The one-channel slice the shape is taken from crosses (smaller than `e`); the int64 shape itself never.
     expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:e0']);
+  });
+
+  it('an output that needs only work before the cut is computed in the head and passed through the tail', async () => {
+    const { s, err } = await composeError(auxOutput().build(), 'mid', { x: randn(9, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:aux']);
+    expect((s.tail.graph.output ?? []).map((o) => o.name)).to.deep.equal(['y', 'aux']);
   });
 
   it('puts initializers and Constant nodes only where they are used', async () => {
