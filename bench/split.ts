@@ -81,8 +81,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await measure()));
     return;
   }
-  // Each process lays its memory out differently, and that moves the batch-1 ratio by a few percent from one
-  // process to the next; so the figure is the median over fresh processes, with the spread printed beside it.
+  // The batch-1 ratio moves by up to 3% from one process to the next while staying stable within one, so the
+  // figure is the median over fresh processes, with the spread printed beside it.
   const runs: Measured[][] = [];
   for (let p = 0; p < processes; p++) {
     const child = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2), '--child'], { encoding: 'utf8' });
