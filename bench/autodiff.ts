@@ -13,6 +13,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, readdirSync } from 'fs';
 import * as path from 'path';
 import { FloatTensor, OnnxModel, Runtime, gradientModel, loadModel, loss, randn } from 'ganvas';
+import { intArg } from './util';
 
 interface TorchModel {
   onnx: string;
@@ -26,11 +27,6 @@ interface TorchResult {
   threads: number;
   torch: string;
   batch: number;
-}
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
 /**
@@ -95,12 +91,9 @@ function feedsFor(model: OnnxModel, batch: number): Record<string, FloatTensor> 
 }
 
 async function main() {
-  const batch = arg('batch', 8);
-  const reps = arg('reps', 50);
-  const threads = arg('threads', 1);
-  for (const [name, v] of [['batch', batch], ['reps', reps], ['threads', threads]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  }
+  const batch = intArg('batch', 8);
+  const reps = intArg('reps', 50);
+  const threads = intArg('threads', 1);
   const rt = new Runtime({ threads });
   const rows: Row[] = [];
   let torch: TorchResult | undefined;

@@ -8,7 +8,7 @@
  *   npm run bench:faithfulness [-- --count 256 --k 8]
  */
 import { FeatureExtractor, Generator, Painter, Runtime, afterCutInfluence, openDemoModel, paintIoU, rank, scan, vectorsFromProvenance } from 'ganvas';
-import { arg, table } from './util';
+import { arg, intArg, table } from './util';
 
 function square(size: number): { data: Uint8Array; width: number; height: number } {
   const data = new Uint8Array(size * size * 3);
@@ -22,8 +22,8 @@ function square(size: number): { data: Uint8Array; width: number; height: number
 }
 
 async function main(): Promise<void> {
-  const count = Number(arg('count', '256'));
-  const k = Number(arg('k', '8'));
+  const count = intArg('count', 256);
+  const k = intArg('k', 8);
   const rt = new Runtime({ threads: 2 });
   const ihc = new Generator(await openDemoModel('ihc-gan'), rt);
   const cut = await ihc.cut(arg('layer', 'l16'));

@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import { FeatureExtractor, Generator, Runtime, gallery, openDemoModel, rank, scan, writeFileAtomic } from 'ganvas';
-import { arg, percentile, table } from './util';
+import { intArg, percentile, table } from './util';
 
 const PAIRS: [string, string, string, string][] = [
   ['fmnist-stylegan', 'b8.conv1', 'fmnist-resnet', 'layer1'],
@@ -14,7 +14,7 @@ const PAIRS: [string, string, string, string][] = [
 ];
 
 async function main(): Promise<void> {
-  const count = Number(arg('count', '2048'));
+  const count = intArg('count', 2048);
   const docs = path.join(__dirname, '..', '..', 'docs');
   const rt = new Runtime({ threads: 2 });
   const rows: (string | number)[][] = [];

@@ -7,11 +7,10 @@
  */
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../test/builder';
-import { arg, machine, median, table, timeInterleaved } from './util';
+import { intArg, machine, median, table, timeInterleaved } from './util';
 
 async function main(): Promise<void> {
-  const repeats = Number(arg('repeats', '5000'));
-  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a positive integer, got ${arg('repeats', '')}`);
+  const repeats = intArg('repeats', 5000);
   const shapes: [number, number][] = [
     [1, 4],
     [8, 4],

@@ -8,12 +8,12 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Generator, Painter, Runtime, VectorLibrary, generateDataset, labelsToRgb, openDemoModel, randomLabels, rgbToPng, sampleVectors, toPng } from 'ganvas';
-import { arg, machine, percentile, table } from './util';
+import { arg, intArg, machine, percentile, table } from './util';
 
 async function main(): Promise<void> {
   const model = arg('model', 'ihc-gan');
   const layer = arg('layer', 'l16');
-  const threads = Number(arg('threads', '2'));
+  const threads = intArg('threads', 2);
   const rt = new Runtime({ threads });
   const gen = new Generator(await openDemoModel(model), rt);
   const cut = await gen.cut(layer);

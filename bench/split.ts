@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'child_process';
 import { Generator, Runtime, openDemoModel } from 'ganvas';
-import { arg, machine, median, table, timeInterleaved } from './util';
+import { arg, intArg, machine, median, table, timeInterleaved } from './util';
 
 interface Measured {
   batch: number;
@@ -29,7 +29,7 @@ interface Measured {
 }
 
 /** One process's measurement: both paths interleaved, at batch 1 and 32. */
-async function measure(): Promise<Measured[]> {
+async function measure({ modelName, layer, threads, breakdown, repeats, warmups }: Options): Promise<Measured[]> {
   const rt = new Runtime({ threads });
   const gen = new Generator(await openDemoModel(modelName), rt);
   const cut = await gen.cut(layer);
@@ -68,17 +68,25 @@ async function measure(): Promise<Measured[]> {
   return out;
 }
 
-const modelName = arg('model', 'fmnist-stylegan');
-const layer = arg('layer', 'b16.conv1');
-const threads = count('threads', 1, 1);
-const processes = count('processes', 5, 1);
-const breakdown = process.argv.includes('--breakdown');
-const repeats: Record<number, number> = { 1: count('repeats-1', 600, 1), 32: count('repeats-32', 40, 1) };
-const warmups: Record<number, number> = { 1: count('warmup-1', 1000, 0), 32: count('warmup-32', 5, 0) };
+/** The command line, read inside main() so that a bad flag ends in its message, not a stack trace. */
+function options() {
+  return {
+    modelName: arg('model', 'fmnist-stylegan'),
+    layer: arg('layer', 'b16.conv1'),
+    threads: intArg('threads', 1),
+    processes: intArg('processes', 5),
+    breakdown: process.argv.includes('--breakdown'),
+    repeats: { 1: intArg('repeats-1', 600), 32: intArg('repeats-32', 40) } as Record<number, number>,
+    warmups: { 1: intArg('warmup-1', 1000, 0), 32: intArg('warmup-32', 5, 0) } as Record<number, number>,
+  };
+}
+type Options = ReturnType<typeof options>;
 
 async function main(): Promise<void> {
+  const opts = options();
+  const { modelName, layer, threads, processes, breakdown, repeats, warmups } = opts;
   if (process.argv.includes('--child')) {
-    console.log(JSON.stringify(await measure()));
+    console.log(JSON.stringify(await measure(opts)));
     return;
   }
   // The batch-1 ratio moves by up to 3% from one process to the next while staying stable within one, so the
@@ -126,14 +134,7 @@ async function main(): Promise<void> {
 
 const fmtRatio = (x: number) => x.toFixed(3);
 
-/** An integer flag `--name` of at least `min`, or the default. */
-function count(name: string, dflt: number, min: number): number {
-  const v = Number(arg(name, String(dflt)));
-  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${arg(name, '')}`);
-  return v;
-}
-
-main().catch((e) => {
-  console.error(e);
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });

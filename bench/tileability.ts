@@ -14,11 +14,11 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FeatureExtractor, Generator, Runtime, openDemoModel, randomPositions, scan, writeNpy, FloatTensor } from 'ganvas';
-import { arg, machine, table } from './util';
+import { arg, intArg, machine, table } from './util';
 
 async function main(): Promise<void> {
-  const count = Number(arg('count', '2048'));
-  const threads = Number(arg('threads', '1'));
+  const count = intArg('count', 2048);
+  const threads = intArg('threads', 1);
   const layer = arg('layer', 'b8.conv1');
   const featureLayer = arg('feature-layer', 'layer1');
   const batch = 64;

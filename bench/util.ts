@@ -59,3 +59,11 @@ export function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
 }
+
+/** An integer flag `--name` of at least `min` (a count, a batch size, a thread number), or the default. */
+export function intArg(name: string, dflt: number, min = 1): number {
+  const text = arg(name, String(dflt));
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${text}"`);
+  return v;
+}
