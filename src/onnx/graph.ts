@@ -91,10 +91,16 @@ export class GraphIndex {
     return [...seen].sort((a, b) => a - b);
   }
 
+  /** The tensors that `nodeIdx` nodes write, in graph order. */
+  writes(nodeIdx: readonly number[]): Set<string> {
+    const made = new Set<string>();
+    for (const i of [...nodeIdx].sort((a, b) => a - b)) for (const o of this.nodes[i].output ?? []) if (o) made.add(o);
+    return made;
+  }
+
   /** The tensors that `nodeIdx` nodes read but do not produce themselves. */
   freeReads(nodeIdx: number[]): Set<string> {
-    const produced = new Set<string>();
-    for (const i of nodeIdx) for (const o of this.nodes[i].output ?? []) if (o) produced.add(o);
+    const produced = this.writes(nodeIdx);
     const free = new Set<string>();
     for (const i of nodeIdx) for (const r of nodeReads(this.nodes[i])) if (!produced.has(r)) free.add(r);
     return free;

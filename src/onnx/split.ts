@@ -17,7 +17,7 @@ import { LayerInfo, resolveLayer } from './layers';
 import { FlowNetwork } from './mincut';
 import { OnnxModel, onnx, withGraph } from './model';
 import { ProbeOptions, TensorInfo, probe } from './probe';
-import { ElemType, makeValueInfo } from './types';
+import { makeValueInfo } from './types';
 
 export interface TailInput {
   name: string;
@@ -45,20 +45,21 @@ export async function split(model: OnnxModel, layer: string, opts: ProbeOptions 
   const inputs = new Set(model.inputNames());
   // First the smallest head: the layer's ancestors. Everything else the outputs need is the tail.
   const firstHead = index.closure([L], (t) => inputs.has(t));
-  const firstMade = madeBy(index, firstHead);
+  const firstMade = index.writes(firstHead);
   const firstTail = index.closure(index.outputs, (t) => t === L || inputs.has(t) || (firstMade.has(t) && !index.isConstant(t)));
   const tailOriginalInputs = model.inputNames().filter((n) => index.freeReads(firstTail).has(n));
   // Then move into the head the tail nodes that need neither the layer nor an input read after the cut, where
   // that hands fewer bytes across (a skip branch reduced to one channel crosses instead of the wide tensor it
   // was made from). They also run once per head call instead of once per render.
   const hoisted = hoistable(index, firstHead, firstTail, new Set([L, ...tailOriginalInputs]), tensors);
-  const headMade = madeBy(index, [...firstHead, ...hoisted]);
+  const headMade = index.writes([...firstHead, ...hoisted]);
   const crossesAt = (t: string) => t === L || (headMade.has(t) && !index.isConstant(t));
 
   const tailNodes = index.closure(index.outputs, (t) => crossesAt(t) || inputs.has(t));
   const tailFree = index.freeReads(tailNodes);
   // Original outputs that are not computed after the cut pass straight through the tail.
-  for (const o of index.outputs) if (!tailNodes.some((i) => (index.nodes[i].output ?? []).includes(o))) tailFree.add(o);
+  const tailMade = index.writes(tailNodes);
+  for (const o of index.outputs) if (!tailMade.has(o)) tailFree.add(o);
 
   // In graph order, so the head's outputs and the tail's inputs read like the model.
   const crossing = [...headMade].filter((t) => t !== L && tailFree.has(t) && crossesAt(t));
@@ -94,13 +95,6 @@ export async function truncate(model: OnnxModel, layer: string, opts: ProbeOptio
   return subModel(model, index, nodes, inputs, [info.name], tensors, `${model.source} up to ${layer}`);
 }
 
-/** Every tensor the given nodes write, in graph order. */
-function madeBy(index: GraphIndex, nodeIdx: number[]): Set<string> {
-  const made = new Set<string>();
-  for (const i of [...nodeIdx].sort((a, b) => a - b)) for (const o of index.nodes[i].output ?? []) if (o) made.add(o);
-  return made;
-}
-
 /**
  * What one tensor costs to hand from head to tail, in float32-sized elements per sample. The fixed part is the
  * per-tensor work of onnxruntime-node on both sides of the hand-over (a JavaScript tensor out of the head, an
@@ -110,13 +104,12 @@ function madeBy(index: GraphIndex, nodeIdx: number[]): Set<string> {
  * so an int64 shape stays on the side that reads it whenever a float tensor can cross instead.
  */
 const PER_TENSOR = 8192;
-const ELEMENT_COST: Partial<Record<ElemType, number>> = { float32: 1 };
 const NOT_FLOAT = 1e6;
 
 function crossingCost(info: TensorInfo | undefined): number {
   if (!info) return NOT_FLOAT;
   const perSample = info.dims.reduce<number>((n, d) => n * (typeof d === 'number' ? d : 1), 1);
-  return PER_TENSOR + perSample * (ELEMENT_COST[info.type] ?? NOT_FLOAT);
+  return PER_TENSOR + perSample * (info.type === 'float32' ? 1 : NOT_FLOAT);
 }
 
 /**
@@ -194,8 +187,7 @@ function subModel(
     if (original) return original;
     return onnx.ValueInfoProto.create({ name });
   };
-  const inside = new Set<string>([...inputs, ...free]);
-  for (const i of nodeIdx) for (const o of index.nodes[i].output ?? []) inside.add(o);
+  const inside = new Set<string>([...inputs, ...free, ...index.writes(nodeIdx)]);
   return withGraph(
     model,
     {
