@@ -18,8 +18,8 @@ describe('FlowNetwork.minCut', () => {
   });
 
   it('returns the smallest sink side among equal cuts and never cuts an infinite edge', () => {
-    // s → a (5) → b (∞) → t (5): cutting s→a or b→t costs the same; the smallest sink side is {t}... plus b?
-    // b reaches t through b→t, which is saturated; so only t is on the sink side.
+    // s → a (5) → b (∞) → t (5): cutting s→a or b→t costs the same. b→t is saturated, so nothing reaches t with
+    // capacity left and the smallest sink side is {t} alone (the cut at b→t, never the infinite a→b).
     const n = new FlowNetwork(4);
     n.addEdge(0, 1, 5);
     n.addEdge(1, 2, Infinity);
@@ -33,5 +33,13 @@ describe('FlowNetwork.minCut', () => {
     const n = new FlowNetwork(2);
     n.addEdge(0, 1, Infinity);
     expect(() => n.minCut(0, 1)).to.throw(/infinite/);
+  });
+
+  it('names the vertex or the source/sink mistake instead of failing inside', () => {
+    const n = new FlowNetwork(3);
+    expect(() => n.addEdge(0, 3, 1)).to.throw(/vertex 3 is not in this network; vertices are 0\.\.2/);
+    expect(() => n.addEdge(0, 1, -1)).to.throw(/capacity must be ≥ 0/);
+    expect(() => n.minCut(1, 1)).to.throw(/source and sink must differ/);
+    expect(() => new FlowNetwork(1.5)).to.throw(/integer number of vertices/);
   });
 });

@@ -10,11 +10,14 @@ export class FlowNetwork {
   private adj: number[][];
 
   constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 2) throw new RangeError(`a flow network needs an integer number of vertices ≥ 2, got ${size}`);
     this.adj = Array.from({ length: size }, () => []);
   }
 
   /** A directed edge u → v; `capacity` may be Infinity (an edge that must never be cut). */
   addEdge(u: number, v: number, capacity: number): void {
+    this.checkVertex(u);
+    this.checkVertex(v);
     if (!(capacity >= 0)) throw new RangeError(`edge capacity must be ≥ 0, got ${capacity}`);
     this.adj[u].push(this.to.length);
     this.to.push(v);
@@ -32,6 +35,9 @@ export class FlowNetwork {
    * head call instead of once per render.) Throws when every s–t cut is infinite.
    */
   minCut(s: number, t: number): { flow: number; sinkSide: Set<number> } {
+    this.checkVertex(s);
+    this.checkVertex(t);
+    if (s === t) throw new RangeError(`source and sink must differ, both are ${s}`);
     let flow = 0;
     const prevEdge = new Array<number>(this.size);
     for (;;) {
@@ -75,5 +81,11 @@ export class FlowNetwork {
       }
     }
     return { flow, sinkSide };
+  }
+
+  private checkVertex(v: number): void {
+    if (!Number.isInteger(v) || v < 0 || v >= this.size) {
+      throw new RangeError(`vertex ${v} is not in this network; vertices are 0..${this.size - 1}`);
+    }
   }
 }
