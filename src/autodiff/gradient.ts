@@ -40,14 +40,22 @@ export function gradName(name: string): string {
 }
 
 const cache = new WeakMap<OnnxModel, Map<string, Promise<OnnxModel>>>();
-/** The variables of each gradient model built here, in output order. */
-const wrtOf = new WeakMap<OnnxModel, string[]>();
+/**
+ * Metadata key under which a gradient model records its variables (JSON, in output order): the model carries them
+ * itself, so a copy read back from disk or rebuilt from its bytes still knows which gradient is which.
+ */
+const WRT_KEY = 'ganvas.wrt';
 
 /**
  * The gradient model of `model`: outputs `loss` (a scalar) then `grad_<name>` for each name in `wrt`; inputs are
  * the model's inputs that the loss needs plus any loss feeds (targets, masks). Cached per (model, wrt, loss).
  */
 export function gradientModel(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel> {
+  if (!Array.isArray(opts.wrt) || !opts.wrt.every((w) => typeof w === 'string')) {
+    return Promise.reject(
+      new GanvasError('BAD_INPUT', `wrt must be an array of tensor names, e.g. wrt: ['z'], got ${JSON.stringify(opts.wrt)}`),
+    );
+  }
   const key = JSON.stringify({ wrt: opts.wrt, loss: opts.loss, shapes: opts.inputShapes ?? {} });
   return memoPromise(mapFor(cache, model), key, () => build(model, opts));
 }
@@ -96,6 +104,16 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   const taken = new Set<string>([...index0.inputs, ...initNames, ...index0.producer.keys()]);
   for (const n of index0.nodes) if (n.name) taken.add(n.name);
   const base = await probe(model, { inputShapes: opts.inputShapes });
+  for (const w of opts.wrt) {
+    const type = base.tensors.get(w)?.type;
+    if (type !== 'float32') {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `"${w}" is ${type ?? 'of unknown type'}; gradients are taken w.r.t. float32 tensors (a tensor such as an index ` +
+          `or a mask has no gradient)`,
+      );
+    }
+  }
   const dimsOf0 = (name: string): Dim[] | undefined => base.tensors.get(name)?.dims;
   const le = new Emitter('ganvas_loss/', opset, taken);
   const built = buildLoss(opts.loss, dimsOf0, le);
@@ -271,11 +289,10 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     producerName: 'ganvas',
     producerVersion: model.proto.producerVersion,
     functions: model.proto.functions,
+    metadataProps: [onnx.StringStringEntryProto.create({ key: WRT_KEY, value: JSON.stringify(opts.wrt) })],
     graph,
   });
-  const result = new OnnxModel(proto, `gradient of ${model.source} w.r.t. ${opts.wrt.join(', ')}`);
-  wrtOf.set(result, [...opts.wrt]);
-  return result;
+  return new OnnxModel(proto, `gradient of ${model.source} w.r.t. ${opts.wrt.join(', ')}`);
 }
 
 function makeContext(
@@ -348,11 +365,25 @@ export async function lossAndGradients(session: ModelSession, feeds: Feeds): Pro
     const f = feeds[spec.name];
     if (f) used[spec.name] = f;
   }
+  const wrt = wrtOfModel(session.model);
   const out = await session.run(used);
   const grads: Record<string, FloatTensor> = {};
   const names = session.outputNames;
-  // Outputs are the loss, then one gradient per variable in wrt order; the variable names are in the source.
-  const wrt = wrtOf.get(session.model);
-  names.slice(1).forEach((n, i) => (grads[wrt?.[i] ?? n.replace(/^grad_/, '')] = out[n]));
+  // Outputs are the loss, then one gradient per variable in wrt order.
+  names.slice(1).forEach((n, i) => (grads[wrt[i]] = out[n]));
   return { loss: out[names[0]].data[0], grads };
+}
+
+/** The variables a gradient model records, in output order; a clear error for any other model. */
+function wrtOfModel(model: OnnxModel): string[] {
+  const entry = (model.proto.metadataProps ?? []).find((p) => p.key === WRT_KEY);
+  const wrt: unknown = entry?.value ? JSON.parse(entry.value) : undefined;
+  if (!Array.isArray(wrt) || wrt.length !== model.outputNames().length - 1) {
+    throw new GanvasError(
+      'BAD_INPUT',
+      `${model.source} is not a gradient model made by gradientModel() (it does not record its variables); ` +
+        `run lossAndGradients on the session of gradientModel(model, { wrt, loss })`,
+    );
+  }
+  return wrt as string[];
 }

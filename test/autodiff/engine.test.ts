@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import {
   FloatTensor,
   GanvasError,
+  decodeModel,
   gradientModel,
   loss,
   lossAndGradients,
@@ -260,6 +261,26 @@ describe('autodiff: model building', () => {
       const t = Math.tanh(x.data[i]);
       expect(v).to.be.closeTo((2 * t * (1 - t * t)) / 6, 1e-6);
     });
+    // A copy read back from the model's bytes (as from disk) still keys the gradient by the variable's name.
+    const copy = await lossAndGradients(await rt.session(decodeModel(gm.bytes(), 'copy of the gradient model')), { x });
+    expect(Object.keys(copy.grads)).to.deep.equal(['x']);
+    expect(Array.from(copy.grads.x.data)).to.deep.equal(Array.from(r.grads.x.data));
+  });
+
+  it('refuses wrt that is not an array of names, a variable that is not float32, and a forward model in lossAndGradients', async () => {
+    const m = smooth();
+    const notArray = await rejects(gradientModel(m, { wrt: 'x' as unknown as string[], loss: 'y' }));
+    expect(notArray.message).to.include("wrt must be an array of tensor names, e.g. wrt: ['z']");
+    const g = new GraphBuilder();
+    g.input('i', ['N', 3], 'int64');
+    g.input('x', ['N', 3]);
+    g.node('Mul', [g.node('Cast', ['i'], 'fi', { to: 1 }), 'x'], 'y');
+    g.output('y');
+    const int = await rejects(gradientModel(g.build(), { wrt: ['i'], loss: 'y' }));
+    expect(int.code).to.equal('BAD_INPUT');
+    expect(int.message).to.include('"i" is int64; gradients are taken w.r.t. float32 tensors');
+    const forward = await rejects(lossAndGradients(await rt.session(m), { x: randn('fw', [1, 3, 6, 6]) }));
+    expect(forward.message).to.include('is not a gradient model made by gradientModel()');
   });
 
   it('refuses Dropout in training mode on the path', async () => {
