@@ -108,6 +108,10 @@ describe('paint', () => {
     const bad = await rejectsGanvas(painter.paintLabels({ ...labels, data: Int16Array.from(labels.data, (v, i) => (i === 5 ? 2 : v)) }));
     expect(bad.message).to.match(/label 2 at position 5 is not a palette index/);
     await rejectsGanvas(painter.paintLabels({ data: new Int16Array(10), height: 8, width: 8 }));
+    // An empty map has no pixel to resize from: a clear error, not a layer painted with color 0.
+    const empty = await rejectsGanvas(painter.paintLabels({ data: new Int16Array(0), height: 0, width: 0 }));
+    expect(empty.message).to.include('cannot resize an axis of size 0');
+    await rejectsGanvas(painter.paint({ data: new Uint8Array(0), width: 0, height: 0 }));
   });
 
   it('saves a library atomically as JSON + .npy, reloads it, and refuses it for another layer', async () => {

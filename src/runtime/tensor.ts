@@ -89,10 +89,14 @@ export function maxAbsDiff(a: FloatTensor, b: FloatTensor): number {
 
 /**
  * Nearest-neighbour source indices for resizing an axis of `inSize` to `outSize`, as PyTorch's `mode='nearest'`
- * does it: ⌊dst · in / out⌋. Every nearest resize in ganvas (masks, label maps, feature-extractor inputs) uses it,
- * so a mask and the image it labels always pick the same pixels.
+ * does it: ⌊dst · in / out⌋. Masks, label maps and feature-extractor inputs all resize with it, so a mask and the
+ * image it labels always pick the same pixels. An empty axis has no pixel to pick: refused here, once for all
+ * of them, rather than read as index −1.
  */
 export function nearestIndex(outSize: number, inSize: number): Int32Array {
+  if (!Number.isInteger(inSize) || inSize < 1) {
+    throw new GanvasError('BAD_INPUT', `cannot resize an axis of size ${inSize}: a mask, label map or image needs at least 1×1 pixels`);
+  }
   return Int32Array.from({ length: outSize }, (_, i) => Math.min(inSize - 1, Math.floor((i * inSize) / outSize)));
 }
 
