@@ -96,6 +96,8 @@ export class Painter {
   readonly colors: string[];
   readonly vectors: Float32Array[];
   readonly keep: string;
+  /** Packed 0xRRGGBB → palette index (−1 for the keep color): built once, read for every pixel of every paint. */
+  private readonly indexOf: Map<number, number>;
 
   constructor(
     readonly cut: Cut,
@@ -113,13 +115,14 @@ export class Painter {
     }
     this.colors = entries.map((e) => e.color);
     this.vectors = entries.map((e) => e.vector);
+    this.indexOf = new Map<number, number>(this.colors.map((c, i) => [colorValue(c), i]));
+    this.indexOf.set(colorValue(this.keep), -1);
   }
 
   /** The mask as labels at its own resolution; unknown colors are an error listing what was found. */
   labels(mask: RgbImage): LabelMap {
     // Keyed by the packed 0xRRGGBB value, not by "#rrggbb" strings: no string per pixel on the paint path.
-    const index = new Map<number, number>(this.colors.map((c, i) => [colorValue(c), i]));
-    index.set(colorValue(this.keep), -1);
+    const index = this.indexOf;
     const data = new Int16Array(mask.width * mask.height);
     let unknown = false;
     for (let i = 0; i < data.length; i++) {
@@ -212,8 +215,9 @@ export class Painter {
 
   /** Fig. 8, right: the same mask and vectors, with each noise seed in turn. */
   async noiseVariations(mask: MaskInput, noiseSeeds: Seed[], opts: PaintOptions = {}): Promise<FloatTensor> {
+    const labels = this.labels(await readMask(mask));
     const out: FloatTensor[] = [];
-    for (const ns of noiseSeeds) out.push((await this.paint(mask, { ...opts, noiseSeed: ns })).image);
+    for (const ns of noiseSeeds) out.push((await this.render(labels, { ...opts, noiseSeed: ns })).image);
     return concatBatch(out);
   }
 }
