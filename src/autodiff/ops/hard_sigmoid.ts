@@ -23,6 +23,6 @@ registerGradient({
     const g = ctx.dy[0] as string;
     const mid = e.mul(g, e.div(e.add(e.mul(x[0], e.scalar(2)), e.scalar(3)), e.scalar(6)));
     const upper = e.op('Where', [e.op('Greater', [x[0], e.scalar(3)]), g, mid]);
-    return [e.op('Where', [e.op('Less', [x[0], e.scalar(-3)]), e.zerosLike(g), upper])];
+    return [e.op('Where', [e.op('Less', [x[0], e.scalar(-3)]), e.scalar(0), upper])];
   },
 });

@@ -11,7 +11,7 @@ registerGradient({
     const d = ctx.dims(y[0]);
     return [
       ctx.needs(0) ? reduceTo(ctx, e.op('Where', [pos, g, e.mul(g, x[1])]), d, x[0]) : undefined,
-      ctx.needs(1) ? reduceTo(ctx, e.op('Where', [pos, e.zerosLike(g), e.mul(g, x[0])]), d, x[1]) : undefined,
+      ctx.needs(1) ? reduceTo(ctx, e.op('Where', [pos, e.scalar(0), e.mul(g, x[0])]), d, x[1]) : undefined,
     ];
   },
 });

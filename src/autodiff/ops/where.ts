@@ -8,7 +8,8 @@ registerGradient({
     const { e, x } = ctx;
     const g = ctx.dy[0] as string;
     const d = ctx.dims(ctx.y[0]);
-    const zero = e.zerosLike(g);
+    // A broadcast scalar zero: Where selects, so no full zeros tensor is needed.
+    const zero = e.scalar(0);
     return [
       undefined,
       ctx.needs(1) ? reduceTo(ctx, e.op('Where', [x[0], g, zero]), d, x[1]) : undefined,
