@@ -8,6 +8,7 @@ import { GanvasError, describeError } from '../errors';
 import { GraphIndex } from '../onnx/graph';
 import { OnnxModel, onnx, withGraph } from '../onnx/model';
 import type { TensorProto } from '../onnx/model';
+import { numel } from '../runtime/tensor';
 
 export interface ConstValue {
   dims: number[];
@@ -28,7 +29,7 @@ function longToNumber(v: unknown): number {
 /** Decodes a TensorProto holding float, double, int32 or int64 data. */
 export function decodeTensor(t: TensorProto): ConstValue {
   const dims = (t.dims ?? []).map(longToNumber);
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = numel(dims);
   const type = Number(t.dataType ?? 0);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   let data: number[];

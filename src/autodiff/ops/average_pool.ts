@@ -5,6 +5,7 @@
  */
 import { registerGradient } from '../registry';
 import { convGeometry, range } from './util';
+import { numel } from '../../runtime/tensor';
 
 registerGradient({
   op: 'AveragePool',
@@ -28,7 +29,7 @@ registerGradient({
           return Math.min(start + kernel[i], sp[i]) - Math.max(start, 0);
         }),
       );
-      const total = osp.reduce((a, b) => a * b, 1);
+      const total = numel(osp);
       const inv = new Float32Array(total);
       for (let flat = 0; flat < total; flat++) {
         let rem = flat;
@@ -41,10 +42,10 @@ registerGradient({
       }
       g = e.mul(g, e.f32(inv, osp, 'pool_inv_count'));
     } else {
-      g = e.mul(g, e.scalar(1 / kernel.reduce((a, b) => a * b, 1)));
+      g = e.mul(g, e.scalar(1 / numel(kernel)));
     }
     const C = xDims[1];
-    const ones = e.f32(new Float32Array(kernel.reduce((a, b) => a * b, 1)).fill(1), [1, 1, ...kernel], 'pool_ones');
+    const ones = e.f32(new Float32Array(numel(kernel)).fill(1), [1, 1, ...kernel], 'pool_ones');
     const outputPadding = sp.map((s, i) => s - (strides[i] * (osp[i] - 1) + kernel[i] - pads[i] - pads[i + r]));
     const dx = e.op('ConvTranspose', [e.reshape(g, [-1, 1, ...osp]), ones], {
       strides: { ints: strides },

@@ -5,7 +5,7 @@
 import { Dim } from '../../onnx/types';
 import { registerGradient } from '../registry';
 import type { GradContext } from '../registry';
-import { range, reduceTo } from './util';
+import { range, reduceTo, reduceToDims } from './util';
 
 /** Swaps the last two axes. */
 function t(ctx: GradContext, x: string, rank: number): string {
@@ -63,16 +63,3 @@ registerGradient({
     return out;
   },
 });
-
-/** reduceTo for a target given by dims rather than by a tensor name. */
-function reduceToDims(ctx: GradContext, g: string, gDims: Dim[], target: Dim[]): string {
-  const k = gDims.length - target.length;
-  const axes: number[] = range(k);
-  target.forEach((td, j) => {
-    if (td === 1 && gDims[j + k] !== 1) axes.push(j + k);
-  });
-  if (axes.length === 0) return g;
-  let r = ctx.e.reduceSum(g, axes, true);
-  if (k > 0) r = ctx.e.squeeze(r, range(k));
-  return r;
-}

@@ -7,6 +7,7 @@
 import { registerGradient } from '../registry';
 import type { GradContext } from '../registry';
 import { range } from './util';
+import { numel } from '../../runtime/tensor';
 
 /** The normalized reduced axes of a Reduce* node, or undefined for noop_with_empty_axes with no axes. */
 export function reducedAxes(ctx: GradContext, axesInputFrom: number): number[] | undefined {
@@ -43,7 +44,7 @@ function reduceGrad(ctx: GradContext, mean: boolean): string {
     const dims = ctx.dims(x[0]);
     const sizes = axes.map((a) => dims[a]);
     const count = sizes.every((s) => typeof s === 'number')
-      ? e.scalar((sizes as number[]).reduce((p, q) => p * q, 1))
+      ? e.scalar(numel(sizes as number[]))
       : // A symbolic (batch) axis is averaged over: count the elements at run time.
         e.castFloat(e.div(e.op('Size', [x[0]]), e.op('Size', [ctx.y[0]])));
     g = e.div(g, count);

@@ -11,17 +11,19 @@ import type { GradContext } from '../registry';
  * target's shape: leading axes that target lacks, and axes where target has size 1 and the result does not.
  */
 export function reduceTo(ctx: GradContext, g: string, gDims: Dim[], target: string): string {
-  const t = ctx.dims(target);
-  const k = gDims.length - t.length;
-  const axes: number[] = [];
-  for (let i = 0; i < k; i++) axes.push(i);
-  t.forEach((td, j) => {
+  return reduceToDims(ctx, g, gDims, ctx.dims(target));
+}
+
+/** reduceTo for a target given by its dims (a shape the rule computed) rather than by a tensor name. */
+export function reduceToDims(ctx: GradContext, g: string, gDims: Dim[], target: Dim[]): string {
+  const k = gDims.length - target.length;
+  const axes = range(k);
+  target.forEach((td, j) => {
     if (td === 1 && gDims[j + k] !== 1) axes.push(j + k);
   });
   if (axes.length === 0) return g;
-  let r = ctx.e.reduceSum(g, axes, true);
-  if (k > 0) r = ctx.e.squeeze(r, axes.slice(0, k));
-  return r;
+  const r = ctx.e.reduceSum(g, axes, true);
+  return k > 0 ? ctx.e.squeeze(r, range(k)) : r;
 }
 
 export function range(n: number, from = 0): number[] {
