@@ -58,8 +58,15 @@ export class Emitter {
     }
   }
 
-  /** Asks for a newer opset than the model's (ops such as ScatterElements with reduction="add" need 16). */
-  requireOpset(v: number): void {
+  /** Why the opset was raised (for errors that must refuse the raise), set by the rule that raised it most. */
+  opsetReason = '';
+
+  /**
+   * Asks for a newer opset than the model's (ops such as ScatterElements with reduction="add" need 16); `why` says
+   * which gradient needs it, for the error when the model cannot take the raise.
+   */
+  requireOpset(v: number, why: string): void {
+    if (v > this.minOpset) this.opsetReason = why;
     this.minOpset = Math.max(this.minOpset, v);
   }
 

@@ -155,7 +155,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
       if (o && (t === 'float64' || t === 'float16')) {
         throw new GanvasError(
           'UNSUPPORTED',
-          `tensor "${o}" (output of ${node.opType} node "${node.name ?? o}") is ${t} and lies between ${opts.wrt.join(', ')} ` +
+          `tensor "${o}" (output of ${node.opType} node "${node.name || o}") is ${t} and lies between ${opts.wrt.join(', ')} ` +
             `and the loss; gradients are computed in float32 only. Export the model in float32.`,
         );
       }
@@ -209,7 +209,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     if (!rule) {
       throw new GanvasError(
         'UNSUPPORTED',
-        `no gradient rule for op ${node.domain ? `${node.domain}.` : ''}${op} (node "${node.name ?? outs[0]}", ` +
+        `no gradient rule for op ${node.domain ? `${node.domain}.` : ''}${op} (node "${node.name || outs[0]}", ` +
           `output "${outs[0]}"), which lies on a path from ${opts.wrt.join(', ')} to the loss. ` +
           `Ops with gradient rules: ${registeredOps().join(', ')}.`,
       );
@@ -263,11 +263,12 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
 
   const minOpset = Math.max(opset, e.minOpset);
   // Between opsets 13 and 16 only RoiAlign changed meaning (its coordinate mode's default): refuse to raise the
-  // opset under it rather than silently change the forward computation.
+  // opset under it rather than silently change the forward computation. (A raise beyond 16 would need this
+  // list extended.)
   if (minOpset > opset && allNodes.some((n) => n.opType === 'RoiAlign')) {
     throw new GanvasError(
       'UNSUPPORTED',
-      `the gradient of an overlapping MaxPool needs opset 16, but ${model.source} (opset ${opset}) contains RoiAlign, ` +
+      `${e.opsetReason} needs opset ${minOpset}, but ${model.source} (opset ${opset}) contains RoiAlign, ` +
         `whose meaning changed in opset 16; re-export the model with opset_version=16`,
     );
   }

@@ -72,6 +72,6 @@ export function readAttr(node: NodeProto, name: string): onnx.IAttributeProto | 
 export function unsupported(node: NodeProto, what: string): never {
   throw new GanvasError(
     'UNSUPPORTED',
-    `cannot differentiate ${node.opType} node "${node.name ?? node.output?.[0] ?? '?'}": ${what}`,
+    `cannot differentiate ${node.opType} node "${node.name || node.output?.[0] || '?'}": ${what}`,
   );
 }

@@ -18,7 +18,7 @@ registerGradient({
     const dilations = ctx.attrInts('dilations', kernel.map(() => 1));
     if (kernel.length !== rank - 2) throw ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match the input's rank ${rank}`);
     const overlap = kernel.some((k, i) => strides[i] < (k - 1) * dilations[i] + 1);
-    if (overlap) e.requireOpset(16);
+    if (overlap) e.requireOpset(16, 'the gradient of an overlapping MaxPool (ScatterElements with reduction="add")');
     if (ctx.dy[1] !== undefined) throw ctx.fail('a gradient reaching the Indices output is meaningless');
     const [, indices] = e.ops('MaxPool', [x[0]], {}, 2);
     // Same attributes as the forward pool, but row-major indices (storage_order 0).
