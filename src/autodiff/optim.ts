@@ -54,7 +54,7 @@ function checkLengths(theta: Float32Array, grad: Float32Array): void {
 /** θ ← θ − lr·g. */
 export class GradientDescent implements Optimizer {
   constructor(readonly lr: number) {
-    if (!(lr > 0)) throw new GanvasError('BAD_INPUT', `learning rate must be positive, got ${lr}`);
+    if (!(Number.isFinite(lr) && lr > 0)) throw new GanvasError('BAD_INPUT', `learning rate must be a positive finite number, got ${lr}`);
   }
   step(theta: Float32Array, grad: Float32Array): void {
     checkLengths(theta, grad);
@@ -72,6 +72,8 @@ export interface AdamOptions {
   eps?: number;
 }
 
+const ADAM_KEYS = ['lr', 'beta1', 'beta2', 'eps'];
+
 /** Adam (Kingma & Ba) with bias correction, moments kept in float64 for long runs. */
 export class Adam implements Optimizer {
   readonly lr: number;
@@ -81,13 +83,23 @@ export class Adam implements Optimizer {
   private m?: Float64Array;
   private v?: Float64Array;
   private t = 0;
+  /** The θ the moments belong to: one Adam serves one variable. */
+  private owner?: Float32Array;
 
   constructor(opts: AdamOptions = {}) {
+    if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+      throw new GanvasError('BAD_INPUT', `Adam takes an options object such as { lr: 0.05 }, got ${JSON.stringify(opts)}`);
+    }
+    const unknown = Object.keys(opts).filter((k) => !ADAM_KEYS.includes(k));
+    if (unknown.length > 0) {
+      throw new GanvasError('BAD_INPUT', `Adam has no option ${unknown.map((k) => `"${k}"`).join(', ')}; its options are ${ADAM_KEYS.join(', ')}`);
+    }
     this.lr = opts.lr ?? 1e-3;
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
-    if (!(this.lr > 0)) throw new GanvasError('BAD_INPUT', `Adam lr must be positive, got ${this.lr}`);
+    if (!(Number.isFinite(this.lr) && this.lr > 0)) throw new GanvasError('BAD_INPUT', `Adam lr must be a positive finite number, got ${this.lr}`);
+    if (!(Number.isFinite(this.eps) && this.eps > 0)) throw new GanvasError('BAD_INPUT', `Adam eps must be a positive finite number, got ${this.eps}`);
     for (const [k, b] of [['beta1', this.beta1], ['beta2', this.beta2]] as const) {
       if (!(b >= 0 && b < 1)) throw new GanvasError('BAD_INPUT', `Adam ${k} must be in [0, 1), got ${b}`);
     }
@@ -95,7 +107,12 @@ export class Adam implements Optimizer {
 
   step(theta: Float32Array, grad: Float32Array): void {
     checkLengths(theta, grad);
-    if (!this.m || this.m.length !== theta.length) {
+    if (this.owner && this.owner !== theta) {
+      // Sharing would mix two variables' moments and count each iteration twice.
+      throw new GanvasError('BAD_INPUT', 'this Adam already steps another variable; give each Variable its own Adam (or reset() it first)');
+    }
+    if (!this.m) {
+      this.owner = theta;
       this.m = new Float64Array(theta.length);
       this.v = new Float64Array(theta.length);
       this.t = 0;
@@ -115,6 +132,7 @@ export class Adam implements Optimizer {
   reset(): void {
     this.m = undefined;
     this.v = undefined;
+    this.owner = undefined;
     this.t = 0;
   }
 }

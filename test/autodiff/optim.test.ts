@@ -48,6 +48,13 @@ describe('autodiff: optimizers', () => {
     expect(() => new Adam({ beta1: 1 })).to.throw(/beta1/);
     expect(() => new GradientDescent(0)).to.throw(/positive/);
     expect(() => new GradientDescent(0.1).step(new Float32Array(2), new Float32Array(3))).to.throw(/gradient has 3/);
+    expect(() => new GradientDescent(Infinity)).to.throw(/positive finite/);
+    expect(() => new Adam({ learningRate: 0.5 } as never)).to.throw(/no option "learningRate"; its options are lr, beta1, beta2, eps/);
+    expect(() => new Adam(0.05 as never)).to.throw(/options object such as \{ lr: 0.05 \}/);
+    expect(() => new Adam({ eps: -1 })).to.throw(/eps must be a positive finite number/);
+    const shared = new Adam();
+    shared.step(new Float32Array(2), new Float32Array(2));
+    expect(() => shared.step(new Float32Array(2), new Float32Array(2))).to.throw(/give each Variable its own Adam/);
   });
 
   it('sigmoid parameterization: value in (0, 1), inverse round-trips, chain rule matches finite differences', () => {
