@@ -125,7 +125,7 @@ export function writeVector(acts: FloatTensor, n: number, v: Float32Array, mask:
 /**
  * Builds the edited activations for each vector on its background sample and returns them with the carry the
  * tail needs. Pure bookkeeping, shared by visualize() and the tileability scan. `mask` is one mask for all
- * vectors, or one per vector (the scan renders full and grid(2) of the same vectors in one batch).
+ * vectors, or one per vector (the scan renders full and grid(g) of the same vectors in one batch).
  */
 export function composeBatch(
   head: HeadResult,
@@ -149,31 +149,49 @@ export function composeBatch(
   return { activations, carry };
 }
 
-/** Renders each vector into its background sample with the chosen mask: one image per vector. */
-export async function visualize(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions = {}): Promise<FloatTensor> {
+/** The head run on each vector's background seed (distinct seeds once), after checking the options. */
+async function sampleBackgrounds(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions): Promise<{ head: HeadResult; index: number[] }> {
   if (vectors.length === 0) throw new GanvasError('BAD_INPUT', 'visualize() needs at least one vector');
   const seeds: Seed[] = vectors.map((v, i) => {
     const s = opts.backgroundSeed ?? v.provenance?.seed;
     if (s === undefined) throw new GanvasError('BAD_INPUT', `vector ${i} has no provenance: pass backgroundSeed`);
     return s;
   });
-  const { unique, index } = indexSeeds(seeds);
-  const sampleOpts: SampleOptions = opts.noiseSeed !== undefined ? { noiseSeeds: unique.map(() => opts.noiseSeed as Seed) } : {};
-  const head = await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize });
-  const mask = gridMask(cut.layer.height, cut.layer.width, opts.grid ?? 'full');
   if (opts.background && opts.background !== 'original' && 'position' in opts.background) {
     const [y, x] = opts.background.position;
     if (!(y >= 0 && y < cut.layer.height && x >= 0 && x < cut.layer.width)) {
       throw new GanvasError('BAD_INPUT', `background position (${y}, ${x}) is outside the ${cut.layer.height}×${cut.layer.width} layer`);
     }
   }
+  const { unique, index } = indexSeeds(seeds);
+  const sampleOpts: SampleOptions = opts.noiseSeed !== undefined ? { noiseSeeds: unique.map(() => opts.noiseSeed as Seed) } : {};
+  return { head: await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize }), index };
+}
+
+/** The vectors written with grid `g` into their backgrounds, rendered: one image per vector. */
+async function renderOn(
+  cut: Cut,
+  { head, index }: { head: HeadResult; index: number[] },
+  vectors: readonly ActivationVector[],
+  g: GridSize,
+  opts: VisualizeOptions,
+): Promise<FloatTensor> {
+  const mask = gridMask(cut.layer.height, cut.layer.width, g);
   const batch = composeBatch(head, index, vectors.map((v) => v.vector), mask, opts.background);
   return cut.render(batch.activations, batch.carry, opts);
 }
 
+/** Renders each vector into its background sample with the chosen mask: one image per vector. */
+export async function visualize(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions = {}): Promise<FloatTensor> {
+  const backgrounds = await sampleBackgrounds(cut, vectors, opts);
+  return renderOn(cut, backgrounds, vectors, opts.grid ?? 'full', opts);
+}
+
 /** Fig. 7: for each vector, the row grid(1) … grid(5) and full. Returns one tensor per vector (a row each). */
 export async function gridSweep(cut: Cut, vectors: readonly ActivationVector[], sizes: GridSize[] = [1, 2, 3, 4, 5, 'full'], opts: VisualizeOptions = {}): Promise<FloatTensor[]> {
+  // The backgrounds are the same for every grid size: one head run, then one render per size.
+  const backgrounds = await sampleBackgrounds(cut, vectors, opts);
   const perSize: FloatTensor[] = [];
-  for (const g of sizes) perSize.push(await visualize(cut, vectors, { ...opts, grid: g }));
+  for (const g of sizes) perSize.push(await renderOn(cut, backgrounds, vectors, g, opts));
   return vectors.map((_, i) => concatBatch(perSize.map((t) => sliceBatch(t, i, i + 1))));
 }
