@@ -56,16 +56,18 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
   // The background samples are the same for every vector: run their heads once.
   const backgrounds: HeadResult[] = [];
   for (const s of seeds) backgrounds.push(await cut.sample([s]));
+  // The painted region is the same for every vector: its label map (and that map at image size) is made once.
+  const layerLabels: LabelMap = { data: Int16Array.from(region, (r) => (r ? 0 : -1)), height: h, width: w };
+  let painted: Int16Array | undefined;
   const out: PaintIoU[] = [];
   for (let i = 0; i < vectors.length; i++) {
     const cls = majority(stainLabels(rgbToHed(full, i, gen.range), thresholds));
     const painter = new Painter(cut, { '#ff0000': vectors[i].vector });
-    const layerLabels: LabelMap = { data: Int16Array.from(region, (r) => (r ? 0 : -1)), height: h, width: w };
     const ious: number[] = [];
     let covered = 0;
     for (const bg of backgrounds) {
       const img = await cut.render(painter.compose(bg, layerLabels), bg.carry);
-      const painted = resizeLabels(layerLabels, img.dims[2], img.dims[3]).data;
+      painted ??= resizeLabels(layerLabels, img.dims[2], img.dims[3]).data;
       const oracle = stainLabels(rgbToHed(img, 0, gen.range), thresholds);
       let inter = 0;
       let union = 0;
