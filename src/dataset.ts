@@ -54,6 +54,10 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   const names = opts.classes ?? library.entries.map((e) => e.name);
   if (names.length === 0) throw new GanvasError('BAD_INPUT', 'the dataset needs at least one class vector in the library');
   if (names.length > 254) throw new GanvasError('BAD_INPUT', 'at most 254 classes fit an 8-bit label PNG');
+  const twice = names.filter((n, i) => names.indexOf(n) !== i);
+  if (twice.length > 0) {
+    throw new GanvasError('BAD_INPUT', `classes lists ${[...new Set(twice)].map((n) => `"${n}"`).join(', ')} more than once; name each class once`);
+  }
   const classes = names.map((n, i) => ({ label: i + 1, name: n, color: library.get(n).color }));
   const palette: Record<string, Float32Array> = Object.fromEntries(names.map((n) => [library.get(n).color, library.get(n).vector]));
   const painter = new Painter(cut, palette);

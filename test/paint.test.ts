@@ -195,5 +195,7 @@ describe('datasets', () => {
     await generateDataset(cut, lib, { dir: dir2, count: 10 });
     expect((await fs.readFile(path.join(dir2, 'labels/000008.png'))).equals(await fs.readFile(path.join(dir, 'labels/000008.png')))).to.equal(true);
     await rejectsGanvas(generateDataset(cut, lib, { dir, count: 10, seed: 1 }));
+    const twice = await rejectsGanvas(generateDataset(cut, lib, { dir: dir2, count: 10, classes: ['a', 'b', 'a'] }));
+    expect(twice.message).to.include('classes lists "a" more than once');
   });
 });
