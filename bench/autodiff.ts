@@ -84,7 +84,11 @@ async function timeModel(rt: Runtime, model: OnnxModel, output: string, feeds: R
 function feedsFor(model: OnnxModel, batch: number): Record<string, FloatTensor> {
   const feeds: Record<string, FloatTensor> = {};
   for (const name of model.inputNames()) {
-    const dims = model.valueInfo(name)?.type?.tensorType?.shape?.dim?.map((d, i) => (i === 0 ? batch : Number(d.dimValue))) ?? [];
+    const declared = model.valueInfo(name)?.type?.tensorType?.shape?.dim ?? [];
+    const dims = declared.map((d, i) => (i === 0 ? batch : Number(d.dimValue ?? NaN)));
+    if (dims.some((d) => !(d > 0))) {
+      throw new Error(`${model.source}: input "${name}" needs fixed sizes on every axis but the batch axis to be benchmarked`);
+    }
     feeds[name] = randn(`bench:${name}`, dims);
   }
   return feeds;
