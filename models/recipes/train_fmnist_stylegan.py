@@ -166,10 +166,9 @@ def main():
             G.w_avg.lerp_(w.detach().mean(0), 1 - 0.995)
         return fake
 
-    def progress(s, r1v):
-        # s/it here is the time since this process started divided by the rows logged (as this recipe always did).
+    def progress(s, r1v, sec_per_it):
         return (f"it {run.it} lossD {s[:, 0].mean():.3f} lossG {s[:, 1].mean():.3f} r1 {r1v:.3f} "
-                f"{(time.time() - run.t0) / max(1, len(s)):.2f}s/it wall {run.wall():.0f}s")
+                f"{sec_per_it:.2f}s/it wall {run.wall():.0f}s")
 
     run.train(real_batch, fake_batch, do_export, progress)
 

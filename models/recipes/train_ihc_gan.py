@@ -102,9 +102,9 @@ def main():
         return
     ihc = zoo.load_ihc() * 2 - 1
 
-    def progress(s, r1v):
+    def progress(s, r1v, sec_per_it):
         return (f"it {run.it} lossD {s[:, 0].mean():.3f} lossG {s[:, 1].mean():.3f} "
-                f"{(time.time() - run.t0) / max(1, run.it):.2f}s/it wall {run.wall():.0f}s")
+                f"{sec_per_it:.2f}s/it wall {run.wall():.0f}s")
 
     run.train(lambda: zoo.random_crops(ihc, a.bs, 64, gen), lambda: G(torch.randn(a.bs, G.z_dim)), do_export,
               progress)

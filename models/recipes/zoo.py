@@ -561,7 +561,8 @@ def start_run(a):
     gen = torch.Generator().manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
     if getattr(a, "ckpt", None):
-        os.makedirs(os.path.dirname(a.ckpt), exist_ok=True)
+        # abspath: a bare file name (--ckpt ckpt.pt) lives in the current folder, whose dirname is ''.
+        os.makedirs(os.path.dirname(os.path.abspath(a.ckpt)), exist_ok=True)
     log = open(os.path.join(a.out, "train.log"), "a")
 
     def P(*s):
@@ -608,6 +609,9 @@ def parse_gan_args(ap, smoke_iters):
     """Parses the flags; --smoke means smoke_iters iterations, one export at the end, and a checkpoint inside --out
     (so a smoke run never touches the real checkpoint)."""
     a = ap.parse_args()
+    for flag, v in (("--r1-every", a.r1_every), ("--bs", a.bs), ("--threads", a.threads)):
+        if v < 1:
+            ap.error(f"{flag} must be at least 1, got {v}")
     if a.smoke:
         a.iters, a.export_every = smoke_iters, 1e9
         a.ckpt = os.path.join(a.out, "ckpt.pt")
@@ -714,10 +718,11 @@ class GanRun:
     def train(self, real_batch, fake_batch, do_export, progress):
         """Trains until --iters or --minutes, checkpointing and exporting every --export-every minutes and at the
         end.  real_batch() and fake_batch() give one batch each (fake_batch with gradients, for the G step);
-        do_export() exports G_ema; progress(losses, r1) is the line logged every 50 iterations, losses an array of
-        (D loss, G loss) rows since the last one."""
+        do_export() exports G_ema; progress(losses, r1, sec_per_it) is the line logged every 50 iterations, losses
+        an array of (D loss, G loss) rows since the last one and sec_per_it their mean wall time per iteration."""
         a, P = self.a, self.P
         last_export = time.time()
+        window = time.time()
         stats = []
         P(f"[{now_iso()}] start it {self.it}; G params {count_params(self.G)} D params {count_params(self.D)}")
         while self.it < a.iters and self.wall() < a.minutes * 60:
@@ -727,8 +732,9 @@ class GanRun:
             self.it += 1
             stats.append((lossD.item(), lossG.item()))
             if self.it % 50 == 0:
-                P(progress(np.array(stats), r1v))
+                P(progress(np.array(stats), r1v, (time.time() - window) / max(1, len(stats))))
                 stats = []
+                window = time.time()
             if time.time() - last_export > a.export_every * 60:
                 self.save()
                 do_export()
