@@ -1,14 +1,17 @@
 """PyTorch autograd side of bench/autodiff.ts.
 
-Builds the zoo's architectures (models/recipes/zoo.py) with the recipes' settings and seeded random weights, exports
-each to ONNX exactly as the recipes do (zoo.export_onnx), and times in PyTorch (eval mode, float32, CPU):
+Builds the zoo's architectures (models/recipes/zoo.py) with the recipes' own settings (their G_KW / F_KW, imported)
+and seeded random weights, exports each to ONNX with the recipes' exporter and wrapper (zoo.export_onnx,
+zoo.LayersWrap; node names are prefixed "m" here, which ihc-gan's recipe spells "g"), and times in PyTorch (eval
+mode, float32, CPU):
   forward:  one forward pass,
   grad:     forward + loss = mean(output^2) + backward to every input (the same computation as the ONNX gradient
             model ganvas builds).
 Prints one JSON object on stdout: {"models": {name: {"onnx": path, "inputs": {name: shape}, "output": name,
-"torchForwardMs": [best wall, median wall, median CPU], "torchGradMs": [...]}}, "threads": .., "torch": version}.
+"torchForwardMs": [best wall, median wall, median CPU], "torchGradMs": [...]}}, "threads": .., "torch": version,
+"batch": ..}.
 
-Usage: /usr/bin/python3 bench/autodiff_torch.py --out /tmp/ganvas-bench --batch 8 --threads 1
+Usage: /usr/bin/python3 bench/autodiff_torch.py --out /tmp/ganvas-bench --batch 8 --threads 1 --reps 50
 """
 import argparse
 import json
@@ -20,17 +23,9 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "recipes"))
 import zoo  # noqa: E402
-
-
-class Layers(torch.nn.Module):
-    """Export wrapper: forward(x) -> (output, layers) as the recipes export it."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.m = m
-
-    def forward(self, *xs):
-        return self.m(*xs, return_layers=True)
+import train_fmnist_stylegan  # noqa: E402  (imported for their settings only: training runs under __main__)
+import train_ihc_features  # noqa: E402
+import train_ihc_gan  # noqa: E402
 
 
 def time_ms(fn, reps):
@@ -65,7 +60,7 @@ def main():
 
     models = {}
     # fmnist-stylegan: z + one noise input per synthesis layer.
-    g = zoo.StyleGen(z_dim=64, w_dim=128, n_map=3, channels={4: 128, 8: 128, 16: 64, 32: 32}, img_ch=1, img_res=32).eval()
+    g = zoo.StyleGen(**train_fmnist_stylegan.G_KW).eval()
     sg = zoo.StyleGenONNX(g).eval()
     names = sg.input_names()
     ins = [torch.randn(b, 64, generator=gen)] + [
@@ -73,15 +68,15 @@ def main():
     models["fmnist-stylegan"] = (sg, lambda *xs: sg(*xs)[0], ins, names, "img", list(g.noise_names()))
     # fmnist-resnet: 2-2-2-2 BasicBlocks, conv mode.
     r = zoo.ResNet(blocks=(2, 2, 2, 2), mode="conv").eval()
-    models["fmnist-resnet"] = (Layers(r).eval(), lambda x: r(x), [torch.randn(b, 1, 32, 32, generator=gen)], ["image"],
+    models["fmnist-resnet"] = (zoo.LayersWrap(r).eval(), lambda x: r(x), [torch.randn(b, 1, 32, 32, generator=gen)], ["image"],
                                "logits", ["layer1", "layer2", "layer3", "layer4"])
     # ihc-gan: DCGAN-style generator, z only.
-    d = zoo.DCGen(z_dim=64, ch=(128, 128, 64, 32, 16), img_ch=3).eval()
-    models["ihc-gan"] = (Layers(d).eval(), lambda z: d(z), [torch.randn(b, 64, generator=gen)], ["z"], "img",
+    d = zoo.DCGen(**train_ihc_gan.G_KW).eval()
+    models["ihc-gan"] = (zoo.LayersWrap(d).eval(), lambda z: d(z), [torch.randn(b, 64, generator=gen)], ["z"], "img",
                          ["l8", "l16", "l32"])
     # ihc-features: small CNN embedding.
-    f = zoo.FeatNet(widths=(16, 32, 64)).eval()
-    models["ihc-features"] = (Layers(f).eval(), lambda x: f(x), [torch.randn(b, 3, 64, 64, generator=gen)], ["image"],
+    f = zoo.FeatNet(**train_ihc_features.F_KW).eval()
+    models["ihc-features"] = (zoo.LayersWrap(f).eval(), lambda x: f(x), [torch.randn(b, 3, 64, 64, generator=gen)], ["image"],
                               "embedding", ["layer1", "layer2", "layer3"])
 
     result = {"models": {}, "threads": a.threads, "torch": torch.__version__, "batch": b}
