@@ -94,7 +94,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--inputs", required=True)
     ap.add_argument("--layer", default="b8.conv1")
-    ap.add_argument("--feature-layer", default="layer1")
+    ap.add_argument("--feature-layer", default="layer1", choices=["layer1", "layer2", "layer3", "layer4"])
     ap.add_argument("--grid", type=int, default=2)
     ap.add_argument("--erosion", type=int, default=3)
     ap.add_argument("--batch", type=int, default=64)

@@ -80,7 +80,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   }
   const g0 = model.graph;
   const index0 = new GraphIndex(model);
-  const initNames = new Set((g0.initializer ?? []).map((t) => t.name ?? ''));
+  const initNames = index0.initializers;
   for (const w of opts.wrt) {
     if (index0.inputs.has(w)) continue;
     if (initNames.has(w)) {

@@ -27,7 +27,8 @@ function original(mode: string, o: number, scale: number, lenIn: number, lenOut:
   }
 }
 
-function nearestIndex(mode: string, v: number, ctx: GradContext): number {
+/** onnxruntime's nearest_mode rounding of a source coordinate (not runtime/tensor's nearestIndex, PyTorch's floor). */
+function ortNearest(mode: string, v: number, ctx: GradContext): number {
   switch (mode) {
     case 'round_prefer_floor':
       return v === Math.floor(v) + 0.5 ? Math.floor(v) : Math.round(v);
@@ -51,7 +52,7 @@ export function resizeMatrix(ctx: GradContext, lenIn: number, lenOut: number, sc
   for (let o = 0; o < lenOut; o++) {
     const v = original(coord, o, scale, lenIn, lenOut, ctx);
     if (mode === 'nearest') {
-      const i = Math.min(Math.max(nearestIndex(nearest, v, ctx), 0), lenIn - 1);
+      const i = Math.min(Math.max(ortNearest(nearest, v, ctx), 0), lenIn - 1);
       m[o * lenIn + i] = 1;
     } else {
       const c = Math.max(0, Math.min(v, lenIn - 1));
