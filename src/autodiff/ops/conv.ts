@@ -16,7 +16,7 @@
  */
 import { registerGradient } from '../registry';
 import type { GradContext } from '../registry';
-import { ConvGeometry, channelSum, convAttrs, convGeometry, convWeightGrad, range } from './util';
+import { ConvGeometry, channelSum, convAttrs, convDims, convGeometry, convWeightGrad, range } from './util';
 
 /** dX of a stride-1 Conv as a Conv: W (M, C/G, k…) → W' (C, M/G, k…) flipped along every spatial axis. */
 function flippedConv(ctx: GradContext, g: string, w: string, wDims: number[], geo: ConvGeometry): string {
@@ -64,9 +64,7 @@ registerGradient({
   grad: (ctx) => {
     const { e, x } = ctx;
     const g = ctx.dy[0] as string;
-    const xDims = ctx.staticDims(x[0], 'the Conv gradient');
-    const wDims = ctx.staticDims(x[1], 'the Conv gradient');
-    const yDims = ctx.staticDims(ctx.y[0], 'the Conv gradient');
+    const { xDims, wDims, yDims } = convDims(ctx);
     const sp = xDims.slice(2);
     const geo = convGeometry(ctx, sp, wDims.slice(2));
     const { r, kernel, strides, dilations, pads } = geo;

@@ -3,16 +3,14 @@
  * strides/pads/dilations/group, and its weight gradient is Conv's weight gradient with input and output swapped.
  */
 import { registerGradient } from '../registry';
-import { channelSum, convAttrs, convGeometry, convWeightGrad } from './util';
+import { channelSum, convAttrs, convDims, convGeometry, convWeightGrad } from './util';
 
 registerGradient({
   op: 'ConvTranspose',
   grad: (ctx) => {
     const { e, x } = ctx;
     const g = ctx.dy[0] as string;
-    const xDims = ctx.staticDims(x[0], 'the ConvTranspose gradient');
-    const wDims = ctx.staticDims(x[1], 'the ConvTranspose gradient');
-    const yDims = ctx.staticDims(ctx.y[0], 'the ConvTranspose gradient');
+    const { xDims, wDims, yDims } = convDims(ctx);
     const autoPad = ctx.attrString('auto_pad', 'NOTSET');
     if (autoPad !== 'NOTSET' && autoPad !== 'VALID') throw ctx.fail(`auto_pad ${autoPad} is not supported; export with explicit pads`);
     if (ctx.hasAttr('output_shape')) throw ctx.fail('the output_shape attribute is not supported; export with explicit pads and output_padding');

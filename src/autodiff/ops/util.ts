@@ -136,3 +136,9 @@ export function perChannel(ctx: GradContext, v: string, rank: number): string {
   // [N, C] inputs (BatchNorm1d) broadcast a [C] vector as it is; Unsqueeze with no axes is invalid.
   return rank > 2 ? ctx.e.unsqueeze(v, range(rank - 2, 1)) : v;
 }
+
+/** The static dims of a Conv-like node's input, weight and output, as its gradient rule needs them. */
+export function convDims(ctx: GradContext): { xDims: number[]; wDims: number[]; yDims: number[] } {
+  const what = `the ${ctx.node.opType} gradient`;
+  return { xDims: ctx.staticDims(ctx.x[0], what), wDims: ctx.staticDims(ctx.x[1], what), yDims: ctx.staticDims(ctx.y[0], what) };
+}
