@@ -51,3 +51,7 @@ export { floatTensorProto, readFloatTensor } from './onnx/tensorProto';
 export { preprocessModel, preprocessAffine, stitchLayerModel, nearestResize } from './onnx/pieces';
 export * from './stitching/metrics';
 export * from './stitching/data';
+export * from './stitching/targetLayer';
+export * from './stitching/init';
+export { Stitch, StitchModels, CreateOptions as StitchCreateOptions, InvertOptions, StitchRecord, STITCH_FORMAT } from './stitching/stitch';
+export { inverterModel, standaloneInverterModel, trainingModel, stitchParts, StitchParts, ImageSpec } from './stitching/compose';

@@ -120,6 +120,8 @@ export interface TissueCropOptions {
   size?: number;
   /** Random flips and 90° rotations (training augmentation; default: on for train, off for validation). */
   augment?: boolean;
+  /** Index of the first crop: crop i is drawn from (split, seed, offset + i) alone, so any range can be made. */
+  offset?: number;
 }
 
 /** Random crops of ihc.png as N×3×size×size in [0, 1]. */
@@ -133,10 +135,12 @@ export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor>
   const { data, width, height } = await ihcSlide();
   const [lo, hi] = opts.split === 'train' ? [0, 400 - size] : [400, width - size];
   const augment = opts.augment ?? opts.split === 'train';
-  const rng = seedrandom(`tissue:${opts.split}:${opts.seed}`);
+  const offset = opts.offset ?? 0;
+  checkCount('offset', offset, 1e12);
   const n = opts.count;
   const out = new Float32Array(n * 3 * size * size);
   for (let s = 0; s < n; s++) {
+    const rng = seedrandom(`tissue:${opts.split}:${opts.seed}:${offset + s}`);
     const y0 = Math.floor(rng() * (height - size + 1));
     const x0 = lo + Math.floor(rng() * (hi - lo + 1));
     const rot = augment ? Math.floor(rng() * 4) : 0;
