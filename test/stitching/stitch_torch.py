@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""PyTorch reference for test/stitching/reference.test.ts: paper 003's stitch (sec 3.1), its training loss and
+step (sec 4.1.3) and its metrics (sec 3.4), written from the paper on the recipes' modules (models/recipes/zoo.py,
+weights in models/<name>/weights.pt), independent of ganvas's ONNX graphs.
+
+Usage: /usr/bin/python3 test/stitching/stitch_torch.py JOBS.json
+JOBS.json: {"jobs": [{"kind": "stitch" | "metrics", "dir": ..., ...}]}. Inputs and outputs are .npy files in each
+job's dir; one JSON object with the scalar results goes to stdout.
+
+stitch job (dir holds image.npy, weight.npy, bias.npy, and for fmnist-stylegan z.npy, noise_<layer>.npy and the
+ganvas tail feeds tail_w.npy, tail_skip.npy, tail_noise_<layer>.npy):
+  pair: "fmnist" (fmnist-resnet layerX -> fmnist-stylegan layerY) or "ihc" (ihc-features -> ihc-gan)
+  layerX, layerY: the layers;  fd: [[kind ("weight"|"bias"), flat index], ...] entries for float64 central
+  differences;  fd_h: their step;  adam_grads: when true, also one torch.optim.Adam(lr) step from ganvas's
+  gradients (grad_weight.npy, grad_bias.npy in dir) and one from torch's own.
+  Writes rec.npy, c.npy, d.npy, gw.npy, gb.npy (and adam_*.npy); returns loss, head differences, fd values.
+metrics job: a.npy (reconstruction activations), b.npy (original activations), eps -> cos.npy, gram.npy, l1.npy.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "models", "recipes"))
+import zoo  # noqa: E402
+
+
+def load(name):
+    return torch.load(os.path.join(ROOT, "models", name, "weights.pt"), map_location="cpu")
+
+
+def manifest(name):
+    with open(os.path.join(ROOT, "models", name, "ganvas.json")) as f:
+        return json.load(f)
+
+
+def npy(d, name):
+    return torch.from_numpy(np.load(os.path.join(d, name)))
+
+
+def save(d, name, t):
+    np.save(os.path.join(d, name), t.detach().to(torch.float32).numpy())
+
+
+# ------------------------------------------------------------------------------------------- the networks
+class Classifier:
+    """The network to invert, up to LayerX, with its manifest's preprocessing (paper Fig. 1, steps 1 and 4)."""
+
+    def __init__(self, name):
+        w = load(name)
+        if name == "fmnist-resnet":
+            self.net = zoo.ResNet(blocks=tuple(w["blocks"]), mode=w["mode"])
+        else:
+            self.net = zoo.FeatNet(**w["kwargs"])
+        self.net.load_state_dict(w["model"])
+        self.net.eval()
+        self.kind = name
+        self.pre = manifest(name)["preprocess"]
+
+    def to(self, dtype):
+        self.net.to(dtype)
+        return self
+
+    def preprocess(self, x, rng):
+        """Images in range rng -> the classifier's input: nearest resize, value map, mean/std (channels match here)."""
+        p = self.pre
+        lo, hi = rng
+        plo, phi = p["range"]
+        x = (x - lo) * ((phi - plo) / (hi - lo)) + plo
+        c = x.shape[1]
+        mean = torch.tensor(p["mean"], dtype=x.dtype).reshape(1, -1, 1, 1).expand(1, c, 1, 1)
+        std = torch.tensor(p["std"], dtype=x.dtype).reshape(1, -1, 1, 1).expand(1, c, 1, 1)
+        x = (x - mean) / std
+        if list(x.shape[2:]) != list(p["size"]):
+            x = F.interpolate(x, size=tuple(p["size"]), mode="nearest")
+        return x
+
+    def features(self, x, layer):
+        n = self.net
+        if self.kind == "fmnist-resnet":
+            x = F.relu(n.bn1(n.conv1(x)))
+            x = F.max_pool2d(x, 2) if n.mode == "conv" else F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+            last = 4
+        else:
+            x = n.stem(x)
+            last = 3
+        for i in range(1, last + 1):
+            x = getattr(n, f"layer{i}")(x)
+            if layer == f"layer{i}":
+                return x
+        raise ValueError(layer)
+
+
+class StyleTail:
+    """fmnist-stylegan: head (mapping + synthesis up to LayerY) and tail (synthesis after LayerY), as
+    bench/tileability_torch.py splits it; the tail reads w, the RGB skip accumulated before LayerY, and the noises."""
+
+    def __init__(self):
+        w = load("fmnist-stylegan")
+        self.G = zoo.StyleGen(**w["G_kwargs"])
+        self.G.load_state_dict(w["G_ema"])
+        self.G.eval()
+
+    def to(self, dtype):
+        self.G.to(dtype)
+        return self
+
+    def head(self, z, noises, layer):
+        G = self.G
+        w = G.map(z)
+        n = w.shape[0]
+        x = img = None
+        for r in G.resolutions:
+            blk = G.blocks[f"b{r}"]
+            if r == 4:
+                x = blk.const.unsqueeze(0).expand(n, -1, -1, -1)
+            else:
+                x = blk.conv0(x, w, noises[f"b{r}.conv0"])
+                if layer == f"b{r}.conv0":
+                    return w, x, img
+            x = blk.conv1(x, w, noises[f"b{r}.conv1"])
+            if layer == f"b{r}.conv1":
+                return w, x, img
+            y = blk.torgb(x, w)
+            img = y if img is None else zoo.up2(img) + y
+        raise ValueError(layer)
+
+    def tail(self, w, noises, layer, x, img):
+        G = self.G
+        started = False
+        for r in G.resolutions:
+            blk = G.blocks[f"b{r}"]
+            if r != 4:
+                if started:
+                    x = blk.conv0(x, w, noises[f"b{r}.conv0"])
+                if layer == f"b{r}.conv0":
+                    started = True
+            if started:
+                x = blk.conv1(x, w, noises[f"b{r}.conv1"])
+            if layer == f"b{r}.conv1":
+                started = True
+            if started:
+                y = blk.torgb(x, w)
+                img = y if img is None else zoo.up2(img) + y
+        return torch.tanh(img)
+
+
+class DCTail:
+    """ihc-gan from one of its layers l8/l16/l32 on (nothing else enters after them)."""
+
+    def __init__(self):
+        w = load("ihc-gan")
+        self.G = zoo.DCGen(**w["G_kwargs"])
+        self.G.load_state_dict(w["G_ema"])
+        self.G.eval()
+
+    def to(self, dtype):
+        self.G.to(dtype)
+        return self
+
+    def tail(self, layer, x):
+        G = self.G
+        start = {"l8": 1, "l16": 2, "l32": 3}[layer]
+        for conv in G.ups[start:]:
+            x = G.pn(zoo.lrelu(conv(zoo.up2(x))))
+        return torch.tanh(G.rgb(x))
+
+
+# ------------------------------------------------------------------------------------------- stitch job
+def stitch_job(job):
+    d = job["dir"]
+    pair = job["pair"]
+    X, Y = job["layerX"], job["layerY"]
+    cls = Classifier("fmnist-resnet" if pair == "fmnist" else "ihc-features")
+    gen = StyleTail() if pair == "fmnist" else DCTail()
+    data_range = job.get("range", cls.pre["range"])
+    image = npy(d, "image.npy")
+    weight0 = npy(d, "weight.npy")
+    bias0 = npy(d, "bias.npy")
+    out = {}
+
+    tail_in = None
+    if pair == "fmnist":
+        names = gen.G.noise_names()
+        z = npy(d, "z.npy")
+        noises = {n: npy(d, f"noise_{n.replace('.', '_')}.npy") for n in names}
+        with torch.no_grad():
+            w_head, _, skip_head = gen.head(z, noises, Y)
+        tail_w, tail_skip = npy(d, "tail_w.npy"), npy(d, "tail_skip.npy")
+        tail_noises = {n: npy(d, f"tail_noise_{n.replace('.', '_')}.npy") if os.path.exists(os.path.join(d, f"tail_noise_{n.replace('.', '_')}.npy")) else None for n in names}
+        # ganvas's tail feeds against the head computed here from the same z and noise.
+        out["head_w_maxdiff"] = float((w_head - tail_w).abs().max())
+        out["head_skip_maxdiff"] = float((skip_head - tail_skip).abs().max())
+        out["head_noise_maxdiff"] = max(float((noises[n] - t).abs().max()) for n, t in tail_noises.items() if t is not None)
+        tail_in = (tail_w, tail_skip, {n: (t if t is not None else noises[n]) for n, t in tail_noises.items()})
+
+    # LayerY's spatial size, from the generator's manifest.
+    size = tuple(manifest("fmnist-stylegan" if pair == "fmnist" else "ihc-gan")["layerShapes"][Y][2:])
+
+    def forward(weight, bias, dtype):
+        """loss, reconstruction, c = F_X(x), d = F_X(reconstruction) in the given dtype."""
+        cls.to(dtype)
+        gen.to(dtype)
+        x = image.to(dtype)
+        c = cls.features(cls.preprocess(x, data_range), X)
+        y = F.conv2d(c, weight.to(dtype), bias.to(dtype))                    # the 1x1 convolution (sec 3.1)
+        y = F.interpolate(y, size=size, mode="nearest")                     # nearest scaling to LayerY's size
+        if pair == "fmnist":
+            w, skip, nz = tail_in
+            rec = gen.tail(w.to(dtype), {k: v.to(dtype) for k, v in nz.items()}, Y, y, skip.to(dtype))
+        else:
+            rec = gen.tail(Y, y)
+        dd = cls.features(cls.preprocess(rec, (-1.0, 1.0)), X)               # step 4: the classifier again
+        loss = (dd - c).abs().mean()                                        # L1 in LayerX
+        return loss, rec, c, dd
+
+    weight = weight0.clone().requires_grad_(True)
+    bias = bias0.clone().requires_grad_(True)
+    loss, rec, c, dd = forward(weight, bias, torch.float32)
+    gw, gb = torch.autograd.grad(loss, [weight, bias])
+    out["loss"] = float(loss)
+    for k, t in [("rec", rec), ("c", c), ("d", dd), ("gw", gw), ("gb", gb)]:
+        save(d, f"{k}.npy", t)
+
+    if job.get("fd"):
+        h = float(job.get("fd_h", 1e-4))
+        w64, b64 = weight0.to(torch.float64), bias0.to(torch.float64)
+        fd = []
+        with torch.no_grad():
+            for kind, i in job["fd"]:
+                vals = []
+                for sgn in (1.0, -1.0):
+                    w2, b2 = w64.clone(), b64.clone()
+                    t = w2 if kind == "weight" else b2
+                    t.view(-1)[i] += sgn * h
+                    vals.append(float(forward(w2, b2, torch.float64)[0]))
+                fd.append((vals[0] - vals[1]) / (2 * h))
+        out["fd"] = fd
+        cls.to(torch.float32)
+        gen.to(torch.float32)
+
+    if job.get("adam_grads"):
+        lr = float(job.get("lr", 0.01))
+        # One Adam step from ganvas's gradients, and one from torch's own autograd gradients.
+        for tag, gws, gbs in [("ganvas", npy(d, "grad_weight.npy"), npy(d, "grad_bias.npy")), ("torch", gw, gb)]:
+            pw = torch.nn.Parameter(weight0.clone())
+            pb = torch.nn.Parameter(bias0.clone())
+            opt = torch.optim.Adam([pw, pb], lr=lr)
+            pw.grad = gws.clone()
+            pb.grad = gbs.clone()
+            opt.step()
+            save(d, f"adam_{tag}_weight.npy", pw)
+            save(d, f"adam_{tag}_bias.npy", pb)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- metrics job
+def metrics_job(job):
+    """Paper sec 3.4 in float64, per sample: alpha' = a (reconstruction), alpha = b (original)."""
+    d = job["dir"]
+    eps = float(job.get("eps", 1e-8))
+    a = npy(d, "a.npy").to(torch.float64)
+    b = npy(d, "b.npy").to(torch.float64)
+    n, c, h, w = a.shape
+    # Cosine: C_ij = a[:, i, j] . b[:, i, j] / max(|a[:, i, j]| |b[:, i, j]|, eps); d = mean(C).
+    dot = (a * b).sum(dim=1)
+    C = dot / torch.clamp(a.norm(dim=1) * b.norm(dim=1), min=eps)
+    cos = C.mean(dim=(1, 2))
+    # L1: mean |a - b|.
+    l1 = (a - b).abs().mean(dim=(1, 2, 3))
+    # Gram: G_ij = vec(a[i]) . vec(a[j]); d = sum(G(a) * G(b)) / max(|G(a)|_F |G(b)|_F, eps).
+    va, vb = a.reshape(n, c, h * w), b.reshape(n, c, h * w)
+    ga, gb = va @ va.transpose(1, 2), vb @ vb.transpose(1, 2)
+    gram = (ga * gb).sum(dim=(1, 2)) / torch.clamp(ga.flatten(1).norm(dim=1) * gb.flatten(1).norm(dim=1), min=eps)
+    for k, t in [("cos", cos), ("gram", gram), ("l1", l1)]:
+        np.save(os.path.join(d, f"{k}.npy"), t.numpy())  # float64
+    return {}
+
+
+def main():
+    torch.set_num_threads(1)
+    with open(sys.argv[1]) as f:
+        jobs = json.load(f)["jobs"]
+    results = []
+    for job in jobs:
+        fn = {"stitch": stitch_job, "metrics": metrics_job}[job["kind"]]
+        results.append(fn(job))
+    print(json.dumps({"results": results, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
