@@ -53,5 +53,6 @@ export * from './stitching/metrics';
 export * from './stitching/data';
 export * from './stitching/targetLayer';
 export * from './stitching/init';
-export { Stitch, StitchModels, CreateOptions as StitchCreateOptions, InvertOptions, StitchRecord, STITCH_FORMAT } from './stitching/stitch';
+export { Stitch, demoStitchPath, StitchModels, CreateOptions as StitchCreateOptions, InvertOptions, StitchRecord, STITCH_FORMAT } from './stitching/stitch';
 export { inverterModel, standaloneInverterModel, trainingModel, stitchParts, StitchParts, ImageSpec } from './stitching/compose';
+export { trainStitch, tensorSource, ImageSource, EpochRecord, TrainProgress, TrainOptions as StitchTrainOptions } from './stitching/train';

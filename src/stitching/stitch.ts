@@ -23,6 +23,7 @@ import { BIAS, IMAGE, ImageSpec, StitchParts, WEIGHT, inverterModel, reconstruct
 import { StitchWeights, defaultInit, lstsqInit } from './init';
 import { ActivationMetrics, evaluateInversion } from './metrics';
 import { TargetLayer, targetLayer } from './targetLayer';
+import type { TrainOptions } from './train';
 
 export const STITCH_FORMAT = 'ganvas-stitch/1';
 
@@ -99,6 +100,11 @@ function unb64(v: unknown, what: string, dims: number[]): FloatTensor {
   return { data, dims };
 }
 
+/** Where a shipped demo stitch lives: models/stitches/<classifier>-<layerX>__<generator>-<layerY>/stitch.json. */
+export function demoStitchPath(classifier: string, layerX: string, generator: string, layerY: string): string {
+  return path.join(demoModelDir('stitches'), `${classifier}-${layerX}__${generator}-${layerY}`, 'stitch.json');
+}
+
 export class Stitch {
   private inverters = new Map<string, Promise<ModelSession>>();
   record: StitchRecord = {};
@@ -150,6 +156,14 @@ export class Stitch {
     s.setWeights(weights);
     s.record = { init: typeof init === 'string' ? init : 'given', ...record };
     return s;
+  }
+
+  /** Trains a stitch with the paper's settings as defaults (see trainStitch in ./train). */
+  static async train(opts: TrainOptions): Promise<Stitch> {
+    // Loaded here: train.ts builds on this class.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { trainStitch } = require('./train') as typeof import('./train');
+    return trainStitch(opts);
   }
 
   get layerX(): string {
@@ -323,6 +337,7 @@ export class Stitch {
   static async load(file: string, opts: { classifier?: string | ModelBundle; generator?: string | ModelBundle | Generator; runtime?: Runtime } = {}): Promise<Stitch> {
     let text: string;
     try {
+      if ((await fs.stat(file)).isDirectory()) file = path.join(file, 'stitch.json');
       text = await fs.readFile(file, 'utf8');
     } catch (e) {
       throw new GanvasError('BAD_INPUT', `cannot read stitch file ${file}: ${describeError(e)}`, { cause: e });
