@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'child_process';
-import { promises as fs } from 'fs';
+import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
@@ -22,10 +22,12 @@ import {
   activationMetrics,
   compose,
   decodeModel,
+  defaultInit,
   demoModelDir,
   fashionMnist,
   gramCosine,
   gradientModel,
+  ImageSource,
   initializersToInputs,
   inputsToInitializers,
   loss,
@@ -36,6 +38,8 @@ import {
   preprocessModel,
   randn,
   readNpy,
+  tensorSource,
+  trainStitch,
   tissueCrops,
   trainingModel,
   writeNpy,
@@ -300,6 +304,138 @@ for (const P of PAIRS) {
     }
   });
 }
+
+// -------------------------------------------------------------------- 2. training steps (§4.1.3)
+// Two epochs of one batch of 8 each: one Adam step alone cannot tell the betas apart (its bias correction makes the
+// first step lr · g / (|g| + ε) whatever they are), the second can.
+describe('two trainStitch steps (Adam lr 0.01, batch 8) vs PyTorch', function () {
+  this.timeout(180_000);
+  const seed = 'stitch-ref';
+  let asked: number[][];
+  let reported: number[];
+  let history: { trainLoss?: number }[];
+  /** Weights after step 1 and after step 2, from the trainer's checkpoint. */
+  let after: { weight: number[]; bias: number[] }[];
+  let init: ReturnType<typeof defaultInit>;
+  let ours: { loss: number; gw: FloatTensor; gb: FloatTensor }[];
+  let torch: Json[];
+  let dirs: string[];
+
+  before(async () => {
+    const train = (await fashionMnist('train', { count: 8, offset: 1000 })).images;
+    const all = tensorSource(train);
+    asked = [];
+    // The trainer draws its batches through this source: it records which images, in which order.
+    const source: ImageSource = {
+      count: 8,
+      images: (idx) => {
+        asked.push([...idx]);
+        return all.images(idx);
+      },
+    };
+    init = defaultInit(16, 64, 'stitch-ref-train');
+    reported = [];
+    after = [];
+    const ck = path.join(await tmp(), 'checkpoint.json');
+    const readCk = (): { weight: number[]; bias: number[] } => (JSON.parse(readFileSync(ck, 'utf8')) as { weights: { weight: number[]; bias: number[] } }).weights;
+    const models = { classifier: demoModelDir('fmnist-resnet'), layerX: 'layer1', generator: demoModelDir('fmnist-stylegan'), layerY: 'b16.conv0', runtime: rt };
+    const trained = await trainStitch({
+      ...models,
+      init,
+      seed,
+      train: source,
+      validation: (await fashionMnist('test', { count: 2 })).images,
+      testNetwork: demoModelDir('fmnist-testnet'),
+      epochs: 2,
+      samplesPerEpoch: 8,
+      batchSize: 8,
+      checkpoint: ck,
+      onProgress: (p) => reported.push(p.loss),
+      // onEpoch runs before that epoch's checkpoint is written: at epoch 2 the file holds epoch 1.
+      onEpoch: (r) => {
+        if (r.epoch === 2) after.push(readCk());
+      },
+    });
+    after.push(readCk());
+    history = trained.record.history as { trainLoss?: number }[];
+
+    // The same steps rebuilt from what train.ts documents: the batch it asked for in epoch e, generator seeds
+    // "stitch-train:<seed>:<e>:<j>" for sample j, the initial weights, then the trainer's weights after step 1.
+    const stitch = await Stitch.create({ ...models, init });
+    const weights = [init, { weight: { data: Float32Array.from(after[0].weight), dims: init.weight.dims }, bias: { data: Float32Array.from(after[0].bias), dims: init.bias.dims } }];
+    ours = [];
+    dirs = [];
+    const jobs: Json[] = [];
+    for (let e = 1; e <= 2; e++) {
+      const images = all.images(asked[e - 1]) as FloatTensor;
+      const seeds = asked[e - 1].map((_, j) => `stitch-train:${seed}:${e}:${j}`);
+      stitch.setWeights(weights[e - 1]);
+      const feeds = await stitch.tailFeeds(seeds);
+      const r = await lossAndGradients(await gradientSession(stitch, images), { ...feeds, image: images, [WEIGHT]: stitch.weights.weight, [BIAS]: stitch.weights.bias });
+      ours.push({ loss: r.loss, gw: r.grads[WEIGHT], gb: r.grads[BIAS] });
+      const dir = await tmp();
+      await writeStitchInputs(dir, stitch, images, seeds, feeds);
+      dirs.push(dir);
+      jobs.push({ kind: 'stitch', dir, pair: 'fmnist', layerX: 'layer1', layerY: 'b16.conv0' });
+    }
+    // Adam from the initial weights with ganvas's two gradients (in the first job's folder).
+    for (let k = 0; k < 2; k++) {
+      await put(dirs[0], `grad_weight_${k + 1}.npy`, ours[k].gw);
+      await put(dirs[0], `grad_bias_${k + 1}.npy`, ours[k].gb);
+    }
+    jobs[0].adam_grads = [
+      ['grad_weight_1.npy', 'grad_bias_1.npy'],
+      ['grad_weight_2.npy', 'grad_bias_2.npy'],
+    ];
+    jobs[0].lr = 0.01;
+    torch = await python(jobs);
+  });
+
+  it('the trainer drew one batch of all 8 images per epoch, in a new order each epoch', () => {
+    expect(asked.length).to.equal(2);
+    for (const a of asked) expect([...a].sort((x, y) => x - y)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(asked[0]).to.not.deep.equal(asked[1]);
+  });
+
+  it("the losses the steps report equal PyTorch's forward of the same batch with the weights before the step (3e-5 relative)", () => {
+    const t = torch.map((r) => r.loss as number);
+    note('step losses reported / torch', [reported, t]);
+    expect(reported.length).to.equal(2);
+    for (let k = 0; k < 2; k++) {
+      expect(Math.abs(reported[k] - t[k]) / t[k]).to.be.below(3e-5);
+      expect(history[k + 1].trainLoss).to.be.closeTo(reported[k], 1e-12);
+      expect(ours[k].loss).to.equal(reported[k]);
+    }
+  });
+
+  it("the steps' gradients equal PyTorch autograd's (3e-4 relative)", async () => {
+    for (let k = 0; k < 2; k++) {
+      const gw = await get(dirs[k], 'gw.npy');
+      const gb = await get(dirs[k], 'gb.npy');
+      note(`step ${k + 1} grad rel err`, [relErr(ours[k].gw, gw), relErr(ours[k].gb, gb)]);
+      expect(relErr(ours[k].gw, gw)).to.be.below(3e-4);
+      expect(relErr(ours[k].gb, gb)).to.be.below(3e-4);
+    }
+  });
+
+  it('the new weights equal torch.optim.Adam(lr=0.01) stepped with the same gradients (and, step 1, with its own)', async () => {
+    const d = dirs[0];
+    // The first step moved every weight by about lr (lr · g / (|g| + ε)).
+    const moved = after[0].weight.map((v, i) => Math.abs(v - init.weight.data[i]));
+    expect(Math.max(...moved)).to.be.within(0.009, 0.0101);
+    for (let k = 1; k <= 2; k++) {
+      const w = await get(d, `adam_ganvas_weight_${k}.npy`);
+      const b = await get(d, `adam_ganvas_bias_${k}.npy`);
+      note(`adam step ${k} max abs diff w, b`, [maxAbs(after[k - 1].weight, w.data), maxAbs(after[k - 1].bias, b.data)]);
+      expect(maxAbs(after[k - 1].weight, w.data)).to.be.below(2e-7);
+      expect(maxAbs(after[k - 1].bias, b.data)).to.be.below(2e-7);
+    }
+    const tw = await get(d, 'adam_torch_weight.npy');
+    const tb = await get(d, 'adam_torch_bias.npy');
+    expect(maxAbs(after[0].weight, tw.data)).to.be.below(1e-5);
+    expect(maxAbs(after[0].bias, tb.data)).to.be.below(1e-5);
+  });
+});
 
 // ------------------------------------------------------------------------------------- 3. metrics (§3.4)
 describe('stitching metrics (paper 003 §3.4) vs PyTorch and by hand', function () {

@@ -11,8 +11,8 @@ stitch job (dir holds image.npy, weight.npy, bias.npy, and for fmnist-stylegan z
 ganvas tail feeds tail_w.npy, tail_skip.npy, tail_noise_<layer>.npy):
   pair: "fmnist" (fmnist-resnet layerX -> fmnist-stylegan layerY) or "ihc" (ihc-features -> ihc-gan)
   layerX, layerY: the layers;  fd: [[kind ("weight"|"bias"), flat index], ...] entries for float64 central
-  differences;  fd_h: their step;  adam_grads: when true, also one torch.optim.Adam(lr) step from ganvas's
-  gradients (grad_weight.npy, grad_bias.npy in dir) and one from torch's own.
+  differences;  fd_h: their step;  adam_grads: [[weight grad file, bias grad file], ...]: torch.optim.Adam(lr)
+  steps from weight.npy/bias.npy with ganvas's gradients (one step per pair), and one step from torch's own.
   Writes rec.npy, c.npy, d.npy, gw.npy, gb.npy (and adam_*.npy); returns loss, head differences, fd values.
 metrics job: a.npy (reconstruction activations), b.npy (original activations), eps -> cos.npy, gram.npy, l1.npy.
 """
@@ -245,16 +245,24 @@ def stitch_job(job):
 
     if job.get("adam_grads"):
         lr = float(job.get("lr", 0.01))
-        # One Adam step from ganvas's gradients, and one from torch's own autograd gradients.
-        for tag, gws, gbs in [("ganvas", npy(d, "grad_weight.npy"), npy(d, "grad_bias.npy")), ("torch", gw, gb)]:
-            pw = torch.nn.Parameter(weight0.clone())
-            pb = torch.nn.Parameter(bias0.clone())
-            opt = torch.optim.Adam([pw, pb], lr=lr)
-            pw.grad = gws.clone()
-            pb.grad = gbs.clone()
+        # torch.optim.Adam stepped with ganvas's gradients, one step per listed pair of files (a weight and a bias
+        # gradient), the weights saved after each step; and one step from torch's own autograd gradients.
+        pw = torch.nn.Parameter(weight0.clone())
+        pb = torch.nn.Parameter(bias0.clone())
+        opt = torch.optim.Adam([pw, pb], lr=lr)
+        for k, (fw, fb) in enumerate(job["adam_grads"]):
+            pw.grad = npy(d, fw)
+            pb.grad = npy(d, fb)
             opt.step()
-            save(d, f"adam_{tag}_weight.npy", pw)
-            save(d, f"adam_{tag}_bias.npy", pb)
+            save(d, f"adam_ganvas_weight_{k + 1}.npy", pw)
+            save(d, f"adam_ganvas_bias_{k + 1}.npy", pb)
+        pw = torch.nn.Parameter(weight0.clone())
+        pb = torch.nn.Parameter(bias0.clone())
+        opt = torch.optim.Adam([pw, pb], lr=lr)
+        pw.grad, pb.grad = gw.clone(), gb.clone()
+        opt.step()
+        save(d, "adam_torch_weight.npy", pw)
+        save(d, "adam_torch_bias.npy", pb)
     return out
 
 
