@@ -160,7 +160,6 @@ async function writeStitchInputs(dir: string, stitch: Stitch, images: FloatTenso
 // ------------------------------------------------------------------------- 1. gradients, loss, reconstructions
 interface Pair {
   name: string;
-  pair: 'fmnist' | 'ihc';
   classifier: string;
   layerX: string;
   generator: string;
@@ -171,7 +170,6 @@ interface Pair {
 const PAIRS: Pair[] = [
   {
     name: 'fmnist-resnet layer1 → fmnist-stylegan b16.conv0',
-    pair: 'fmnist',
     classifier: 'fmnist-resnet',
     layerX: 'layer1',
     generator: 'fmnist-stylegan',
@@ -181,7 +179,6 @@ const PAIRS: Pair[] = [
   // The two directions of the stitch layer's nearest resize (§3.1), on the same classifier and generator.
   {
     name: 'fmnist-resnet layer2 (8×8) → fmnist-stylegan b16.conv0 (16×16): 1×1 conv, then up-sampling',
-    pair: 'fmnist',
     classifier: 'fmnist-resnet',
     layerX: 'layer2',
     generator: 'fmnist-stylegan',
@@ -190,7 +187,6 @@ const PAIRS: Pair[] = [
   },
   {
     name: 'fmnist-resnet layer1 (16×16) → fmnist-stylegan b8.conv1 (8×8): down-sampling, then 1×1 conv',
-    pair: 'fmnist',
     classifier: 'fmnist-resnet',
     layerX: 'layer1',
     generator: 'fmnist-stylegan',
@@ -199,12 +195,29 @@ const PAIRS: Pair[] = [
   },
   {
     name: 'ihc-features layer2 → ihc-gan l16',
-    pair: 'ihc',
     classifier: 'ihc-features',
     layerX: 'layer2',
     generator: 'ihc-gan',
     layerY: 'l16',
     images: () => tissueCrops({ count: 2, seed: 'stitch-ref', split: 'validation' }),
+  },
+  // Across domains, so that the training graph's second preprocessing (generator image → classifier input)
+  // converts channels and resizes inside the differentiated graph: RGB 64×64 → gray 32×32, gray 32×32 → RGB 64×64.
+  {
+    name: 'fmnist-resnet layer1 → ihc-gan l16 (reconstruction RGB 64×64 → classifier gray 32×32)',
+    classifier: 'fmnist-resnet',
+    layerX: 'layer1',
+    generator: 'ihc-gan',
+    layerY: 'l16',
+    images: async () => (await fashionMnist('test', { count: 2, offset: 400 })).images,
+  },
+  {
+    name: 'ihc-features layer2 → fmnist-stylegan b16.conv0 (reconstruction gray 32×32 → classifier RGB 64×64)',
+    classifier: 'ihc-features',
+    layerX: 'layer2',
+    generator: 'fmnist-stylegan',
+    layerY: 'b16.conv0',
+    images: () => tissueCrops({ count: 2, seed: 'stitch-ref-x', split: 'validation' }),
   },
 ];
 
@@ -247,10 +260,10 @@ for (const P of PAIRS) {
       // Central differences (float64, h = 1e-6) on the two steepest weights, one fixed other weight and the steepest
       // bias. The loss has kinks (|·|, ReLU): h = 1e-4 already steps across some and misses by 0.7%; 1e-6 does not.
       fdAt = [...topIndices(ours.gw.data, 2).map((i) => ['weight', i] as [string, number]), ['weight', 7], ['bias', topIndices(ours.gb.data, 1)[0]]];
-      [torch] = await python([{ kind: 'stitch', dir, pair: P.pair, layerX: P.layerX, layerY: P.layerY, fd: fdAt, fd_h: 1e-6 }]);
+      [torch] = await python([{ kind: 'stitch', dir, classifier: P.classifier, generator: P.generator, layerX: P.layerX, layerY: P.layerY, fd: fdAt, fd_h: 1e-6 }]);
     });
 
-    if (P.pair === 'fmnist') {
+    if (P.generator === 'fmnist-stylegan') {
       it("the tail feeds are the head's w, RGB skip and noises of the seeds (PyTorch head from the same z and noise)", () => {
         expect(torch.head_w_maxdiff as number).to.be.below(1e-5);
         expect(torch.head_skip_maxdiff as number).to.be.below(1e-5);
@@ -295,7 +308,7 @@ for (const P of PAIRS) {
       expect(maxOf(rec.data)).to.be.above(0.1);
     });
 
-    if (P.pair === 'fmnist' && P.layerX === 'layer1' && P.layerY === 'b16.conv0') {
+    if (P.classifier === 'fmnist-resnet' && P.layerX === 'layer1' && P.layerY === 'b16.conv0') {
       it("the standalone export (head inside, fed z and noise) gives PyTorch's reconstructions", async () => {
         const m = stitch.exportModel();
         expect(m.inputNames()).to.not.include(WEIGHT);
@@ -384,7 +397,7 @@ describe('two trainStitch steps (Adam lr 0.01, batch 8) vs PyTorch', function ()
       const dir = await tmp();
       await writeStitchInputs(dir, stitch, images, seeds, feeds);
       dirs.push(dir);
-      jobs.push({ kind: 'stitch', dir, pair: 'fmnist', layerX: 'layer1', layerY: 'b16.conv0' });
+      jobs.push({ kind: 'stitch', dir, classifier: 'fmnist-resnet', generator: 'fmnist-stylegan', layerX: 'layer1', layerY: 'b16.conv0' });
     }
     // Adam from the initial weights with ganvas's two gradients (in the first job's folder).
     for (let k = 0; k < 2; k++) {

@@ -9,7 +9,8 @@ job's dir; one JSON object with the scalar results goes to stdout.
 
 stitch job (dir holds image.npy, weight.npy, bias.npy, and for fmnist-stylegan z.npy, noise_<layer>.npy and the
 ganvas tail feeds tail_w.npy, tail_skip.npy, tail_noise_<layer>.npy):
-  pair: "fmnist" (fmnist-resnet layerX -> fmnist-stylegan layerY) or "ihc" (ihc-features -> ihc-gan)
+  classifier: "fmnist-resnet" or "ihc-features";  generator: "fmnist-stylegan" or "ihc-gan" (any combination: the
+  classifier's preprocessing converts channels and resizes the generator's images)
   layerX, layerY: the layers;  fd: [[kind ("weight"|"bias"), flat index], ...] entries for float64 central
   differences;  fd_h: their step;  adam_grads: [[weight grad file, bias grad file], ...]: torch.optim.Adam(lr)
   steps from weight.npy/bias.npy with ganvas's gradients (one step per pair), and one step from torch's own.
@@ -66,9 +67,14 @@ class Classifier:
         return self
 
     def preprocess(self, x, rng):
-        """Images in range rng -> the classifier's input: nearest resize, value map, mean/std (channels match here)."""
+        """Images in range rng -> the classifier's input: channels (gray -> RGB repeats, RGB -> gray takes ITU-R 601
+        luma, as ganvas and PIL's convert('L')), value map, mean/std, nearest resize (per-pixel maps commute with it)."""
         p = self.pre
         lo, hi = rng
+        if x.shape[1] == 3 and p["channels"] == 1:
+            x = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+        elif x.shape[1] == 1 and p["channels"] == 3:
+            x = x.repeat(1, 3, 1, 1)
         plo, phi = p["range"]
         x = (x - lo) * ((phi - plo) / (hi - lo)) + plo
         c = x.shape[1]
@@ -173,10 +179,10 @@ class DCTail:
 # ------------------------------------------------------------------------------------------- stitch job
 def stitch_job(job):
     d = job["dir"]
-    pair = job["pair"]
     X, Y = job["layerX"], job["layerY"]
-    cls = Classifier("fmnist-resnet" if pair == "fmnist" else "ihc-features")
-    gen = StyleTail() if pair == "fmnist" else DCTail()
+    cls = Classifier(job["classifier"])
+    style = job["generator"] == "fmnist-stylegan"
+    gen = StyleTail() if style else DCTail()
     data_range = job.get("range", cls.pre["range"])
     image = npy(d, "image.npy")
     weight0 = npy(d, "weight.npy")
@@ -184,7 +190,7 @@ def stitch_job(job):
     out = {}
 
     tail_in = None
-    if pair == "fmnist":
+    if style:
         names = gen.G.noise_names()
         z = npy(d, "z.npy")
         noises = {n: npy(d, f"noise_{n.replace('.', '_')}.npy") for n in names}
@@ -199,7 +205,7 @@ def stitch_job(job):
         tail_in = (tail_w, tail_skip, {n: (t if t is not None else noises[n]) for n, t in tail_noises.items()})
 
     # LayerY's spatial size, from the generator's manifest.
-    size = tuple(manifest("fmnist-stylegan" if pair == "fmnist" else "ihc-gan")["layerShapes"][Y][2:])
+    size = tuple(manifest(job["generator"])["layerShapes"][Y][2:])
 
     def forward(weight, bias, dtype):
         """loss, reconstruction, c = F_X(x), d = F_X(reconstruction) in the given dtype."""
@@ -209,7 +215,7 @@ def stitch_job(job):
         c = cls.features(cls.preprocess(x, data_range), X)
         y = F.conv2d(c, weight.to(dtype), bias.to(dtype))                    # the 1x1 convolution (sec 3.1)
         y = F.interpolate(y, size=size, mode="nearest")                     # nearest scaling to LayerY's size
-        if pair == "fmnist":
+        if style:
             w, skip, nz = tail_in
             rec = gen.tail(w.to(dtype), {k: v.to(dtype) for k, v in nz.items()}, Y, y, skip.to(dtype))
         else:
