@@ -165,6 +165,8 @@ interface Pair {
   generator: string;
   layerY: string;
   images: () => Promise<FloatTensor>;
+  /** A test network and layer for Stitch.evaluate (paper Table 1's metrics) against PyTorch. */
+  test?: [string, string];
 }
 
 const PAIRS: Pair[] = [
@@ -175,6 +177,7 @@ const PAIRS: Pair[] = [
     generator: 'fmnist-stylegan',
     layerY: 'b16.conv0',
     images: async () => (await fashionMnist('test', { count: 4, offset: 100 })).images,
+    test: ['fmnist-testnet', 'layer2'],
   },
   // The two directions of the stitch layer's nearest resize (§3.1), on the same classifier and generator.
   {
@@ -260,7 +263,9 @@ for (const P of PAIRS) {
       // Central differences (float64, h = 1e-6) on the two steepest weights, one fixed other weight and the steepest
       // bias. The loss has kinks (|·|, ReLU): h = 1e-4 already steps across some and misses by 0.7%; 1e-6 does not.
       fdAt = [...topIndices(ours.gw.data, 2).map((i) => ['weight', i] as [string, number]), ['weight', 7], ['bias', topIndices(ours.gb.data, 1)[0]]];
-      [torch] = await python([{ kind: 'stitch', dir, classifier: P.classifier, generator: P.generator, layerX: P.layerX, layerY: P.layerY, fd: fdAt, fd_h: 1e-6 }]);
+            const job: Json = { kind: 'stitch', dir, classifier: P.classifier, generator: P.generator, layerX: P.layerX, layerY: P.layerY, fd: fdAt, fd_h: 1e-6 };
+      if (P.test) Object.assign(job, { test_network: P.test[0], test_layer: P.test[1] });
+      [torch] = await python([job]);
     });
 
     if (P.generator === 'fmnist-stylegan') {
@@ -307,6 +312,20 @@ for (const P of PAIRS) {
       expect(maxAbs(ours.rec, rec)).to.be.below(1e-4);
       expect(maxOf(rec.data)).to.be.above(0.1);
     });
+
+    if (P.test) {
+      const [testName, testLayer] = P.test;
+      it(`Stitch.evaluate with ${testName}.${testLayer} gives PyTorch's metrics of the PyTorch reconstructions (1e-5)`, async () => {
+        const testNet = await FeatureExtractor.open(demoModelDir(testName), testLayer, rt);
+        const { metrics } = await stitch.evaluate(testNet, images, { seeds });
+        const ref = torch.eval as Record<keyof ActivationMetrics, number[]>;
+        note('evaluate max abs diff cos, gram, l1', [maxAbs(metrics.cosine, ref.cosine), maxAbs(metrics.gram, ref.gram), maxAbs(metrics.l1, ref.l1)]);
+        for (const k of ['cosine', 'gram', 'l1'] as const) {
+          expect(metrics[k].length).to.equal(images.dims[0]);
+          expect(maxAbs(metrics[k], ref[k]), k).to.be.below(1e-5);
+        }
+      });
+    }
 
     if (P.classifier === 'fmnist-resnet' && P.layerX === 'layer1' && P.layerY === 'b16.conv0') {
       it("the standalone export (head inside, fed z and noise) gives PyTorch's reconstructions", async () => {

@@ -15,6 +15,8 @@ ganvas tail feeds tail_w.npy, tail_skip.npy, tail_noise_<layer>.npy):
   differences;  fd_h: their step;  adam_grads: [[weight grad file, bias grad file], ...]: torch.optim.Adam(lr)
   steps from weight.npy/bias.npy with ganvas's gradients (one step per pair), and one step from torch's own.
   Writes rec.npy, c.npy, d.npy, gw.npy, gb.npy (and adam_*.npy); returns loss, head differences, fd values.
+  test_network, test_layer: also the sec 3.4 metrics between the test network's activations of the reconstructions
+  and of the originals (returned as eval).
 metrics job: a.npy (reconstruction activations), b.npy (original activations), eps -> cos.npy, gram.npy, l1.npy.
 """
 import json
@@ -53,13 +55,12 @@ class Classifier:
 
     def __init__(self, name):
         w = load(name)
-        if name == "fmnist-resnet":
+        if "blocks" in w:  # fmnist-resnet, fmnist-testnet
             self.net = zoo.ResNet(blocks=tuple(w["blocks"]), mode=w["mode"])
         else:
             self.net = zoo.FeatNet(**w["kwargs"])
         self.net.load_state_dict(w["model"])
         self.net.eval()
-        self.kind = name
         self.pre = manifest(name)["preprocess"]
 
     def to(self, dtype):
@@ -87,7 +88,7 @@ class Classifier:
 
     def features(self, x, layer):
         n = self.net
-        if self.kind == "fmnist-resnet":
+        if isinstance(n, zoo.ResNet):
             x = F.relu(n.bn1(n.conv1(x)))
             x = F.max_pool2d(x, 2) if n.mode == "conv" else F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
             last = 4
@@ -249,6 +250,14 @@ def stitch_job(job):
         cls.to(torch.float32)
         gen.to(torch.float32)
 
+    if job.get("test_network"):
+        # Paper Table 1 for these images: the test network's activations of originals and reconstructions compared.
+        T = Classifier(job["test_network"])
+        with torch.no_grad():
+            fa = T.features(T.preprocess(rec.detach(), (-1.0, 1.0)), job["test_layer"])
+            fb = T.features(T.preprocess(image, data_range), job["test_layer"])
+        out["eval"] = {k: v.tolist() for k, v in zip(("cosine", "gram", "l1"), paper_metrics(fa, fb, 1e-8))}
+
     if job.get("adam_grads"):
         lr = float(job.get("lr", 0.01))
         # torch.optim.Adam stepped with ganvas's gradients, one step per listed pair of files (a weight and a bias
@@ -276,9 +285,16 @@ def stitch_job(job):
 def metrics_job(job):
     """Paper sec 3.4 in float64, per sample: alpha' = a (reconstruction), alpha = b (original)."""
     d = job["dir"]
-    eps = float(job.get("eps", 1e-8))
-    a = npy(d, "a.npy").to(torch.float64)
-    b = npy(d, "b.npy").to(torch.float64)
+    cos, gram, l1 = paper_metrics(npy(d, "a.npy"), npy(d, "b.npy"), float(job.get("eps", 1e-8)))
+    for k, t in [("cos", cos), ("gram", gram), ("l1", l1)]:
+        np.save(os.path.join(d, f"{k}.npy"), t.numpy())  # float64
+    return {}
+
+
+def paper_metrics(a, b, eps):
+    """cosine, Gram cosine and L1 per sample, in float64."""
+    a = a.to(torch.float64)
+    b = b.to(torch.float64)
     n, c, h, w = a.shape
     # Cosine: C_ij = a[:, i, j] . b[:, i, j] / max(|a[:, i, j]| |b[:, i, j]|, eps); d = mean(C).
     dot = (a * b).sum(dim=1)
@@ -290,9 +306,7 @@ def metrics_job(job):
     va, vb = a.reshape(n, c, h * w), b.reshape(n, c, h * w)
     ga, gb = va @ va.transpose(1, 2), vb @ vb.transpose(1, 2)
     gram = (ga * gb).sum(dim=(1, 2)) / torch.clamp(ga.flatten(1).norm(dim=1) * gb.flatten(1).norm(dim=1), min=eps)
-    for k, t in [("cos", cos), ("gram", gram), ("l1", l1)]:
-        np.save(os.path.join(d, f"{k}.npy"), t.numpy())  # float64
-    return {}
+    return cos, gram, l1
 
 
 def main():
