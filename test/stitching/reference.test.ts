@@ -477,6 +477,38 @@ describe('two trainStitch steps (Adam lr 0.01, batch 8) vs PyTorch', function ()
   });
 });
 
+// ------------------------------------------------------------------ the least-squares initialization (init.ts)
+describe('the least-squares init vs a float64 PyTorch ridge regression', function () {
+  this.timeout(120_000);
+  it("Stitch.create({ init: 'lstsq' }) solves the ridge regression init.ts documents, on the same generated images", async () => {
+    // layer2 is 8×8, b16.conv0 16×16: the regression's inputs are nearest-resized.
+    const samples = 12;
+    const stitch = await Stitch.create({
+      classifier: demoModelDir('fmnist-resnet'),
+      layerX: 'layer2',
+      generator: demoModelDir('fmnist-stylegan'),
+      layerY: 'b16.conv0',
+      runtime: rt,
+      init: 'lstsq',
+      initSamples: samples,
+      seed: 'stitch-ref',
+    });
+    // init.ts draws sample i from seed "lstsq:<seed>:<i>".
+    const seeds = Array.from({ length: samples }, (_, i) => `lstsq:stitch-ref:${i}`);
+    const dir = await tmp();
+    for (const [k, v] of Object.entries(stitch.generator.inputs(seeds))) await put(dir, `${k}.npy`, v as FloatTensor);
+    const [r] = await python([{ kind: 'lstsq', dir, classifier: 'fmnist-resnet', layerX: 'layer2', layerY: 'b16.conv0', ridge: 1e-3 }]);
+    const w = await get(dir, 'lstsq_weight.npy');
+    const b = await get(dir, 'lstsq_bias.npy');
+    const r2 = (stitch.record.lstsq as { r2: number }).r2;
+    note('lstsq rel err w, b; r2 ganvas / torch', [relErr(stitch.weights.weight, w), relErr(stitch.weights.bias, b), r2, r.r2]);
+    expect(relErr(stitch.weights.weight, w)).to.be.below(1e-4);
+    expect(relErr(stitch.weights.bias, b)).to.be.below(1e-4);
+    expect(r2).to.be.closeTo(r.r2 as number, 1e-5);
+    expect(r2).to.be.within(0.05, 1);
+  });
+});
+
 // ------------------------------------------------------------------------------------- 3. metrics (§3.4)
 describe('stitching metrics (paper 003 §3.4) vs PyTorch and by hand', function () {
   this.timeout(60_000);

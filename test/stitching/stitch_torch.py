@@ -17,6 +17,8 @@ ganvas tail feeds tail_w.npy, tail_skip.npy, tail_noise_<layer>.npy):
   Writes rec.npy, c.npy, d.npy, gw.npy, gb.npy (and adam_*.npy); returns loss, head differences, fd values.
   test_network, test_layer: also the sec 3.4 metrics between the test network's activations of the reconstructions
   and of the originals (returned as eval).
+lstsq job (fmnist-stylegan; dir holds z.npy, noise_<layer>.npy of the seeds): classifier, layerX, layerY, ridge ->
+  lstsq_weight.npy, lstsq_bias.npy, r2.
 metrics job: a.npy (reconstruction activations), b.npy (original activations), eps -> cos.npy, gram.npy, l1.npy.
 """
 import json
@@ -281,6 +283,38 @@ def stitch_job(job):
     return out
 
 
+# ------------------------------------------------------------------------------------------- lstsq job
+def lstsq_job(job):
+    """ganvas's least-squares init as src/stitching/init.ts documents it, in float64: generate images from the
+    seeds' z and noise, regress the generator's own LayerY activations on the classifier's LayerX activations of
+    those images (nearest-resized to LayerY's size) plus a constant, ridge lambda = ridge * mean diag(X^T X) over
+    the weight columns (the bias column not shrunk)."""
+    d = job["dir"]
+    X, Y = job["layerX"], job["layerY"]
+    cls = Classifier(job["classifier"])
+    gen = StyleTail()
+    z = npy(d, "z.npy")
+    noises = {n: npy(d, f"noise_{n.replace('.', '_')}.npy") for n in gen.G.noise_names()}
+    with torch.no_grad():
+        _, target, _ = gen.head(z, noises, Y)
+        img = gen.G(z, noises)
+        fx = cls.features(cls.preprocess(img, (-1.0, 1.0)), X)
+    n, cy, hy, wy = target.shape
+    cx = fx.shape[1]
+    fx = F.interpolate(fx, size=(hy, wy), mode="nearest")
+    A = torch.cat([fx.permute(0, 2, 3, 1).reshape(-1, cx), torch.ones(n * hy * wy, 1)], 1).to(torch.float64)
+    T = target.permute(0, 2, 3, 1).reshape(-1, cy).to(torch.float64)
+    xtx = A.T @ A
+    lam = float(job.get("ridge", 1e-3)) * float(torch.diagonal(xtx)[:cx].mean())
+    reg = torch.diag(torch.tensor([lam] * cx + [0.0], dtype=torch.float64))
+    sol = torch.linalg.solve(xtx + reg, A.T @ T)                         # (cx + 1) x cy
+    sse = float(((T - A @ sol) ** 2).sum())
+    sst = float(((T - T.mean(0)) ** 2).sum())
+    save(d, "lstsq_weight.npy", sol[:cx].T.reshape(cy, cx, 1, 1))
+    save(d, "lstsq_bias.npy", sol[cx])
+    return {"r2": 1 - sse / sst}
+
+
 # ------------------------------------------------------------------------------------------- metrics job
 def metrics_job(job):
     """Paper sec 3.4 in float64, per sample: alpha' = a (reconstruction), alpha = b (original)."""
@@ -315,7 +349,7 @@ def main():
         jobs = json.load(f)["jobs"]
     results = []
     for job in jobs:
-        fn = {"stitch": stitch_job, "metrics": metrics_job}[job["kind"]]
+        fn = {"stitch": stitch_job, "metrics": metrics_job, "lstsq": lstsq_job}[job["kind"]]
         results.append(fn(job))
     print(json.dumps({"results": results, "torch": torch.__version__}))
 
