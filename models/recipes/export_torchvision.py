@@ -63,7 +63,8 @@ def read_state_dict(path):
     try:
         obj = torch.load(path, map_location="cpu")
     except Exception as e:  # noqa: BLE001 (any unpickling failure is reported the same way)
-        sys.exit(f"export_torchvision: cannot read {path} with torch.load: {e}")
+        sys.exit(f"export_torchvision: cannot read {path} with torch.load ({e}); --weights wants a file written by "
+                 f"torch.save(model.state_dict(), path)")
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
     if isinstance(obj, dict):
@@ -122,7 +123,10 @@ def main():
     torch.manual_seed(a.seed)
     net = getattr(torchvision.models, a.arch)(weights=None, num_classes=n_cls)
     if sd is not None:
-        missing, unexpected = net.load_state_dict(sd, strict=False)
+        try:
+            missing, unexpected = net.load_state_dict(sd, strict=False)
+        except RuntimeError as e:  # tensors of the wrong shape
+            sys.exit(f"export_torchvision: {a.weights} does not fit torchvision {a.arch} with {n_cls} classes: {e}")
         if missing or unexpected:
             sys.exit(f"export_torchvision: {a.weights} does not fit torchvision {a.arch} with {n_cls} classes: "
                      f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}, unexpected "
