@@ -29,9 +29,15 @@ def quality_text(name, q):
                 f" (target 15%: {'met' if q['targetMet'] else 'MISSED'})")
     if "heldOutViewRetrievalTop1" in q:
         b = q["randomInitBaseline"]
-        return (f"held-out view retrieval top-1 {q['heldOutViewRetrievalTop1'] * 100:.1f}% "
-                f"(random init {b['heldOutViewRetrievalTop1'] * 100:.1f}%); probe R^2 H "
-                f"{q['linearProbeR2']['hematoxylinMean']:.2f}, DAB {q['linearProbeR2']['dabMean']:.2f}")
+        s = (f"held-out view retrieval top-1 {q['heldOutViewRetrievalTop1'] * 100:.1f}% "
+             f"(random init {b['heldOutViewRetrievalTop1'] * 100:.1f}%); probe R^2 H "
+             f"{q['linearProbeR2']['hematoxylinMean']:.2f}, DAB {q['linearProbeR2']['dabMean']:.2f}")
+        if "gradientGridPeakRatio" in q:
+            g = q["gradientGridPeakRatio"]
+            s += "; gradient grid peak ratio " + "/".join(f"{v:.2f}" for v in g["layers"].values())
+            if "ihcFeatures" in g:
+                s += " (ihc-features " + "/".join(f"{v:.2f}" for v in g["ihcFeatures"].values()) + ")"
+        return s
     return json.dumps(q)
 
 
