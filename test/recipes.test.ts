@@ -18,14 +18,12 @@ describe('model recipes (--smoke)', function () {
   for (const r of readdirSync(recipes).filter((f) => f.startsWith('train_') && f.endsWith('.py')).sort()) {
     it(`${r} --smoke writes a model ganvas can run`, async () => {
       const out = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-recipe-'));
-      const t0 = Date.now();
       const log = await new Promise<string>((resolve, reject) => {
         execFile('/usr/bin/python3', [path.join(recipes, r), '--smoke', '--out', out], { maxBuffer: 32 * 1024 * 1024, env: { ...process.env, PYTHONUNBUFFERED: '1' } }, (err, stdout, stderr) => {
           if (err) reject(new Error(`${r} --smoke failed: ${err.message}\n${(stdout + stderr).slice(-3000)}`));
           else resolve(stdout + stderr);
         });
       });
-      expect(Date.now() - t0, `${r} took too long for a smoke run`).to.be.below(150_000);
       const dirs = (await fs.readdir(out, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => path.join(out, d.name));
       const candidates = [out, ...dirs];
       let opened = 0;
@@ -98,7 +96,6 @@ describe('export_torchvision.py (torchvision ResNet → ganvas)', function () {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-tv-'));
     const dir = path.join(tmp, 'resnet34');
     try {
-      const t0 = Date.now();
       await py(['-c', REFERENCE_SCRIPT, tmp]);
       await py([recipe, '--arch', 'resnet34', '--weights', path.join(tmp, 'weights.pth'), '--no-fixture', '--out', dir]);
       const fx = await FeatureExtractor.open(dir, 'layer3', rt);
@@ -118,7 +115,6 @@ describe('export_torchvision.py (torchvision ResNet → ganvas)', function () {
       // float32 sums of up to 2304 products differ in order between the two runtimes: with layer3 values up to ~23
       // the measured max abs difference was 1.2e-4, 5e-6 of the peak; the bound is 1e-4 of the peak (or absolute).
       expect(maxAbsDiff(ours, ref) / Math.max(1, peak), `max |ganvas − torchvision| / peak (peak ${peak.toFixed(2)})`).to.be.at.most(1e-4);
-      expect(Date.now() - t0, 'export + check took too long').to.be.below(60_000);
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
@@ -127,7 +123,6 @@ describe('export_torchvision.py (torchvision ResNet → ganvas)', function () {
   it('--random-weights resnet18: ganvas gradients of the exported graph equal the recipe\'s PyTorch fixture (≤ 1e-4)', async () => {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-tv-'));
     try {
-      const t0 = Date.now();
       await py([recipe, '--arch', 'resnet18', '--random-weights', '--seed', '1', '--size', '64', '--out', tmp]);
       const fxj = JSON.parse(await fs.readFile(path.join(tmp, 'fixtures', 'fixture.json'), 'utf8')) as { lossValue: number };
       const { model } = await openModel(tmp);
@@ -143,7 +138,6 @@ describe('export_torchvision.py (torchvision ResNet → ganvas)', function () {
         den += grad.data[i] ** 2;
       }
       expect(Math.sqrt(num / den), 'relative error of d loss / d image').to.be.at.most(1e-4);
-      expect(Date.now() - t0, 'export + gradient check took too long').to.be.below(60_000);
     } finally {
       await fs.rm(tmp, { recursive: true, force: true });
     }
