@@ -1,0 +1,204 @@
+/**
+ * The stitch widget: a canvas at the classifier's input size (shown enlarged), a grey (one-channel classifiers) or
+ * colour brush, a row of test images to start from, clear, and the generator seed; next to it one reconstruction
+ * per stitched layer. The reconstructions update while drawing (one request in flight at a time) and after each
+ * stroke, pick, clear or seed change.
+ */
+import { Rpc, WidgetConfig, connect, h, stats } from './rpc';
+
+interface StitchConfig extends WidgetConfig {
+  width: number;
+  height: number;
+  channels: number;
+  displaySize: number;
+  seed: number;
+  background: string;
+  picks: string[];
+  drawn: string;
+  layers: string[];
+  images: string[];
+}
+
+function loadImage(src: string): Promise<HTMLImageElement> {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error('cannot load image'));
+    img.src = src;
+  });
+}
+
+export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
+  const { width: W, height: H } = cfg;
+  const dispW = cfg.displaySize;
+  const dispH = Math.round((cfg.displaySize * H) / W);
+  const canvas = h('canvas', { width: String(W), height: String(H), class: 'ganvas-canvas', style: `width:${dispW}px;height:${dispH}px;image-rendering:pixelated;cursor:crosshair;border:1px solid #999;touch-action:none` });
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx) throw new Error('no 2D canvas');
+  ctx.imageSmoothingEnabled = false;
+  const status = h('div', { class: 'ganvas-status', style: 'font:11px sans-serif;color:#555;min-height:14px' }, 'connecting to the kernel…');
+
+  // Brush: a grey level for one-channel classifiers, any colour otherwise.
+  let color = cfg.channels === 1 ? '#ffffff' : '#7a4a2a';
+  const ink =
+    cfg.channels === 1
+      ? h('input', { type: 'range', min: '0', max: '255', value: '255', class: 'ganvas-ink', title: 'grey level', style: 'width:90px' })
+      : h('input', { type: 'color', value: color, class: 'ganvas-ink', title: 'brush colour' });
+  ink.oninput = () => {
+    if (cfg.channels === 1) {
+      const v = Number(ink.value).toString(16).padStart(2, '0');
+      color = `#${v}${v}${v}`;
+    } else color = ink.value;
+  };
+  let brush = Math.max(1, Math.round(W / 10));
+  const sizeInput = h('input', { type: 'range', min: '1', max: String(Math.max(2, Math.round(W / 4))), value: String(brush), class: 'ganvas-size', title: 'brush size (pixels)', style: 'width:90px' });
+  sizeInput.oninput = () => (brush = Number(sizeInput.value));
+  const clearBtn = h('button', { type: 'button', class: 'ganvas-clear' }, 'clear');
+  let seed = cfg.seed;
+  const seedInput = h('input', { type: 'number', min: '0', value: String(seed), class: 'ganvas-seed', style: 'width:70px', title: 'generator seed (style and noise after the stitched layer)' });
+  const newSeed = h('button', { type: 'button', class: 'ganvas-newseed' }, 'new seed');
+  const toolbar = h('div', { style: 'display:flex;flex-wrap:wrap;gap:4px;align-items:center;font:12px sans-serif;margin-bottom:4px' },
+    cfg.channels === 1 ? 'grey ' : 'colour ', ink, ' size ', sizeInput, clearBtn, ' seed ', seedInput, newSeed);
+
+  const pickRow = h('div', { style: 'display:flex;flex-wrap:wrap;gap:3px;align-items:center;font:12px sans-serif;margin-bottom:4px' }, cfg.picks.length ? 'start from: ' : '');
+  const thumb = Math.max(28, Math.min(56, Math.round(dispW / 5)));
+  cfg.picks.forEach((src, i) => {
+    const img = h('img', { src, class: 'ganvas-pick', 'data-index': String(i), title: `test image ${i}`, style: `width:${thumb}px;height:${Math.round((thumb * H) / W)}px;image-rendering:pixelated;cursor:pointer;border:1px solid #999` });
+    img.onclick = () => void pick(src);
+    pickRow.append(img);
+  });
+
+  const recSize = Math.round(dispW / 2);
+  const recs = cfg.layers.map((label, i) =>
+    h('img', { src: cfg.images[i] ?? '', class: 'ganvas-recon', 'data-layer': label, alt: label, style: `width:${recSize}px;height:${Math.round((recSize * H) / W)}px;image-rendering:pixelated;border:1px solid #999` }),
+  );
+  const gallery = h('div', { style: 'display:flex;flex-wrap:wrap;gap:6px;align-items:flex-end' },
+    ...recs.map((img, i) => h('figure', { style: 'margin:0;text-align:center;font:11px sans-serif' }, img, h('figcaption', {}, cfg.layers[i]))));
+  root.replaceChildren(toolbar, pickRow, h('div', { style: 'display:flex;gap:10px;align-items:flex-start' }, canvas, gallery), status);
+
+  const fill = () => {
+    ctx.fillStyle = cfg.background;
+    ctx.fillRect(0, 0, W, H);
+  };
+  const drawSrc = async (src: string) => {
+    const img = await loadImage(src);
+    fill();
+    ctx.drawImage(img, 0, 0, W, H);
+  };
+  fill();
+  if (cfg.drawn) void drawSrc(cfg.drawn).catch(() => undefined);
+
+  let rpc: Rpc | undefined;
+  let inFlight = false;
+  let dirty = false;
+  let waitStart: number | undefined;
+  const send = async () => {
+    if (!rpc) return;
+    if (inFlight) {
+      dirty = true;
+      return;
+    }
+    inFlight = true;
+    dirty = false;
+    try {
+      const image = canvas.toDataURL('image/png').split(',')[1];
+      const res = await rpc.call('invert', { image, seed });
+      const list = res.images as { label: string; png: string }[];
+      await Promise.all(
+        list.map(
+          (r, i) =>
+            new Promise<void>((resolve) => {
+              const img = recs[i];
+              if (!img) return resolve();
+              img.onload = () => resolve();
+              img.onerror = () => resolve();
+              img.src = `data:image/png;base64,${r.png}`;
+            }),
+        ),
+      );
+      const t = waitStart;
+      if (t !== undefined && !dirty) {
+        const ms = performance.now() - t;
+        const s = stats();
+        (s.stitch ??= []).push(ms);
+        waitStart = undefined;
+        status.textContent = `${list.length} reconstructions in ${Number(res.ms).toFixed(1)} ms in the kernel, ${ms.toFixed(0)} ms round trip · seed ${seed}`;
+      }
+    } catch (e) {
+      status.textContent = `error: ${(e as Error).message}`;
+    } finally {
+      inFlight = false;
+      if (dirty) void send();
+    }
+  };
+  const settle = () => {
+    waitStart = performance.now();
+    void send();
+  };
+  const pick = async (src: string) => {
+    await drawSrc(src);
+    settle();
+  };
+
+  let drawing = false;
+  let last: [number, number] | undefined;
+  const at = (ev: PointerEvent): [number, number] => {
+    const r = canvas.getBoundingClientRect();
+    return [((ev.clientX - r.left) / r.width) * W, ((ev.clientY - r.top) / r.height) * H];
+  };
+  const dab = (x: number, y: number) => {
+    ctx.fillStyle = color;
+    ctx.beginPath();
+    ctx.arc(x, y, brush / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  };
+  const stroke = (p: [number, number]) => {
+    const from = last ?? p;
+    const steps = Math.max(1, Math.ceil(Math.hypot(p[0] - from[0], p[1] - from[1]) / Math.max(0.5, brush / 3)));
+    for (let i = 1; i <= steps; i++) dab(from[0] + ((p[0] - from[0]) * i) / steps, from[1] + ((p[1] - from[1]) * i) / steps);
+    last = p;
+  };
+  canvas.addEventListener('pointerdown', (ev) => {
+    drawing = true;
+    canvas.setPointerCapture(ev.pointerId);
+    last = undefined;
+    stroke(at(ev));
+    void send();
+  });
+  canvas.addEventListener('pointermove', (ev) => {
+    if (!drawing) return;
+    stroke(at(ev));
+    void send();
+  });
+  const end = () => {
+    if (!drawing) return;
+    drawing = false;
+    last = undefined;
+    settle();
+  };
+  canvas.addEventListener('pointerup', end);
+  canvas.addEventListener('pointercancel', end);
+  clearBtn.onclick = () => {
+    fill();
+    settle();
+  };
+  const reseed = (s: number) => {
+    seed = s;
+    seedInput.value = String(s);
+    settle();
+  };
+  seedInput.onchange = () => reseed(Math.max(0, Math.floor(Number(seedInput.value))) || 0);
+  newSeed.onclick = () => reseed(seed + 1);
+
+  connect(cfg).then(
+    (r) => {
+      rpc = r;
+      root.setAttribute('data-ganvas-live', 'true');
+      status.textContent = 'live: draw on the canvas, or click a test image to start from';
+    },
+    (e: Error) => {
+      root.setAttribute('data-ganvas-live', 'false');
+      status.textContent = `${e.message}`;
+    },
+  );
+}
