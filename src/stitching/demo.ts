@@ -7,6 +7,7 @@
  * exists and say what does not. Everything else (a malformed file, a model that changed under a stitch) is.
  */
 import { promises as fs } from 'fs';
+import * as path from 'path';
 import { GanvasError, describeError } from '../errors';
 import { FeatureExtractor } from '../features';
 import { Generator } from '../generator';
@@ -31,6 +32,8 @@ export interface DemoStitchQuery {
   layers?: string[];
   /** Samplings distances (default [0]; the sweep uses −2…+2). */
   distances?: number[];
+  /** Where the stitch folders are (default the shipped models/stitches). */
+  dir?: string;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -57,7 +60,9 @@ export async function demoStitchFiles(classifier: string | ModelBundle, generato
   const out: DemoStitchEntry[] = [];
   for (const layerX of layers) {
     for (const t of await targetLayers(c, layerX, g, query.distances ?? [0])) {
-      const file = demoStitchPath(c.manifest.name, layerX, g.manifest.name, t.layer);
+      const file = query.dir
+        ? path.join(query.dir, `${c.manifest.name}-${layerX}__${g.manifest.name}-${t.layer}`, 'stitch.json')
+        : demoStitchPath(c.manifest.name, layerX, g.manifest.name, t.layer);
       out.push({ classifier: c.manifest.name, layerX, generator: g.manifest.name, layerY: t.layer, distance: t.distance, file, exists: await exists(file) });
     }
   }
@@ -92,7 +97,7 @@ export async function loadDemoStitches(
   const stitches: Stitch[] = [];
   for (const e of entries) stitches.push(await Stitch.load(e.file, { classifier: c, generator: gen, runtime: gen.runtime }));
   const notes = missing.map(
-    (m) => `no demo stitch ${m.classifier}.${m.layerX} → ${m.generator}.${m.layerY} (distance ${m.distance}) yet: ${m.file} does not exist`,
+    (m) => `no stitch ${m.classifier}.${m.layerX} → ${m.generator}.${m.layerY} (distance ${m.distance}) yet: ${shortPath(m.file)} does not exist`,
   );
   return { stitches, entries, missing, notes };
 }
@@ -151,4 +156,10 @@ export async function testNetworkOf(stitch: Stitch, runtime?: Runtime): Promise<
   const layer = typeof t.testLayer === 'string' ? t.testLayer : stitch.layerX;
   const dir = t.testNetwork.includes('/') ? t.testNetwork : demoModelDir(t.testNetwork);
   return FeatureExtractor.open(dir, layer, runtime ?? stitch.runtime);
+}
+
+/** models/stitches/… for the shipped stitches (the full path elsewhere). */
+function shortPath(file: string): string {
+  const rel = path.relative(path.dirname(demoModelDir('stitches')), file);
+  return rel.startsWith('..') ? file : path.join('models', rel);
 }

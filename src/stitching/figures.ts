@@ -20,6 +20,7 @@ import { FloatTensor, concatBatch, nchw, sliceBatch } from '../runtime/tensor';
 import { DemoStitchQuery, bestEpoch, demoStitchFiles, readStitchRecord, validationHistory } from './demo';
 import { evaluateInversion } from './metrics';
 import { Stitch } from './stitch';
+import type { LineSeries } from '../widgets/lines';
 
 /** `t` with values mapped linearly from range `from` to range `to` (a new tensor). */
 export function mapRange(t: FloatTensor, from: [number, number], to: [number, number] = [0, 1]): FloatTensor {
@@ -157,7 +158,7 @@ export interface EndLayerLine {
  * relative to distance 0. Layers with no stitch at all are left out.
  */
 export async function endLayerSweep(classifier: string | ModelBundle, generator: string | ModelBundle, query: DemoStitchQuery = {}): Promise<EndLayerLine[]> {
-  const entries = await demoStitchFiles(classifier, generator, { layers: query.layers, distances: query.distances ?? [-2, -1, 0, 1, 2] });
+  const entries = await demoStitchFiles(classifier, generator, { ...query, distances: query.distances ?? [-2, -1, 0, 1, 2] });
   const lines = new Map<string, EndLayerPoint[]>();
   for (const e of entries) {
     if (!e.exists) continue;
@@ -180,4 +181,21 @@ export async function endLayerSweep(classifier: string | ModelBundle, generator:
     out.push({ layerX, points });
   }
   return out;
+}
+
+/** Fig. 5's curves: one series per classifier layer, the relative cosine (or L1) against the samplings distance. */
+export function endLayerSeries(lines: EndLayerLine[], metric: 'cosine' | 'l1' = 'cosine'): LineSeries[] {
+  return lines.map((l) => ({
+    name: l.layerX,
+    x: l.points.map((p) => p.distance),
+    y: l.points.map((p) => (metric === 'cosine' ? p.relativeCosine : p.relativeL1) ?? null),
+  }));
+}
+
+/** The stitches' validation curves from their training records: validation cosine against training samples. */
+export function validationSeries(stitches: Stitch[], metric: 'valCosine' | 'valL1' | 'valGram' = 'valCosine'): LineSeries[] {
+  return stitches.map((s) => {
+    const h = validationHistory(s.record, s.name);
+    return { name: stitchLabel(s), x: h.map((p) => p.samples), y: h.map((p) => p[metric]) };
+  });
 }
