@@ -163,7 +163,7 @@ the generator, which renders them with a seed's style and noise after LayerY. Th
 generator layer the paper's rule picks (as many up-samplings from the output as LayerX is down-samplings from the
 input). Stitches not trained yet are listed and skipped."""),
     ("code", """import * as g from 'ganvas';
-const rt = new g.Runtime();
+const rt = new g.Runtime({ threads: 1 }); // the widget runs every stitch at once: one thread each (see bench:stitch-widget)
 const fm = await g.loadDemoStitches('fmnist-resnet', 'fmnist-stylegan', { runtime: rt });
 fm.notes.forEach((n) => console.log(n));
 fm.stitches.map((s) => `${s.name}: best validation cosine ${g.bestEpoch(g.validationHistory(s.record)).valCosine.toFixed(3)}`)"""),

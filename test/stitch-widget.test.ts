@@ -18,11 +18,12 @@ import {
   openModel,
   sliceBatch,
   tissueCrops,
+  toPixels,
   toPng,
 } from 'ganvas';
 import { rejectsGanvas } from './util';
 
-type Reply = Record<string, unknown> & { error?: string; images?: { label: string; png: string }[] };
+type Reply = Record<string, unknown> & { error?: string; images?: { label: string; pixels: string; width: number; height: number; channels: number }[] };
 
 async function raw(png: Buffer): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
   const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
@@ -81,11 +82,11 @@ describe('stitch widget (kernel side)', function () {
     expect([cfg.width, cfg.channels, cfg.background]).to.deep.equal([32, 1, '#000000']);
   });
 
-  it('inverts a drawn PNG with every stitch: the same pixels as Stitch.invert on that image', async () => {
+  it('inverts the drawn pixels with every stitch: the same pixels as Stitch.invert on that image', async () => {
     const img = sliceBatch(images, 2, 3);
-    const png = await toPng(img, 0, { range: [0, 1] });
+    const bytes = toPixels(img, 0, [0, 1]).data;
     const before = widget.inversions;
-    const reply = await call('invert', { image: png.toString('base64'), seed: 3 });
+    const reply = await call('invert', { pixels: bytes.toString('base64'), seed: 3 });
     expect(reply.error, reply.error).to.equal(undefined);
     expect(reply.ok).to.equal(true);
     expect(reply.seed).to.equal(3);
@@ -93,51 +94,63 @@ describe('stitch widget (kernel side)', function () {
     expect(reply.images?.map((i) => i.label)).to.deep.equal(['layer1 → b16.conv0', 'layer2 → b8.conv0']);
     expect(widget.inversions).to.equal(before + 1);
     expect(widget.seed).to.equal(3);
-    // The image kept on the widget is the PNG's 8-bit values in [0, 1].
-    const px = await raw(png);
-    for (let i = 0; i < 32 * 32; i++) expect(widget.image!.data[i]).to.be.closeTo(px.data[i * px.channels] / 255, 1e-6);
+    // The image kept on the widget is the 8-bit values in [0, 1].
+    for (let i = 0; i < 32 * 32; i++) expect(widget.image!.data[i]).to.be.closeTo(bytes[i] / 255, 1e-6);
     for (const [k, s] of stitches.entries()) {
       const direct = await s.invert(widget.image!, { seed: 3 });
-      const got = await raw(Buffer.from(reply.images![k].png, 'base64'));
-      const want = await raw(await toPng(direct, 0, { range: s.generator.range }));
-      expect([got.width, got.height]).to.deep.equal([32, 32]);
-      expect(got.data.equals(want.data), `${s.name}: reply pixels = direct inversion`).to.equal(true);
+      const r = reply.images![k];
+      expect([r.width, r.height, r.channels]).to.deep.equal([32, 32, 1]);
+      const want = toPixels(direct, 0, s.generator.range).data;
+      expect(Buffer.from(r.pixels, 'base64').equals(want), `${s.name}: reply pixels = direct inversion`).to.equal(true);
       expect(Array.from(widget.reconstructions[k].data)).to.deep.equal(Array.from(direct.data));
     }
   });
 
+  it('a PNG of the canvas gives the same reconstructions as its raw pixels', async () => {
+    const img = sliceBatch(images, 3, 4);
+    const a = await call('invert', { pixels: toPixels(img, 0, [0, 1]).data.toString('base64'), seed: 4 });
+    const b = await call('invert', { image: (await toPng(img, 0, { range: [0, 1] })).toString('base64'), seed: 4 });
+    expect(b.error, b.error).to.equal(undefined);
+    expect(b.images!.map((i) => i.pixels)).to.deep.equal(a.images!.map((i) => i.pixels));
+  });
+
   it('the seed changes the reconstructions; the same seed repeats them', async () => {
-    const image = (await toPng(sliceBatch(images, 1, 2), 0, { range: [0, 1] })).toString('base64');
-    const a = await call('invert', { image, seed: 5 });
-    const b = await call('invert', { image, seed: 6 });
-    const c = await call('invert', { image, seed: 5 });
-    expect(a.images!.map((i) => i.png)).to.deep.equal(c.images!.map((i) => i.png));
-    for (let k = 0; k < stitches.length; k++) expect(a.images![k].png, `layer ${k}`).to.not.equal(b.images![k].png);
+    const pixels = toPixels(sliceBatch(images, 1, 2), 0, [0, 1]).data.toString('base64');
+    const a = await call('invert', { pixels, seed: 5 });
+    const b = await call('invert', { pixels, seed: 6 });
+    const c = await call('invert', { pixels, seed: 5 });
+    expect(a.images!.map((i) => i.pixels)).to.deep.equal(c.images!.map((i) => i.pixels));
+    for (let k = 0; k < stitches.length; k++) expect(a.images![k].pixels, `layer ${k}`).to.not.equal(b.images![k].pixels);
   });
 
   it('a payload without a seed uses the widget seed; a data URL is accepted', async () => {
     const png = await toPng(sliceBatch(images, 0, 1), 0, { range: [0, 1] });
     widget.seed = 7;
     const r = await call('invert', { image: `data:image/png;base64,${png.toString('base64')}` });
+    expect(r.images).to.have.length(2);
     expect(r.error, r.error).to.equal(undefined);
     expect(r.seed).to.equal(7);
   });
 
   it('bad payloads get a clear error reply and change nothing', async () => {
-    const good = (await toPng(sliceBatch(images, 0, 1), 0, { range: [0, 1] })).toString('base64');
+    const good = toPixels(sliceBatch(images, 0, 1), 0, [0, 1]).data.toString('base64');
     const small = (await sharp({ create: { width: 28, height: 28, channels: 3, background: '#000' } }).png().toBuffer()).toString('base64');
     const state = { n: widget.inversions, seed: widget.seed, image: widget.image };
     const cases: [string, unknown, RegExp][] = [
-      ['paint', { image: good }, /unknown request "paint".*"invert"/],
-      ['invert', {}, /image must be the canvas as a base64 PNG string, got nothing/],
-      ['invert', { image: 42 }, /image must be .* got number/],
-      ['invert', { image: '' }, /image must be/],
-      ['invert', { image: 'not base64 at all!' }, /not base64/],
+      ['paint', { pixels: good }, /unknown request "paint".*"invert"/],
+      ['invert', [1, 2], /needs a payload object/],
+      ['invert', {}, /needs either pixels \(base64 of 32×32×1 bytes\) or image \(a base64 PNG\), got neither/],
+      ['invert', { pixels: good, image: small }, /either pixels .* not both/],
+      ['invert', { pixels: 42 }, /pixels must be base64 text of 32×32×1 bytes, got number/],
+      ['invert', { pixels: '' }, /pixels must be base64 text .* got an empty string/],
+      ['invert', { pixels: 'not base64 at all!' }, /pixels is not base64/],
+      ['invert', { pixels: Buffer.alloc(1000).toString('base64') }, /pixels hold 1000 bytes; this widget's classifier takes 32×32×1 = 1024/],
+      ['invert', { pixels: Buffer.alloc(3072).toString('base64') }, /pixels hold 3072 bytes/],
       ['invert', { image: Buffer.from('hello, not an image').toString('base64') }, /cannot read drawn image .*expected a PNG or JPEG/],
       ['invert', { image: small }, /the drawn image is 28×28 pixels; this widget's classifier takes 32×32/],
-      ['invert', { image: good, seed: -1 }, /seed must be a non-negative integer, got -1/],
-      ['invert', { image: good, seed: 1.5 }, /seed must be a non-negative integer, got 1.5/],
-      ['invert', { image: good, seed: '3' }, /seed must be an integer, got "3"/],
+      ['invert', { pixels: good, seed: -1 }, /seed must be a non-negative integer, got -1/],
+      ['invert', { pixels: good, seed: 1.5 }, /seed must be a non-negative integer, got 1.5/],
+      ['invert', { pixels: good, seed: '3' }, /seed must be an integer, got "3"/],
     ];
     for (const [type, payload, re] of cases) {
       const r = await call(type, payload);
@@ -148,7 +161,7 @@ describe('stitch widget (kernel side)', function () {
     expect(widget.seed).to.equal(state.seed);
     expect(widget.image).to.equal(state.image);
     // Still answers after the errors.
-    expect((await call('invert', { image: good, seed: 0 })).ok).to.equal(true);
+    expect((await call('invert', { pixels: good, seed: 0 })).ok).to.equal(true);
   });
 
   it('refuses stitches of different classifiers, picks of the wrong size, wrong labels and an empty list', async () => {
@@ -171,8 +184,8 @@ describe('stitch widget (kernel side)', function () {
     expect(w.image!.data.every((v) => v === 1)).to.equal(true);
     const crop = await tissueCrops({ count: 1, seed: 0, split: 'validation' });
     const png = await toPng(crop, 0, { range: [0, 1] });
-    const pngs = await w.invertImage(png, 2);
-    expect(pngs).to.have.length(1);
+    const recs = await w.invertImage(png, 2);
+    expect(recs.map((r) => r.dims)).to.deep.equal([[1, 3, 64, 64]]);
     const px = await raw(png);
     const hw = 64 * 64;
     for (const i of [0, 777, hw - 1]) for (let k = 0; k < 3; k++) expect(w.image!.data[k * hw + i]).to.be.closeTo(px.data[i * px.channels + k] / 255, 1e-6);

@@ -28,6 +28,30 @@ function loadImage(src: string): Promise<HTMLImageElement> {
   });
 }
 
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** Draws H × W × C bytes (C = 1 or 3) into a canvas of that size. */
+function showPixels(canvas: HTMLCanvasElement, r: { pixels: string; width: number; height: number; channels: number }): void {
+  const bin = atob(r.pixels);
+  if (canvas.width !== r.width || canvas.height !== r.height) {
+    canvas.width = r.width;
+    canvas.height = r.height;
+  }
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  const img = ctx.createImageData(r.width, r.height);
+  const n = r.width * r.height;
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < 3; k++) img.data[4 * i + k] = bin.charCodeAt(r.channels === 1 ? i : 3 * i + k);
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
 export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
   const { width: W, height: H } = cfg;
   const dispW = cfg.displaySize;
@@ -69,11 +93,20 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
   });
 
   const recSize = Math.round(dispW / 2);
-  const recs = cfg.layers.map((label, i) =>
-    h('img', { src: cfg.images[i] ?? '', class: 'ganvas-recon', 'data-layer': label, alt: label, style: `width:${recSize}px;height:${Math.round((recSize * H) / W)}px;image-rendering:pixelated;border:1px solid #999` }),
+  // Reconstructions are canvases at the generator's size: the kernel answers raw pixels (see the kernel side).
+  const recs = cfg.layers.map((label) =>
+    h('canvas', { width: String(W), height: String(H), class: 'ganvas-recon', 'data-layer': label, title: label, style: `width:${recSize}px;height:${Math.round((recSize * H) / W)}px;image-rendering:pixelated;border:1px solid #999` }),
   );
+  cfg.images.forEach((src, i) => {
+    void loadImage(src).then((img) => {
+      const c = recs[i];
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      c.getContext('2d')?.drawImage(img, 0, 0);
+    }, () => undefined);
+  });
   const gallery = h('div', { style: 'display:flex;flex-wrap:wrap;gap:6px;align-items:flex-end' },
-    ...recs.map((img, i) => h('figure', { style: 'margin:0;text-align:center;font:11px sans-serif' }, img, h('figcaption', {}, cfg.layers[i]))));
+    ...recs.map((c, i) => h('figure', { style: 'margin:0;text-align:center;font:11px sans-serif' }, c, h('figcaption', {}, cfg.layers[i]))));
   root.replaceChildren(toolbar, pickRow, h('div', { style: 'display:flex;gap:10px;align-items:flex-start' }, canvas, gallery), status);
 
   const fill = () => {
@@ -88,6 +121,18 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
   fill();
   if (cfg.drawn) void drawSrc(cfg.drawn).catch(() => undefined);
 
+  // The canvas as H × W × C bytes (C = the classifier's channels; grey by Rec. 601 luma, as the kernel reads a PNG).
+  const canvasPixels = (): string => {
+    const rgba = ctx.getImageData(0, 0, W, H).data;
+    const c = cfg.channels === 1 ? 1 : 3;
+    const out = new Uint8Array(W * H * c);
+    for (let i = 0; i < W * H; i++) {
+      if (c === 1) out[i] = Math.round(0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]);
+      else for (let k = 0; k < 3; k++) out[3 * i + k] = rgba[4 * i + k];
+    }
+    return toBase64(out);
+  };
+
   let rpc: Rpc | undefined;
   let inFlight = false;
   let dirty = false;
@@ -101,21 +146,14 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
     inFlight = true;
     dirty = false;
     try {
-      const image = canvas.toDataURL('image/png').split(',')[1];
-      const res = await rpc.call('invert', { image, seed });
-      const list = res.images as { label: string; png: string }[];
-      await Promise.all(
-        list.map(
-          (r, i) =>
-            new Promise<void>((resolve) => {
-              const img = recs[i];
-              if (!img) return resolve();
-              img.onload = () => resolve();
-              img.onerror = () => resolve();
-              img.src = `data:image/png;base64,${r.png}`;
-            }),
-        ),
-      );
+      const res = await rpc.call('invert', { pixels: canvasPixels(), seed });
+      const list = res.images as { label: string; pixels: string; width: number; height: number; channels: number }[];
+      list.forEach((r, i) => {
+        const c = recs[i];
+        if (c) showPixels(c, r);
+      });
+      // Counted as shown once the browser has painted the frame.
+      await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
       const t = waitStart;
       if (t !== undefined && !dirty) {
         const ms = performance.now() - t;
