@@ -174,10 +174,10 @@ Test images on top, then one row per stitched layer. Column i uses generator see
 if (fm.stitches.length > 0) g.showPng(await g.reconstructionSheet(fm.stitches, test));"""),
     ("md", """## Seed variations (Figs. 10–11)
 
-One image reconstructed from the deepest stitched layer with 15 seeds: what the layer keeps stays, the rest
-comes from the seed."""),
-    ("code", """const deepest = fm.stitches[fm.stitches.length - 1];
-if (deepest) g.showPng(await g.variationSheet(deepest, g.sliceBatch(test, 1, 2), Array.from({ length: 15 }, (_, i) => i)));"""),
+One image reconstructed from `layer3` (as in the paper; the deepest stitched layer while layer3 has no stitch)
+with 15 seeds: what the layer keeps stays, the rest comes from the seed."""),
+    ("code", """const l3 = fm.stitches.find((s) => s.layerX === 'layer3') ?? fm.stitches[fm.stitches.length - 1];
+if (l3) g.showPng(await g.variationSheet(l3, g.sliceBatch(test, 1, 2), Array.from({ length: 15 }, (_, i) => i)));"""),
     ("md", """## Training and the end-layer sweep (Fig. 5)
 
 Each stitch keeps its validation curve (pixel cosine of the test network `fmnist-testnet`, §3.4, on 500 test
@@ -191,12 +191,12 @@ if (sweep.some((l) => l.points.length > 1)) {
 } else console.log('no end-layer sweep stitches yet (only distance 0): ' + sweep.map((l) => l.layerX).join(', '));"""),
     ("md", """## The hardest images (Fig. 9)
 
-The 8 of the 500 validation images whose reconstructions from the deepest stitched layer have the lowest test-network
-cosine, with it under each."""),
+The 8 of the 500 validation images whose reconstructions from `layer3` have the lowest test-network cosine, with
+it under each."""),
     ("code", """const { images: validation } = await g.fashionMnist('test', { count: 500 });
-const worst = deepest ? await g.cosineExtremes(deepest, await g.testNetworkOf(deepest), validation, { count: 8 }) : undefined;
+const worst = l3 ? await g.cosineExtremes(l3, await g.testNetworkOf(l3), validation, { count: 8 }) : undefined;
 if (worst) g.showPng(worst.png);
-worst ? `${deepest.name}: mean cosine ${worst.meanCosine.toFixed(3)} over 500; the 8 lowest ${worst.cosine.map((c) => c.toFixed(3)).join(', ')}` : 'no stitch'"""),
+worst ? `${l3.name}: mean cosine ${worst.meanCosine.toFixed(3)} over 500; the 8 lowest ${worst.cosine.map((c) => c.toFixed(3)).join(', ')}` : 'no stitch'"""),
     ("md", """## Draw and see every layer's reconstruction
 
 Draw on the canvas (grey level and brush size above it), or click a test image to start from; each stroke is

@@ -14,6 +14,8 @@ import {
   WidgetHost,
   demoModelDir,
   fashionMnist,
+  linePlotSvg,
+  linePlotWidget,
   loadDemoStitches,
   openModel,
   sliceBatch,
@@ -21,7 +23,7 @@ import {
   toPixels,
   toPng,
 } from 'ganvas';
-import { rejectsGanvas } from './util';
+import { rejectsGanvas, throwsGanvas } from './util';
 
 type Reply = Record<string, unknown> & { error?: string; images?: { label: string; pixels: string; width: number; height: number; channels: number }[] };
 
@@ -191,5 +193,34 @@ describe('stitch widget (kernel side)', function () {
     for (const i of [0, 777, hw - 1]) for (let k = 0; k < 3; k++) expect(w.image!.data[k * hw + i]).to.be.closeTo(px.data[i * px.channels + k] / 255, 1e-6);
     const direct = await tissue.invert(w.image!, { seed: 2 });
     expect(Array.from(w.reconstructions[0].data)).to.deep.equal(Array.from(direct.data));
+  });
+});
+
+describe('line plot widget', () => {
+  it('draws one polyline per run of points (null splits a line) and a legend entry per series', async () => {
+    const svg = linePlotSvg(
+      [
+        { name: 'layer1', x: [-2, -1, 0, 1], y: [0.8, 0.9, 1, 0.95] },
+        { name: 'layer2', x: [-1, 0, 1, 2], y: [0.85, 1, null, 0.9] },
+      ],
+      { title: 'sweep', xLabel: 'samplings distance', yLabel: 'relative cosine' },
+    );
+    expect(svg.match(/<polyline/g)?.length).to.equal(2); // layer2's lone last point after the gap has no line
+    expect(svg.match(/<circle/g)?.length).to.equal(7);
+    expect(svg).to.include('>layer1</text>').and.include('>layer2</text>').and.include('samplings distance');
+    const host = new WidgetHost();
+    try {
+      const html = await linePlotWidget([{ name: 'a', x: [0, 1], y: [1, 2] }], { host, title: 't' });
+      expect(html).to.include('data-ganvas-kind="lines"').and.include('"series":[{"name":"a","x":[0,1],"y":[1,2]}]');
+    } finally {
+      await host.close();
+    }
+  });
+
+  it('refuses an empty plot, unequal x and y, and non-finite values', () => {
+    expect(throwsGanvas(() => linePlotSvg([])).message).to.match(/at least one series/);
+    expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: [1, 2], y: [1] }])).message).to.match(/"a" must have x and y arrays of the same length/);
+    expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: [1, NaN], y: [1, 2] }])).message).to.match(/x holds NaN/);
+    expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: [1, 2], y: [1, Infinity] }])).message).to.match(/y holds Infinity/);
   });
 });

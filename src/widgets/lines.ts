@@ -19,7 +19,7 @@ export interface LinePlotOptions {
   title?: string;
   xLabel?: string;
   yLabel?: string;
-  /** Only these x values get ticks (default: every x value when there are at most 12, else 5 even steps). */
+  /** Only these x values get ticks (default: every x value when there are at most 7, else 5 even steps). */
   xTicks?: number[];
   host?: WidgetHost;
 }
@@ -45,9 +45,11 @@ function fmt(v: number): string {
 /** A plain SVG line chart with a legend: the snapshot. */
 export function linePlotSvg(series: LineSeries[], opts: LinePlotOptions = {}): string {
   check(series);
-  const W = 480;
+  // The legend sits right of the plot, as wide as the longest name (about 6.2 px a character at 11 px).
+  const legend = Math.max(90, 40 + Math.ceil(6.2 * Math.max(...series.map((s) => s.name.length))));
+  const W = 350 + legend;
   const H = 300;
-  const m = { l: 56, r: 130, t: 30, b: 44 };
+  const m = { l: 56, r: legend, t: 30, b: 44 };
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => s.y.filter((v): v is number => v !== null));
   const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
@@ -65,7 +67,7 @@ export function linePlotSvg(series: LineSeries[], opts: LinePlotOptions = {}): s
     p.push(`<text x="${m.l - 4}" y="${py(v) + 4}" text-anchor="end" font-size="10">${fmt(v)}</text>`);
   }
   const unique = [...new Set(xs)].sort((a, b) => a - b);
-  const ticks = opts.xTicks ?? (unique.length <= 12 ? unique : Array.from({ length: 5 }, (_, i) => x0 + ((x1 - x0) * i) / 4));
+  const ticks = opts.xTicks ?? (unique.length <= 7 ? unique : Array.from({ length: 5 }, (_, i) => x0 + ((x1 - x0) * i) / 4));
   for (const t of ticks) p.push(`<text x="${px(t)}" y="${H - m.b + 15}" text-anchor="middle" font-size="10">${fmt(t)}</text>`);
   if (opts.xLabel) p.push(`<text x="${(W - m.r + m.l) / 2}" y="${H - 8}" text-anchor="middle" font-size="11">${escapeHtml(opts.xLabel)}</text>`);
   if (opts.yLabel) p.push(`<text transform="translate(13 ${(H - m.b + m.t) / 2}) rotate(-90)" text-anchor="middle" font-size="11">${escapeHtml(opts.yLabel)}</text>`);
