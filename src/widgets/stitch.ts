@@ -22,7 +22,7 @@ export interface StitchWidgetOptions {
   labels?: string[];
   /** Display size of the canvas in CSS pixels (default 224); reconstructions are shown at half of it. */
   displaySize?: number;
-  /** The canvas colour after "clear" (CSS colour; default black for one channel, white for RGB). */
+  /** The canvas colour after "clear", "#rrggbb" (default black for one channel, white for RGB). */
   background?: string;
   host?: WidgetHost;
 }
@@ -226,7 +226,7 @@ export class StitchWidget {
     const display = this.opts.displaySize ?? 224;
     const { channels, height, width } = this.spec;
     const recSize = Math.round(display / 2);
-    const px = (size: number) => `width:${size}px;height:${size}px;image-rendering:pixelated;border:1px solid #999`;
+    const px = (size: number) => `width:${size}px;height:${Math.round((size * height) / width)}px;image-rendering:pixelated;border:1px solid #999`;
     const cell = (png: Buffer | undefined, label: string, size: number) =>
       `<figure style="margin:0;text-align:center;font:11px sans-serif">${png ? `<img alt="${escapeHtml(label)}" src="${dataUrl(png)}" style="${px(size)}"/>` : ''}<figcaption>${escapeHtml(label)}</figcaption></figure>`;
     const snapshot =
