@@ -6,7 +6,7 @@ Nothing can be downloaded here, so the weights come from a file you have (a stat
 a checkpoint dict holding one under "state_dict" or "model", and DataParallel's "module." prefixes, are accepted),
 or are torchvision's random initialisation with a seed (for tests, and for the paper's Fig. 6 comparison of
 untrained networks).
-  /usr/bin/python3 models/recipes/export_torchvision.py --arch resnet50 --weights resnet50-0676ba61.pth --out my-models/resnet50
+  /usr/bin/python3 models/recipes/export_torchvision.py --arch resnet50 --weights resnet50.pth --out my-models/resnet50
   /usr/bin/python3 models/recipes/export_torchvision.py --arch resnet34 --random-weights --seed 0 --out /tmp/resnet34
 Then in TypeScript: await g.FeatureExtractor.open('my-models/resnet50', 'layer3').
 """

@@ -150,8 +150,8 @@ def main():
             f" / {baseline['linearProbeR2']['dabMean']:.2f}). "
             + ("" if r > b else "Honest caveat: the trained retrieval is NOT better than random init. ")
             + ("" if probe_better else "As for ihc-features, the stain-content linear probe is NOT better than for "
-               "random-init features (the contrastive objective with brightness/contrast jitter probably makes the embedding "
-               "partly intensity-invariant); what it learned is tissue-structure identity, measured by retrieval. ")
+               "random-init features (the contrastive objective with brightness/contrast jitter probably makes the "
+               "embedding partly intensity-invariant); what it learned is tissue-structure identity, measured by retrieval. ")
             + grid_text +
             "Trained on a single slide: a demo test network, not a general pathology model.")
     manifest = {
