@@ -109,7 +109,9 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
     ...recs.map((c, i) => h('figure', { style: 'margin:0;text-align:center;font:11px sans-serif' }, c, h('figcaption', {}, cfg.layers[i]))));
   root.replaceChildren(toolbar, pickRow, h('div', { style: 'display:flex;gap:10px;align-items:flex-start' }, canvas, gallery), status);
 
+  let version = 0;
   const fill = () => {
+    version++;
     ctx.fillStyle = cfg.background;
     ctx.fillRect(0, 0, W, H);
   };
@@ -117,6 +119,7 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
     const img = await loadImage(src);
     fill();
     ctx.drawImage(img, 0, 0, W, H);
+    version++;
   };
   fill();
   if (cfg.drawn) void drawSrc(cfg.drawn).catch(() => undefined);
@@ -135,16 +138,16 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
 
   let rpc: Rpc | undefined;
   let inFlight = false;
-  let dirty = false;
   let waitStart: number | undefined;
+  // Bumped on every change of the canvas or the seed. Mouse up while the request in flight already carries the
+  // latest version waits for that answer instead of inverting the same pixels again; a change made while a request
+  // is in flight is sent when it returns.
+  let sentVersion = -1;
   const send = async () => {
-    if (!rpc) return;
-    if (inFlight) {
-      dirty = true;
-      return;
-    }
+    if (!rpc || inFlight) return;
     inFlight = true;
-    dirty = false;
+    const v = version;
+    sentVersion = v;
     try {
       const res = await rpc.call('invert', { pixels: canvasPixels(), seed });
       const list = res.images as { label: string; pixels: string; width: number; height: number; channels: number }[];
@@ -155,7 +158,7 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
       // Counted as shown once the browser has painted the frame.
       await new Promise<void>((resolve) => requestAnimationFrame(() => resolve()));
       const t = waitStart;
-      if (t !== undefined && !dirty) {
+      if (t !== undefined && v === version) {
         const ms = performance.now() - t;
         const s = stats();
         (s.stitch ??= []).push(ms);
@@ -164,14 +167,16 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
       }
     } catch (e) {
       status.textContent = `error: ${(e as Error).message}`;
+      waitStart = undefined;
     } finally {
       inFlight = false;
-      if (dirty) void send();
+      if (version !== v || waitStart !== undefined) void send();
     }
   };
+  /** A change is complete (mouse up, pick, clear, seed): time until its reconstructions are shown. */
   const settle = () => {
     waitStart = performance.now();
-    void send();
+    if (!(inFlight && sentVersion === version)) void send();
   };
   const pick = async (src: string) => {
     await drawSrc(src);
@@ -185,6 +190,7 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
     return [((ev.clientX - r.left) / r.width) * W, ((ev.clientY - r.top) / r.height) * H];
   };
   const dab = (x: number, y: number) => {
+    version++;
     ctx.fillStyle = color;
     ctx.beginPath();
     ctx.arc(x, y, brush / 2, 0, 2 * Math.PI);
@@ -222,6 +228,7 @@ export function mountStitch(root: HTMLElement, cfg: StitchConfig): void {
   };
   const reseed = (s: number) => {
     seed = s;
+    version++;
     seedInput.value = String(s);
     settle();
   };
