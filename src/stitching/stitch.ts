@@ -19,7 +19,7 @@ import { OnnxModel } from '../onnx/model';
 import { Seed } from '../runtime/noise';
 import { Feeds, ModelSession, Runtime } from '../runtime/session';
 import { FloatTensor, nchw } from '../runtime/tensor';
-import { BIAS, IMAGE, ImageSpec, StitchParts, WEIGHT, inverterModel, reconstructionName, standaloneInverterModel, stitchParts } from './compose';
+import { BIAS, IMAGE, ImageSpec, StitchParts, WEIGHT, injectedModel, inverterModel, reconstructionName, standaloneInverterModel, stitchParts } from './compose';
 import { StitchWeights, defaultInit, lstsqInit } from './init';
 import { ActivationMetrics, evaluateInversion } from './metrics';
 import { TargetLayer, targetLayer } from './targetLayer';
@@ -270,6 +270,13 @@ export class Stitch {
       at += c.length;
     }
     return { data, dims: [n, ...dims.slice(1)] };
+  }
+
+  /** The activations the stitch writes into LayerY for `images` (N × C_y × H_y × W_y), before the generator tail. */
+  async injected(images: FloatTensor, opts: Pick<InvertOptions, 'range'> = {}): Promise<FloatTensor> {
+    const spec = this.imageSpec(images, opts.range);
+    const session = await this.runtime.session(injectedModel(this.parts, spec));
+    return (await session.run({ [IMAGE]: images, [WEIGHT]: this.weights.weight, [BIAS]: this.weights.bias }, ['s/y']))['s/y'];
   }
 
   /** One image reconstructed with each seed (paper Figs. 10–11). */
