@@ -317,8 +317,9 @@ export class Stitch {
 
   /**
    * The whole inverter as one standalone ONNX model (classifier head → 1×1 → resize → generator tail, with the
-   * generator head inside): inputs `image` (in `range`, default the classifier's) and the generator's own inputs
-   * (z, noise, drawn as ganvas draws them for a seed: Generator.inputs(seeds)); output the reconstruction.
+   * generator head inside): inputs `image` (in `range`, default the classifier's) and those of the generator's own
+   * inputs (z, noise) that the inversion reads — a noise input used only before LayerY is pruned away, so feed
+   * the ones the model lists (`exportFeeds` does that with ganvas's draws for a seed); output the reconstruction.
    */
   exportModel(range?: [number, number]): OnnxModel {
     const pre = this.parts.classifier.manifest.preprocess;
@@ -326,6 +327,14 @@ export class Stitch {
     const spec: ImageSpec = { channels: pre.channels, height: pre.size[0], width: pre.size[1], range: range ?? pre.range };
     const m = standaloneInverterModel(this.parts, spec);
     return inputsToInitializers(m, { [WEIGHT]: this.weights.weight, [BIAS]: this.weights.bias });
+  }
+
+  /** Feeds for the exported model: `image` plus the generator inputs it lists, drawn for `seeds` as ganvas draws them. */
+  exportFeeds(model: OnnxModel, images: FloatTensor, seeds: Seed[]): Feeds {
+    const all = this.generator.inputs(seeds);
+    const feeds: Feeds = { [IMAGE]: images };
+    for (const name of model.inputNames()) if (name !== IMAGE) feeds[name] = all[name];
+    return feeds;
   }
 
   async exportOnnx(file: string, range?: [number, number]): Promise<void> {
