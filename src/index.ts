@@ -46,3 +46,4 @@ export { galleryWidget, showGallery, GalleryWidgetOptions } from './widgets/gall
 export { sweepSvg, sweepPlotWidget, showSweepPlot } from './widgets/plot';
 export * from './stain';
 export * from './faithfulness';
+export * from './inversion';
