@@ -46,4 +46,9 @@ export { galleryWidget, showGallery, GalleryWidgetOptions } from './widgets/gall
 export { sweepSvg, sweepPlotWidget, showSweepPlot } from './widgets/plot';
 export * from './stain';
 export * from './faithfulness';
+export { compose, ComposePiece, ComposeOptions, initializersToInputs, inputsToInitializers } from './onnx/compose';
+export { floatTensorProto, readFloatTensor } from './onnx/tensorProto';
+export { preprocessModel, preprocessAffine, stitchLayerModel, nearestResize } from './onnx/pieces';
+export * from './stitching/metrics';
+export * from './stitching/data';
 export * from './inversion';

@@ -15,7 +15,9 @@ import { GanvasError } from '../errors';
 import { FeatureExtractor } from '../features';
 import type { ModelBundle } from '../manifest';
 import { mapFor, memoPromise } from '../memo';
-import { onnx, OnnxModel, withGraph } from '../onnx/model';
+import { onnx, OnnxModel } from '../onnx/model';
+import { compose } from '../onnx/compose';
+import { preprocessModel } from '../onnx/pieces';
 import { makeValueInfo } from '../onnx/types';
 import { Emitter } from '../autodiff/emit';
 import { gradientModel, lossAndGradients } from '../autodiff/gradient';
@@ -82,16 +84,21 @@ export interface Inversion {
   seconds: number;
 }
 
-/** The inversion graph of one classifier layer: θ and transform feeds in, loss and dL/dθ out. */
-interface Built {
+/** The inversion graph of one classifier layer: θ, transform feeds and target in; loss and dL/dθ out. */
+export interface InversionGraph {
+  /** Outputs `loss` and dL/dθ (lossAndGradients reads them). */
   gradient: OnnxModel;
+  /** θ → the image in [0, 1], without transforms (the reconstruction). */
   image: OnnxModel;
+  /** Name of θ's input in `gradient`: [N, ...parameterization.thetaDims(C, H, W)]. */
   theta: string;
+  /** Name of the LayerX activations of the originals in `gradient`. */
   target: string;
+  /** The transforms' run-time inputs of `gradient`. */
   feeds: TransformFeed[];
 }
 
-const graphs = new WeakMap<OnnxModel, Map<string, Promise<Built>>>();
+const graphs = new WeakMap<OnnxModel, Map<string, Promise<InversionGraph>>>();
 
 function opsetOf(model: OnnxModel): number {
   const imp = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
@@ -99,86 +106,88 @@ function opsetOf(model: OnnxModel): number {
 }
 
 /**
- * A model θ → image ([N, C, H, W] in [0, 1]) for one parameterization: what the optimizer's θ looks like.
+ * The front of the inversion graph: θ (and the transforms' feeds) → `image` [N, C, H, W] in [0, 1]. Without
+ * transforms it is what the optimizer's θ looks like (the reconstruction).
  */
-export function imageModel(param: ImageParameterization, c: number, h: number, w: number, opset = 13): OnnxModel {
-  const e = new Emitter('ganvas_inversion/', opset);
+export function imageModel(
+  param: ImageParameterization,
+  c: number,
+  h: number,
+  w: number,
+  opts: { transforms?: Transform[]; opset?: number } = {},
+): { model: OnnxModel; theta: string; feeds: TransformFeed[] } {
+  const opset = opts.opset ?? 13;
+  const e = new Emitter('', opset);
   const theta = e.fresh('theta');
-  const img = param.emit(e, theta, c, h, w);
-  e.opInto('Identity', [img], 'image');
-  const graph = onnx.GraphProto.create({
-    name: `${param.name} image`,
-    node: e.nodes,
-    initializer: e.initializers,
-    input: [makeValueInfo(theta, 'float32', ['N', ...param.thetaDims(c, h, w)])],
-    output: [makeValueInfo('image', 'float32', ['N', c, h, w])],
-  });
-  const proto = onnx.ModelProto.create({
-    irVersion: 7,
-    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: opset })],
-    producerName: 'ganvas',
-    graph,
-  });
-  return new OnnxModel(proto, `${param.name} image ${c}×${h}×${w}`);
-}
-
-async function build(fx: FeatureExtractor, param: ImageParameterization, transforms: Transform[], objective: Objective): Promise<Built> {
-  const p = fx.bundle.manifest.preprocess;
-  if (!p) throw new GanvasError('BAD_MANIFEST', `${fx.name} has no "preprocess" in its manifest`);
-  const [h, w] = p.size;
-  const c = p.channels;
-  const model = fx.model;
-  const g = model.graph;
-  const opset = opsetOf(model);
-  const taken = new Set<string>();
-  for (const t of g.initializer ?? []) taken.add(t.name ?? '');
-  for (const v of g.input ?? []) taken.add(v.name ?? '');
-  for (const n of g.node ?? []) {
-    for (const o of n.output ?? []) taken.add(o);
-    if (n.name) taken.add(n.name);
-  }
-  const e = new Emitter('ganvas_inversion/', opset, taken);
-  const theta = e.fresh('theta');
-  const target = e.fresh('target');
   let x = param.emit(e, theta, c, h, w);
   const feeds: TransformFeed[] = [];
-  for (const t of transforms) {
+  for (const t of opts.transforms ?? []) {
     const r = t.emit(e, x, c, h, w);
     x = r.output;
     feeds.push(...r.feeds);
   }
-  // The classifier's preprocessing, from the [0, 1] image: range mapping then (v − mean) / std per channel, one
-  // Mul and one Add written into the classifier's input tensor (so the classifier's nodes read it unchanged).
-  const scale = new Float32Array(c);
-  const shift = new Float32Array(c);
-  for (let k = 0; k < c; k++) {
-    const mean = p.mean?.[k] ?? p.mean?.[0] ?? 0;
-    const std = p.std?.[k] ?? p.std?.[0] ?? 1;
-    scale[k] = (p.range[1] - p.range[0]) / std;
-    shift[k] = (p.range[0] - mean) / std;
-  }
-  const input = fx.inputName;
-  e.opInto('Add', [e.mul(x, e.f32(scale, [1, c, 1, 1], 'pre_scale')), e.f32(shift, [1, c, 1, 1], 'pre_shift')], input);
-  const inits = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
-  const others = (g.input ?? []).filter((v) => v.name !== input && !inits.has(v.name ?? ''));
-  const composite = withGraph(
-    model,
-    {
-      name: `${g.name ?? 'graph'}_inversion`,
-      node: [...e.nodes, ...(g.node ?? [])],
-      initializer: [...(g.initializer ?? []), ...e.initializers],
-      input: [
-        makeValueInfo(theta, 'float32', ['N', ...param.thetaDims(c, h, w)]),
-        ...feeds.map((f) => makeValueInfo(f.name, 'float32', feedDims(f))),
-        ...others,
-      ],
-      output: g.output,
-    },
-    `${param.name} inversion of ${model.source}`,
+  e.opInto('Identity', [x], 'image');
+  const graph = onnx.GraphProto.create({
+    name: 'inversion image',
+    node: e.nodes,
+    initializer: e.initializers,
+    input: [
+      makeValueInfo(theta, 'float32', ['N', ...param.thetaDims(c, h, w)]),
+      ...feeds.map((f) => makeValueInfo(f.name, 'float32', feedDims(f))),
+    ],
+    output: [makeValueInfo('image', 'float32', ['N', c, h, w])],
+  });
+  const proto = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: opset })],
+    producerName: 'ganvas',
+    graph,
+  });
+  const names = [param.name, ...(opts.transforms ?? []).map((t) => t.name)].join(' → ');
+  return { model: new OnnxModel(proto, `${names} image ${c}×${h}×${w}`), theta, feeds };
+}
+
+/**
+ * θ → image → transforms (piece "inv/"), the classifier's preprocessing as its manifest gives it (preprocessModel,
+ * piece "pre/"), the classifier up to LayerX (piece "cls/"), composed into one graph; then its gradient model.
+ */
+export function inversionGraph(fx: FeatureExtractor, method: InversionMethod, objective: Objective = activationL1()): Promise<InversionGraph> {
+  const { parameterization, transforms } = method;
+  return memoPromise(
+    mapFor(graphs, fx.model),
+    JSON.stringify([parameterization.name, transforms.map((t) => t.name), objective.name]),
+    () => build(fx, parameterization, transforms, objective),
   );
+}
+
+async function build(fx: FeatureExtractor, param: ImageParameterization, transforms: Transform[], objective: Objective): Promise<InversionGraph> {
+  const p = fx.bundle.manifest.preprocess;
+  if (!p) throw new GanvasError('BAD_MANIFEST', `${fx.name} has no "preprocess" in its manifest`);
+  const [h, w] = p.size;
+  const c = p.channels;
+  const opset = opsetOf(fx.model);
+  const front = imageModel(param, c, h, w, { transforms, opset });
+  const pre = preprocessModel(p, { channels: c, height: h, width: w, range: [0, 1] }, opset);
+  const layer = `cls/${fx.layer.name}`;
+  const composite = compose(
+    [
+      { model: front.model, prefix: 'inv/' },
+      { model: pre, prefix: 'pre/', connect: { image: 'inv/image' } },
+      { model: fx.model, prefix: 'cls/', connect: { [fx.inputName]: 'pre/input' } },
+    ],
+    { outputs: [layer], source: `${param.name} inversion of ${fx.model.source}` },
+  );
+  const theta = `inv/${front.theta}`;
+  const target = 'inversion_target';
   const rank = fx.layer.dims.length;
-  const gradient = await gradientModel(composite, { wrt: [theta], loss: objective.loss(fx.layer.name, target, rank) });
-  return { gradient, image: imageModel(param, c, h, w, opset), theta, target, feeds };
+  const gradient = await gradientModel(composite, { wrt: [theta], loss: objective.loss(layer, target, rank) });
+  return {
+    gradient,
+    image: imageModel(param, c, h, w, { opset }).model,
+    theta,
+    target,
+    feeds: front.feeds.map((f) => ({ ...f, name: `inv/${f.name}` })),
+  };
 }
 
 function checkPositiveInteger(v: number, what: string, example: string): void {
@@ -247,11 +256,7 @@ export async function invert(
   }
   opts.signal?.throwIfAborted();
 
-  const built = await memoPromise(
-    mapFor(graphs, fx.model),
-    JSON.stringify([param.name, transforms.map((t) => t.name), objective.name]),
-    () => build(fx, param, transforms, objective),
-  );
+  const built = await inversionGraph(fx, { parameterization: param, transforms }, objective);
   const session = await fx.runtime.session(built.gradient);
   const imageSession = await fx.runtime.session(built.image);
   const unit: [number, number] = [0, 1];
