@@ -15,4 +15,4 @@ export {
 } from './parameterization';
 export { Transform, TransformFeed, JitterOptions, jitter } from './transforms';
 export { Objective, activationL1 } from './objective';
-export { InversionMethod, InvertOptions, Inversion, InversionGraph, inversionMethods, invert, inversionGraph, imageModel } from './render';
+export { InversionMethod, InversionOptions, Inversion, InversionGraph, inversionMethods, invert, inversionGraph, imageModel } from './render';

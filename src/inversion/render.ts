@@ -46,7 +46,7 @@ export const inversionMethods = {
   fftDecNoJitter: (): InversionMethod => ({ parameterization: fftImage(), transforms: [] }),
 };
 
-export interface InvertOptions {
+export interface InversionOptions {
   /** The layer to invert from, when the classifier is given as a model (default "layer2"). */
   layer?: string;
   /** θ → image (default FFT-DEC's fftImage()). */
@@ -203,7 +203,7 @@ function checkPositiveInteger(v: number, what: string, example: string): void {
 export async function invert(
   classifier: FeatureExtractor | string | ModelBundle,
   originals: FloatTensor,
-  opts: InvertOptions = {},
+  opts: InversionOptions = {},
 ): Promise<Inversion> {
   const t0 = Date.now();
   const steps = opts.steps ?? 512;

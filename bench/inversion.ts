@@ -1,0 +1,201 @@
+/**
+ * Paper 003 Tables 1 and 3 for our pairs: inversion from LayerX by the stitched GAN (when a demo stitch exists),
+ * FFT-DEC and PLAIN gradient descent, judged in a test network at the same layer (§3.2, §3.4), plus the paper's
+ * ablation FFT-DEC without jitter (§4.2).
+ *
+ * - fmnist-resnet layer1…layer4, test network fmnist-testnet, validation: the first 500 Fashion-MNIST test images;
+ * - ihc-features layer1…layer3, test network ihc-testnet (ihc-features itself, announced as a stand-in, while
+ *   models/ihc-testnet does not exist), validation: 300 tissue crops from the held-out columns (seed 0).
+ *
+ * Gradient descent costs `steps` loss-and-gradient passes per image, so on the shared 2-core machine the baselines
+ * run on the first `--subset` images of each validation set; their metrics are over that subset and their
+ * evaluation time is extrapolated linearly to the whole set (the subset size is printed). The GAN rows use the
+ * whole set, timed as the mean of `--gan-repeats` runs (the paper takes 20); all times include the metrics.
+ *
+ *   npm run bench:inversion [-- --subset 32 --steps 512 --batch 32 --threads 2 --pairs fmnist,ihc --gan-repeats 5]
+ *   npm run bench:inversion -- --sweep      (time per image-step against batch size and threads; no table)
+ */
+import { existsSync, readdirSync } from 'fs';
+import * as path from 'path';
+import {
+  ActivationMetrics,
+  FeatureExtractor,
+  FloatTensor,
+  InversionMethod,
+  Runtime,
+  demoModelDir,
+  evaluateInversion,
+  fashionMnist,
+  inversionMethods,
+  invert,
+  meanStd,
+  sliceBatch,
+  tissueCrops,
+} from 'ganvas';
+import * as ganvas from 'ganvas';
+import { arg, intArg, machine, table } from './util';
+
+interface Pair {
+  name: string;
+  classifier: string;
+  testNet: string;
+  standIn: boolean;
+  layers: string[];
+  images: () => Promise<FloatTensor>;
+}
+
+/** The lead's Stitch (src/stitching), looked up at run time so this bench also runs where it is absent. */
+interface StitchLike {
+  evaluate(testNet: FeatureExtractor, images: FloatTensor, opts?: { batchSize?: number }): Promise<{ metrics: ActivationMetrics; seconds: number }>;
+}
+const StitchApi = (ganvas as unknown as { Stitch?: { load(file: string, opts?: { runtime?: Runtime }): Promise<StitchLike> } }).Stitch;
+
+function pairs(): Pair[] {
+  const ihcTest = existsSync(path.join(demoModelDir('ihc-testnet'), 'ganvas.json'));
+  return [
+    {
+      name: 'fmnist',
+      classifier: 'fmnist-resnet',
+      testNet: 'fmnist-testnet',
+      standIn: false,
+      layers: ['layer1', 'layer2', 'layer3', 'layer4'],
+      images: async () => (await fashionMnist('test', { count: 500 })).images,
+    },
+    {
+      name: 'ihc',
+      classifier: 'ihc-features',
+      testNet: ihcTest ? 'ihc-testnet' : 'ihc-features',
+      standIn: !ihcTest,
+      layers: ['layer1', 'layer2', 'layer3'],
+      images: () => tissueCrops({ count: 300, seed: 0, split: 'validation' }),
+    },
+  ];
+}
+
+/** models/stitches/<classifier>-<layer>__<generator>-<layerY>/stitch.json, if one was shipped. */
+function stitchFile(classifier: string, layer: string): string | undefined {
+  const root = demoModelDir('stitches');
+  if (!existsSync(root)) return undefined;
+  const dir = readdirSync(root).find((d) => d.startsWith(`${classifier}-${layer}__`) && existsSync(path.join(root, d, 'stitch.json')));
+  return dir ? path.join(root, dir, 'stitch.json') : undefined;
+}
+
+const pm = (xs: Float64Array) => {
+  const { mean, std } = meanStd(xs);
+  return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
+};
+
+const METHODS: [string, () => InversionMethod][] = [
+  ['FFT-DEC', inversionMethods.fftDec],
+  ['PLAIN', inversionMethods.plain],
+  ['FFT-DEC w/o jitter', inversionMethods.fftDecNoJitter],
+];
+
+async function sweep(rt: Runtime, threads: number[]): Promise<void> {
+  const steps = intArg('steps', 20);
+  const rows: (string | number)[][] = [];
+  for (const [model, layer, count] of [
+    ['fmnist-resnet', 'layer1', 128],
+    ['fmnist-resnet', 'layer4', 128],
+    ['ihc-features', 'layer3', 64],
+  ] as const) {
+    const images = model === 'fmnist-resnet' ? (await fashionMnist('test', { count })).images : await tissueCrops({ count, seed: 0, split: 'validation' });
+    for (const t of threads) {
+      const fx = await FeatureExtractor.open(demoModelDir(model), layer, new Runtime({ threads: t }));
+      for (const [name, m] of METHODS) {
+        for (const b of [8, 16, 32, 64, 128].filter((v) => v <= count)) {
+          await invert(fx, sliceBatch(images, 0, b), { ...m(), steps: 2, batchSize: b }); // warm-up: graph, session
+          const t0 = performance.now();
+          await invert(fx, sliceBatch(images, 0, b), { ...m(), steps, batchSize: b });
+          rows.push([`${model} ${layer}`, name, t, b, (performance.now() - t0) / (steps * b)]);
+        }
+      }
+      await fx.runtime.release();
+    }
+  }
+  console.log(`per image and step (ms), ${steps} steps, including the final image and feature pass`);
+  console.log(table(['model', 'method', 'threads', 'batch', 'ms per image-step'], rows));
+  void rt;
+}
+
+async function main(): Promise<void> {
+  const threads = intArg('threads', 2);
+  const rt = new Runtime({ threads });
+  console.log(`bench/inversion — ${machine()}, onnxruntime threads ${threads}; ${new Date().toISOString()}`);
+  if (process.argv.includes('--sweep')) {
+    await sweep(rt, [1, 2]);
+    return;
+  }
+  const subsetArg = intArg('subset', 32);
+  const steps = intArg('steps', 512);
+  const batchSize = intArg('batch', 32);
+  const ganRepeats = intArg('gan-repeats', 5);
+  const wanted = arg('pairs', 'fmnist,ihc').split(',');
+  const wantedLayers = arg('layers', '').split(',').filter((s) => s);
+  const methodNames = arg('methods', METHODS.map(([n]) => n).join(',')).split(',');
+  if (!StitchApi) console.log('(this build has no Stitch: GAN rows are skipped)');
+  for (const pair of pairs().filter((p) => wanted.includes(p.name))) {
+    const all = await pair.images();
+    const full = all.dims[0];
+    const subset = Math.min(subsetArg, full);
+    const images = sliceBatch(all, 0, subset);
+    console.log(
+      `\n${pair.classifier} → test network ${pair.testNet}${pair.standIn ? ' (STAND-IN: models/ihc-testnet does not exist yet, so the network being inverted judges itself)' : ''}; ` +
+        `${full} validation images; gradient descent on the first ${subset} (${steps} steps, Adam lr 0.05, batch ${batchSize}), time extrapolated ×${(full / subset).toFixed(2)}`,
+    );
+    const rows: (string | number)[][] = [];
+    const speedups: Record<string, number[]> = {};
+    for (const layer of pair.layers.filter((l) => wantedLayers.length === 0 || wantedLayers.includes(l))) {
+      const fx = await FeatureExtractor.open(demoModelDir(pair.classifier), layer, rt);
+      const testNet = await FeatureExtractor.open(demoModelDir(pair.testNet), layer, rt);
+      let ganSeconds: number | undefined;
+      const file = stitchFile(pair.classifier, layer);
+      if (StitchApi && file) {
+        const stitch = await StitchApi.load(file, { runtime: rt });
+        await stitch.evaluate(testNet, all); // warm-up: sessions
+        let metrics: ActivationMetrics | undefined;
+        let total = 0;
+        for (let r = 0; r < ganRepeats; r++) {
+          const res = await stitch.evaluate(testNet, all);
+          metrics = res.metrics;
+          total += res.seconds;
+        }
+        ganSeconds = total / ganRepeats;
+        const m = metrics as ActivationMetrics;
+        rows.push([layer, `GAN (${path.basename(path.dirname(file))})`, pm(m.cosine), pm(m.gram), pm(m.l1), full, `${ganSeconds.toFixed(2)} s`]);
+      } else if (!file) {
+        rows.push([layer, 'GAN', '(no stitch in models/stitches)', '', '', '', '']);
+      }
+      for (const [name, method] of METHODS.filter(([n]) => methodNames.includes(n))) {
+        // Warm-up: the inversion graph, its gradient model and the sessions are built once per classifier layer and
+        // method; that one-off cost must not be multiplied by the extrapolation.
+        await invert(fx, sliceBatch(images, 0, 1), { ...method(), steps: 1 });
+        const t0 = performance.now();
+        const r = await invert(fx, images, { ...method(), steps, batchSize, seed: 0 });
+        const m = await evaluateInversion(testNet, images, r.images, [0, 1]);
+        const seconds = (performance.now() - t0) / 1000;
+        const whole = (seconds * full) / subset;
+        rows.push([layer, name, pm(m.cosine), pm(m.gram), pm(m.l1), subset, `${whole.toFixed(0)} s${subset < full ? ' (extrap.)' : ''}`]);
+        if (ganSeconds !== undefined) (speedups[name] ??= []).push(whole / ganSeconds);
+        console.error(`  ${layer} ${name}: ${seconds.toFixed(1)} s for ${subset} images (mean final L1 at LayerX ${meanStd(r.loss).mean.toFixed(4)})`);
+      }
+    }
+    console.log(table(['layer', 'method', 'cosine', 'Gram cosine', 'L1', 'images', 'evaluation time (whole set)'], rows));
+    const sp = Object.entries(speedups);
+    if (sp.length > 0) {
+      console.log('speed-up of GAN over each baseline (whole-set evaluation time ratio, over the layers with a stitch)');
+      console.log(
+        table(
+          ['baseline', 'mean', 'min', 'max', 'layers'],
+          sp.map(([k, v]) => [k, `${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)}×`, `${Math.min(...v).toFixed(0)}×`, `${Math.max(...v).toFixed(0)}×`, v.length]),
+        ),
+      );
+    }
+  }
+  await rt.release();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
