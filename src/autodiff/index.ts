@@ -28,6 +28,7 @@ export { ConstValue } from './constants';
 export {
   Adam,
   AdamOptions,
+  AdamState,
   GradientDescent,
   Optimizer,
   Parameterization,

@@ -135,6 +135,29 @@ export class Adam implements Optimizer {
     this.owner = undefined;
     this.t = 0;
   }
+
+  /** The moments and step count (copies), to checkpoint a run; undefined before the first step. */
+  state(): AdamState | undefined {
+    if (!this.m || !this.v) return undefined;
+    return { m: Float64Array.from(this.m), v: Float64Array.from(this.v), t: this.t };
+  }
+
+  /** Continues from a checkpointed state for the variable `theta` (a resumed run steps exactly as an unbroken one). */
+  restore(theta: Float32Array, s: AdamState): void {
+    if (s.m.length !== theta.length || s.v.length !== theta.length || !Number.isInteger(s.t) || s.t < 0) {
+      throw new GanvasError('BAD_INPUT', `Adam state for ${s.m.length} values at step ${s.t} does not fit a variable of ${theta.length} values`);
+    }
+    this.owner = theta;
+    this.m = Float64Array.from(s.m);
+    this.v = Float64Array.from(s.v);
+    this.t = s.t;
+  }
+}
+
+export interface AdamState {
+  m: Float64Array;
+  v: Float64Array;
+  t: number;
 }
 
 /**

@@ -22,6 +22,11 @@ export interface ComposePiece {
   prefix: string;
   /** Inputs of this piece → the composed tensor they read (an earlier piece's tensor, prefixed, or a graph input). */
   connect?: Record<string, string>;
+  /**
+   * Unconnected inputs keep their own names (no prefix), and one that an earlier piece already has as a graph
+   * input reads that input: a generator's head and tail both reading the noise "noise_b32", say.
+   */
+  shareInputs?: boolean;
 }
 
 export interface ComposeOptions {
@@ -90,9 +95,12 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
         );
       }
     }
+    const graphInputs = new Set(inputs.map((i) => i.name ?? ''));
+    const shared = (n: string) => piece.shareInputs === true && realInputs.has(n) && !Object.prototype.hasOwnProperty.call(connect, n);
     const rename = (n: string | null | undefined): string => {
       if (!n) return '';
-      return Object.prototype.hasOwnProperty.call(connect, n) ? connect[n] : piece.prefix + n;
+      if (Object.prototype.hasOwnProperty.call(connect, n)) return connect[n];
+      return shared(n) ? n : piece.prefix + n;
     };
     for (const t of g.initializer ?? []) {
       if (realInputs.has(t.name ?? '')) continue;
@@ -103,6 +111,7 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
       const n = v.name ?? '';
       if (!realInputs.has(n) || Object.prototype.hasOwnProperty.call(connect, n)) continue;
       const renamed = { ...v, name: rename(n) };
+      if (shared(n) && graphInputs.has(n)) continue;
       if (known.has(renamed.name)) throw new GanvasError('BAD_INPUT', `compose: tensor name "${renamed.name}" occurs twice; use distinct prefixes`);
       inputs.push(renamed);
       known.set(renamed.name, renamed);
@@ -133,14 +142,25 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
     const { type, dims } = valueInfoType(known.get(name));
     return makeValueInfo(name, type ?? 'float32', dims);
   });
+  // Only what the outputs need: a piece's other outputs (a generator head's layer when only its style crosses,
+  // say) would otherwise be computed on every run, and their inputs would have to be fed.
+  const needed = new Set(opts.outputs);
+  const kept: onnx.INodeProto[] = [];
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    if ((nodes[i].output ?? []).some((o) => needed.has(o))) {
+      kept.push(nodes[i]);
+      for (const x of nodes[i].input ?? []) if (x) needed.add(x);
+    }
+  }
+  kept.reverse();
   const base = pieces[0].model;
   const graph: onnx.IGraphProto = {
     name: 'composed',
-    node: nodes,
-    initializer: initializers,
-    input: inputs,
+    node: kept,
+    initializer: initializers.filter((t) => needed.has(t.name ?? '')),
+    input: inputs.filter((v) => needed.has(v.name ?? '')),
     output: outputs,
-    valueInfo: valueInfo.filter((v) => !opts.outputs.includes(v.name ?? '')),
+    valueInfo: valueInfo.filter((v) => needed.has(v.name ?? '') && !opts.outputs.includes(v.name ?? '')),
   };
   const model = withGraph(base, graph, opts.source ?? `composed of ${pieces.map((p) => p.model.source).join(' + ')}`);
   const irs = pieces.map((p) => Number(p.model.proto.irVersion ?? 0));

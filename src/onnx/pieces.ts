@@ -13,6 +13,7 @@ import { Emitter } from '../autodiff/emit';
 import type { Preprocess } from '../manifest';
 import { OnnxModel, onnx, withGraph } from './model';
 import { makeValueInfo } from './types';
+import { nearestIndex } from '../runtime/tensor';
 
 /** ITU-R 601 luma, as PIL's convert('L') and FeatureExtractor.preprocess. */
 const LUMA = [0.299, 0.587, 0.114];
@@ -87,13 +88,32 @@ export function preprocessModel(
 
 /**
  * Nearest resize to [H, W] with source index floor(i · in / out) (PyTorch's F.interpolate(mode='nearest') and
- * ganvas's nearestIndex): Resize asymmetric + floor, sizes given.
+ * ganvas's nearestIndex), exact for any sizes, one axis at a time: an integer up-sampling is a Resize with an
+ * integer scale (asymmetric, floor), an integer down-sampling a strided Slice, anything else a Gather of the
+ * nearestIndex rows. (A Resize with a fractional scale is not exact: 9 → 3 has scale 0.33333334 in float32 and
+ * maps output 1 to input 2.)
  */
 export function nearestResize(e: Emitter, x: string, from: [number, number], size: [number, number]): string {
-  // Constant scales, not sizes computed from Shape(x): the autodiff needs Resize's scales as constants, and a
-  // Shape-derived size depends on the batch input. Output size floor(in · scale) = out for the ratios used here.
-  const scales = e.f32([1, 1, size[0] / from[0], size[1] / from[1]], [4], 'scales');
-  return e.op('Resize', [x, '', scales], { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } });
+  let y = x;
+  for (const axis of [0, 1]) {
+    const a = from[axis];
+    const b = size[axis];
+    if (a === b) continue;
+    const onnxAxis = 2 + axis;
+    if (b % a === 0) {
+      const scales = axis === 0 ? [1, 1, b / a, 1] : [1, 1, 1, b / a];
+      y = e.op('Resize', [y, '', e.f32(scales, [4], 'scales')], {
+        mode: { s: 'nearest' },
+        coordinate_transformation_mode: { s: 'asymmetric' },
+        nearest_mode: { s: 'floor' },
+      });
+    } else if (a % b === 0) {
+      y = e.op('Slice', [y, e.i64([0]), e.i64([a]), e.i64([onnxAxis]), e.i64([a / b])]);
+    } else {
+      y = e.op('Gather', [y, e.i64(Array.from(nearestIndex(b, a)))], { axis: { i: onnxAxis } });
+    }
+  }
+  return y;
 }
 
 /**

@@ -120,12 +120,19 @@ export interface TissueCropOptions {
   size?: number;
   /** Random flips and 90° rotations (training augmentation; default: on for train, off for validation). */
   augment?: boolean;
+  /** Index of the first crop: crop i is drawn from (split, seed, offset + i) alone, so any range can be made. */
+  offset?: number;
+  /** Crop indices to make (instead of offset…offset+count−1); count is then indices.length. */
+  indices?: number[];
 }
 
 /** Random crops of ihc.png as N×3×size×size in [0, 1]. */
 export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor> {
   const size = opts.size ?? 64;
-  checkCount('count', opts.count);
+  const indices = opts.indices;
+  if (indices !== undefined) for (const i of indices) checkCount('crop index', i, 1e12);
+  const count = indices ? indices.length : opts.count;
+  checkCount('count', count);
   checkCount('size', size, 112);
   if (opts.split !== 'train' && opts.split !== 'validation') {
     throw new GanvasError('BAD_INPUT', `split must be "train" or "validation", got ${JSON.stringify(opts.split)}`);
@@ -133,10 +140,12 @@ export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor>
   const { data, width, height } = await ihcSlide();
   const [lo, hi] = opts.split === 'train' ? [0, 400 - size] : [400, width - size];
   const augment = opts.augment ?? opts.split === 'train';
-  const rng = seedrandom(`tissue:${opts.split}:${opts.seed}`);
-  const n = opts.count;
+  const offset = opts.offset ?? 0;
+  checkCount('offset', offset, 1e12);
+  const n = count;
   const out = new Float32Array(n * 3 * size * size);
   for (let s = 0; s < n; s++) {
+    const rng = seedrandom(`tissue:${opts.split}:${opts.seed}:${indices ? indices[s] : offset + s}`);
     const y0 = Math.floor(rng() * (height - size + 1));
     const x0 = lo + Math.floor(rng() * (hi - lo + 1));
     const rot = augment ? Math.floor(rng() * 4) : 0;
