@@ -12,7 +12,7 @@
  * evaluation time is extrapolated linearly to the whole set (the subset size is printed). The GAN rows use the
  * whole set, timed as the mean of `--gan-repeats` runs (the paper takes 20); all times include the metrics.
  *
- *   npm run bench:inversion [-- --subset 32 --steps 512 --batch 32 --threads 2 --pairs fmnist,ihc --gan-repeats 5]
+ *   npm run bench:inversion [-- --subset 32 --steps 512 --threads 1 --concurrency 2 --gan-threads 2 --pairs fmnist,ihc --gan-repeats 5]
  *   npm run bench:inversion -- --sweep      (time per image-step against batch size and threads; no table)
  */
 import { existsSync, readdirSync } from 'fs';
@@ -23,6 +23,7 @@ import {
   FloatTensor,
   InversionMethod,
   Runtime,
+  Stitch,
   demoModelDir,
   evaluateInversion,
   fashionMnist,
@@ -32,7 +33,6 @@ import {
   sliceBatch,
   tissueCrops,
 } from 'ganvas';
-import * as ganvas from 'ganvas';
 import { arg, intArg, machine, table } from './util';
 
 interface Pair {
@@ -44,11 +44,6 @@ interface Pair {
   images: () => Promise<FloatTensor>;
 }
 
-/** The lead's Stitch (src/stitching), looked up at run time so this bench also runs where it is absent. */
-interface StitchLike {
-  evaluate(testNet: FeatureExtractor, images: FloatTensor, opts?: { batchSize?: number }): Promise<{ metrics: ActivationMetrics; seconds: number }>;
-}
-const StitchApi = (ganvas as unknown as { Stitch?: { load(file: string, opts?: { runtime?: Runtime }): Promise<StitchLike> } }).Stitch;
 
 function pairs(): Pair[] {
   const ihcTest = existsSync(path.join(demoModelDir('ihc-testnet'), 'ganvas.json'));
@@ -80,6 +75,8 @@ function stitchFile(classifier: string, layer: string): string | undefined {
   return dir ? path.join(root, dir, 'stitch.json') : undefined;
 }
 
+const times = (x: number) => `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×`;
+
 const pm = (xs: Float64Array) => {
   const { mean, std } = meanStd(xs);
   return `${mean.toFixed(3)} ± ${std.toFixed(3)}`;
@@ -91,49 +88,65 @@ const METHODS: [string, () => InversionMethod][] = [
   ['FFT-DEC w/o jitter', inversionMethods.fftDecNoJitter],
 ];
 
-async function sweep(rt: Runtime, threads: number[]): Promise<void> {
+/**
+ * Time per image-step against batch size, onnxruntime threads and batches in flight. Wall time on a shared machine
+ * says little about a quiet one, so CPU time is reported too: CPU-ms per image-step is the work each setting costs;
+ * a setting whose CPU time stays flat when it goes parallel would run that much faster on idle cores, one whose CPU
+ * time grows is paying for threads that wait.
+ */
+async function sweep(): Promise<void> {
   const steps = intArg('steps', 20);
   const rows: (string | number)[][] = [];
+  const configs = [
+    { threads: 1, concurrency: 1 },
+    { threads: 2, concurrency: 1 },
+    { threads: 1, concurrency: 2 },
+  ];
   for (const [model, layer, count] of [
     ['fmnist-resnet', 'layer1', 128],
     ['fmnist-resnet', 'layer4', 128],
     ['ihc-features', 'layer3', 64],
   ] as const) {
     const images = model === 'fmnist-resnet' ? (await fashionMnist('test', { count })).images : await tissueCrops({ count, seed: 0, split: 'validation' });
-    for (const t of threads) {
-      const fx = await FeatureExtractor.open(demoModelDir(model), layer, new Runtime({ threads: t }));
-      for (const [name, m] of METHODS) {
-        for (const b of [8, 16, 32, 64, 128].filter((v) => v <= count)) {
-          await invert(fx, sliceBatch(images, 0, b), { ...m(), steps: 2, batchSize: b }); // warm-up: graph, session
+    for (const { threads, concurrency } of configs) {
+      const fx = await FeatureExtractor.open(demoModelDir(model), layer, new Runtime({ threads }));
+      for (const [name, m] of METHODS.slice(0, 2)) {
+        for (const b of [8, 32, 128].filter((v) => v * concurrency <= count)) {
+          const n = b * concurrency;
+          await invert(fx, sliceBatch(images, 0, n), { ...m(), steps: 2, batchSize: b, concurrency }); // warm-up: graph, sessions
+          const c0 = process.cpuUsage();
           const t0 = performance.now();
-          await invert(fx, sliceBatch(images, 0, b), { ...m(), steps, batchSize: b });
-          rows.push([`${model} ${layer}`, name, t, b, (performance.now() - t0) / (steps * b)]);
+          await invert(fx, sliceBatch(images, 0, n), { ...m(), steps, batchSize: b, concurrency });
+          const wall = (performance.now() - t0) / (steps * n);
+          const c = process.cpuUsage(c0);
+          rows.push([`${model} ${layer}`, name, threads, concurrency, b, wall, (c.user + c.system) / 1000 / (steps * n)]);
         }
       }
       await fx.runtime.release();
     }
   }
-  console.log(`per image and step (ms), ${steps} steps, including the final image and feature pass`);
-  console.log(table(['model', 'method', 'threads', 'batch', 'ms per image-step'], rows));
-  void rt;
+  console.log(`per image and step, ${steps} steps (including the final image and feature pass); load average at the end ${require('os').loadavg()[0].toFixed(1)}`);
+  console.log(table(['model', 'method', 'threads', 'batches in flight', 'batch', 'wall ms', 'CPU ms'], rows));
 }
 
 async function main(): Promise<void> {
-  const threads = intArg('threads', 2);
+  const threads = intArg('threads', 1);
   const rt = new Runtime({ threads });
-  console.log(`bench/inversion — ${machine()}, onnxruntime threads ${threads}; ${new Date().toISOString()}`);
+  console.log(`bench/inversion — ${machine()}; ${new Date().toISOString()}`);
   if (process.argv.includes('--sweep')) {
-    await sweep(rt, [1, 2]);
+    await sweep();
     return;
   }
   const subsetArg = intArg('subset', 32);
   const steps = intArg('steps', 512);
-  const batchSize = intArg('batch', 32);
+  const concurrency = intArg('concurrency', 2);
+  const batchSize = intArg('batch', Math.ceil(Math.min(subsetArg, 500) / concurrency));
+  const ganThreads = intArg('gan-threads', 2);
+  const ganRt = new Runtime({ threads: ganThreads });
   const ganRepeats = intArg('gan-repeats', 5);
   const wanted = arg('pairs', 'fmnist,ihc').split(',');
   const wantedLayers = arg('layers', '').split(',').filter((s) => s);
   const methodNames = arg('methods', METHODS.map(([n]) => n).join(',')).split(',');
-  if (!StitchApi) console.log('(this build has no Stitch: GAN rows are skipped)');
   for (const pair of pairs().filter((p) => wanted.includes(p.name))) {
     const all = await pair.images();
     const full = all.dims[0];
@@ -141,7 +154,8 @@ async function main(): Promise<void> {
     const images = sliceBatch(all, 0, subset);
     console.log(
       `\n${pair.classifier} → test network ${pair.testNet}${pair.standIn ? ' (STAND-IN: models/ihc-testnet does not exist yet, so the network being inverted judges itself)' : ''}; ` +
-        `${full} validation images; gradient descent on the first ${subset} (${steps} steps, Adam lr 0.05, batch ${batchSize}), time extrapolated ×${(full / subset).toFixed(2)}`,
+        `${full} validation images; gradient descent on the first ${subset} (${steps} steps, Adam lr 0.05, batch ${batchSize}, ${concurrency} batches in flight, ` +
+        `onnxruntime threads ${threads}), time extrapolated ×${(full / subset).toFixed(2)}; GAN on all ${full} with ${ganThreads} threads, mean of ${ganRepeats} passes`,
     );
     const rows: (string | number)[][] = [];
     const speedups: Record<string, number[]> = {};
@@ -150,8 +164,8 @@ async function main(): Promise<void> {
       const testNet = await FeatureExtractor.open(demoModelDir(pair.testNet), layer, rt);
       let ganSeconds: number | undefined;
       const file = stitchFile(pair.classifier, layer);
-      if (StitchApi && file) {
-        const stitch = await StitchApi.load(file, { runtime: rt });
+      if (file) {
+        const stitch = await Stitch.load(file, { runtime: ganRt });
         await stitch.evaluate(testNet, all); // warm-up: sessions
         let metrics: ActivationMetrics | undefined;
         let total = 0;
@@ -171,7 +185,7 @@ async function main(): Promise<void> {
         // method; that one-off cost must not be multiplied by the extrapolation.
         await invert(fx, sliceBatch(images, 0, 1), { ...method(), steps: 1 });
         const t0 = performance.now();
-        const r = await invert(fx, images, { ...method(), steps, batchSize, seed: 0 });
+        const r = await invert(fx, images, { ...method(), steps, batchSize, concurrency, seed: 0 });
         const m = await evaluateInversion(testNet, images, r.images, [0, 1]);
         const seconds = (performance.now() - t0) / 1000;
         const whole = (seconds * full) / subset;
@@ -187,12 +201,13 @@ async function main(): Promise<void> {
       console.log(
         table(
           ['baseline', 'mean', 'min', 'max', 'layers'],
-          sp.map(([k, v]) => [k, `${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)}×`, `${Math.min(...v).toFixed(0)}×`, `${Math.max(...v).toFixed(0)}×`, v.length]),
+          sp.map(([k, v]) => [k, times(v.reduce((a, b) => a + b, 0) / v.length), times(Math.min(...v)), times(Math.max(...v)), v.length]),
         ),
       );
     }
   }
   await rt.release();
+  await ganRt.release();
 }
 
 main().catch((e) => {

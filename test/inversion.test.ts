@@ -172,7 +172,7 @@ describe('inversion: jitter (paper 003 §3.3, pad by 2 then shift by up to one p
   function oneHot(k: number, at: number, n: number): FloatTensor {
     const data = new Float32Array(n * k);
     for (let i = 0; i < n; i++) data[i * k + at] = 1;
-    return { data, dims: [n, k, 1, 1, 1] };
+    return { data, dims: [n, k, 1, 1] };
   }
 
   for (const [pad, shift] of [
@@ -182,8 +182,8 @@ describe('inversion: jitter (paper 003 §3.3, pad by 2 then shift by up to one p
     it(`pad ${pad}, shift ${shift}: every shift equals the hand-made reflect-pad-and-crop, and the gradient is its exact transpose`, async () => {
       const { model, theta, feeds } = imageModel(identityParam, c, h, w, { transforms: [jitter({ pad, shift })] });
       expect(feeds.map((f) => f.perImage)).to.deep.equal([
-        [2 * shift + 1, 1, 1, 1],
-        [2 * shift + 1, 1, 1, 1],
+        [2 * shift + 1, 1, 1],
+        [2 * shift + 1, 1, 1],
       ]);
       const img = randomTensor('jitter-img', [2, c, h, w]);
       const s = await rt.session(model);
@@ -231,6 +231,8 @@ describe('inversion: jitter (paper 003 §3.3, pad by 2 then shift by up to one p
     throwsGanvas(() => jitter({ pad: 1, shift: 2 }), 'BAD_INPUT');
     throwsGanvas(() => jitter({ pad: 1.5 }), 'BAD_INPUT');
     throwsGanvas(() => imageModel(identityParam, 1, 2, 2, { transforms: [jitter({ pad: 2 })] }), 'BAD_INPUT');
+    // Shift 0 is the identity, with nothing to feed.
+    expect(imageModel(identityParam, 1, 4, 4, { transforms: [jitter({ shift: 0 })] }).feeds).to.have.length(0);
   });
 });
 
@@ -245,7 +247,7 @@ describe('inversion: objective and the composed graph', function () {
     const dims = [2, ...param.thetaDims(1, 16, 16)];
     const th = randomTensor('objective-theta', dims, 0.5);
     const target = await fx.features(randomTensor('objective-target', [2, 1, 16, 16], 0.3), [-1, 1]);
-    const oneHot = (at: number) => ({ data: new Float32Array([0, 0, 0].map((_, i) => (i === at ? 1 : 0)).concat([1, 0, 0])), dims: [2, 3, 1, 1, 1] });
+    const oneHot = (at: number) => ({ data: new Float32Array([0, 0, 0].map((_, i) => (i === at ? 1 : 0)).concat([1, 0, 0])), dims: [2, 3, 1, 1] });
     const feeds = { [graph.target]: target, [graph.feeds[0].name]: oneHot(0), [graph.feeds[1].name]: oneHot(2) };
     const r = await lossAndGradients(s, { ...feeds, [graph.theta]: th });
     const f = async (x: Float32Array) => (await lossAndGradients(s, { ...feeds, [graph.theta]: { data: x, dims } })).loss;

@@ -45,9 +45,9 @@ export function feedDims(f: TransformFeed): Dim[] {
  * activations need, only the inner `shift` pixels of the padding are ever seen.)
  *
  * In the graph: reflection padding by Slice (step −1) and Concat; then, per axis, the 2·shift + 1 candidate
- * windows are stacked and summed under a one-hot weight fed per image ([N, 2s+1, 1, 1, 1]), so one graph serves
- * every shift and the gradient is the exact transpose (a one-hot weight selects, the padding's adjoint adds the
- * reflected rows back). The extra work is a few copies of the image per step, nothing beside the classifier.
+ * windows are summed under a one-hot weight fed per image ([N, 2s+1, 1, 1]), so one graph serves every shift and
+ * the gradient is the exact transpose (a one-hot weight selects, the padding's adjoint adds the reflected rows
+ * back). With shift 0 the transform is the identity and has no feeds.
  */
 export function jitter(opts: JitterOptions = {}): Transform {
   const pad = opts.pad ?? 2;
@@ -65,26 +65,32 @@ export function jitter(opts: JitterOptions = {}): Transform {
       }
       const slice = (x: string, axis: number, start: number, end: number, step = 1) =>
         e.op('Slice', [x, e.i64([start]), e.i64([end]), e.i64([axis]), e.i64([step])]);
-      // Reflection padding along one axis of size n: rows pad..1 before, rows n−2..n−1−pad after.
+      // The H×W window at offset pad ± shift reads only the inner `shift` pixels of the padding, so padding by
+      // `shift` and windowing at shift ± shift gives the same image with smaller copies (tested against pad-then-crop).
+      const p = shift;
+      // Reflection padding along one axis of size n: rows p..1 before, rows n−2..n−1−p after.
       const reflect = (x: string, axis: number, n: number) =>
-        pad === 0 ? x : e.op('Concat', [slice(x, axis, pad, 0, -1), x, slice(x, axis, n - 2, n - 2 - pad, -1)], { axis: { i: axis } });
+        p === 0 ? x : e.op('Concat', [slice(x, axis, p, 0, -1), x, slice(x, axis, n - 2, n - 2 - p, -1)], { axis: { i: axis } });
       const padded = reflect(reflect(image, 2, h), 3, w);
       const feeds: TransformFeed[] = [];
-      // Along y, then x: stack the k windows on a new axis 1, weight them one-hot, sum the axis away.
+      // Along y, then x: the k windows, each times its one-hot weight (fed per image as [N, k, 1, 1], sliced to
+      // [N, 1, 1, 1]), summed. Measured on ihc-features layer3 (64×64 RGB, batch 32, one thread, CPU time on the
+      // shared machine): jitter adds 0.36 ms per image-step to FFT-DEC's 1.6 ms, against 0.40 ms when the windows
+      // were stacked (Unsqueeze + Concat), reduced (ReduceSum) and cut from a 2-pixel pad.
       const choose = (x: string, axis: number, size: number, label: string) => {
-        const windows = [];
-        for (let d = -shift; d <= shift; d++) windows.push(e.unsqueeze(slice(x, axis, pad + d, pad + d + size), [1]));
+        if (k === 1) return x;
         const name = e.fresh(`jitter_${label}`);
         feeds.push({
           name,
-          perImage: [k, 1, 1, 1],
+          perImage: [k, 1, 1],
           sample: (random, out) => {
             out.fill(0);
             out[Math.min(k - 1, Math.floor(random() * k))] = 1;
           },
         });
-        const stacked = k === 1 ? windows[0] : e.op('Concat', windows, { axis: { i: 1 } });
-        return e.reduceSum(e.mul(stacked, name), [1], false);
+        const terms = [];
+        for (let d = -shift; d <= shift; d++) terms.push(e.mul(slice(x, axis, p + d, p + d + size), slice(name, 1, d + shift, d + shift + 1)));
+        return e.op('Sum', terms);
       };
       const output = choose(choose(padded, 2, h, 'y'), 3, w, 'x');
       return { output, feeds };
