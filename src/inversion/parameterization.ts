@@ -12,10 +12,11 @@
  *   For an image with other than three channels (a one-channel classifier) the colour step is the identity.
  *
  * Speed: the inverse FFT is written as matrix products with constant DFT matrices (separable: one product along
- * x, one along y), which onnxruntime runs as small GEMMs inside the same graph. For a 32×32 one-channel image that
- * is ~0.1 M multiply-adds per image and step, against ≥ 2.5 M for fmnist-resnet up to layer1 and its backward
- * pass, so it costs a few percent of a step. A JavaScript FFT would add two more hand-overs per step (image out,
- * gradient in) and run outside onnxruntime's threads; an O(HW·log HW) FFT would save little at these sizes.
+ * x, one along y), which onnxruntime runs as GEMMs inside the same graph as the classifier, so a step stays one
+ * call. Measured (CPU time per image-step, batch 32, one thread): no visible cost beside PLAIN's sigmoid for
+ * fmnist-resnet (32×32 gray: 0.37 vs 0.39 ms at layer1, within noise); 0.19 ms (13 %) for ihc-features layer3
+ * (64×64 RGB, 1.62 vs 1.43 ms). A JavaScript FFT would need two more hand-overs per step (image out, gradient
+ * in) and run outside onnxruntime's threads; an O(HW·log HW) FFT would save little at these sizes.
  */
 import { GanvasError } from '../errors';
 import type { Emitter } from '../autodiff/emit';

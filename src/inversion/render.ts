@@ -6,10 +6,17 @@
  * LayerX → loss, differentiated by src/autodiff. One onnxruntime call per step computes the loss and dL/dθ for a
  * whole batch; JavaScript only draws the transforms' randomness and steps Adam.
  *
- * Speed (measured with fmnist-resnet on the shared 2-core machine, `npm run bench:inversion` reports the current
- * figures): per image and step, a batch of 32 costs about 0.5 ms at layer1 and 1.6 ms at layer4, a batch of 8
- * about 20 % more (fixed per-call costs), a batch of 128 no less (the activations of the backward pass leave the
- * cache); so the default batch is 32. Threads are the Runtime's (the bench uses 2, the machine's cores).
+ * Speed (`npm run bench:inversion -- --sweep`, bench/results/inversion-sweep.txt, on the shared 2-core machine; CPU
+ * time per image-step, which the other processes on the machine disturb less than wall time):
+ * - batch size: flat from 8 to 128 within the noise (fmnist-resnet layer4 PLAIN: 1.03, 0.71, 0.74 ms at 8, 32,
+ *   128), so the default is 32;
+ * - threads: onnxruntime's second intra-op thread doubles the CPU time (0.71 → 1.57 ms at layer4, 1.77 → 3.44 ms
+ *   for ihc-features layer3): its threads wait on these small convolutions, and wall time got worse, not better;
+ * - batches in flight: two single-threaded batches at once keep the CPU time flat (0.74, 1.68 ms) and so use both
+ *   cores: on two cores, use `new Runtime({ threads: 1 })` with `concurrency: 2` (the bench does). The default,
+ *   concurrency 1, leaves the threads to the Runtime.
+ * The transforms run in the graph, not in JavaScript: one call per step, no hand-over of the image and its
+ * gradient.
  */
 import { GanvasError } from '../errors';
 import { FeatureExtractor } from '../features';
