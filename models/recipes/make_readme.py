@@ -1,4 +1,5 @@
-"""Regenerate the model table in models/README.md from the ganvas.json manifests.
+"""Regenerate the model table in models/README.md (between <!-- table --> and <!-- /table -->) and in README.md
+(between <!-- models --> and <!-- /models -->) from the ganvas.json manifests.
   /usr/bin/python3 models/recipes/make_readme.py"""
 import json
 import os
@@ -7,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import zoo  # noqa: E402
 
-ORDER = ["fmnist-resnet", "fmnist-stylegan", "ihc-gan", "fmnist-testnet", "ihc-features"]
+ORDER = ["fmnist-resnet", "fmnist-stylegan", "ihc-gan", "fmnist-testnet", "ihc-features", "ihc-testnet"]
 
 
 def quality_text(name, q):
@@ -28,9 +29,15 @@ def quality_text(name, q):
                 f" (target 15%: {'met' if q['targetMet'] else 'MISSED'})")
     if "heldOutViewRetrievalTop1" in q:
         b = q["randomInitBaseline"]
-        return (f"held-out view retrieval top-1 {q['heldOutViewRetrievalTop1'] * 100:.1f}% "
-                f"(random init {b['heldOutViewRetrievalTop1'] * 100:.1f}%); probe R^2 H "
-                f"{q['linearProbeR2']['hematoxylinMean']:.2f}, DAB {q['linearProbeR2']['dabMean']:.2f}")
+        s = (f"held-out view retrieval top-1 {q['heldOutViewRetrievalTop1'] * 100:.1f}% "
+             f"(random init {b['heldOutViewRetrievalTop1'] * 100:.1f}%); probe R^2 H "
+             f"{q['linearProbeR2']['hematoxylinMean']:.2f}, DAB {q['linearProbeR2']['dabMean']:.2f}")
+        if "gradientGridPeakRatio" in q:
+            g = q["gradientGridPeakRatio"]
+            s += "; gradient grid peak ratio " + "/".join(f"{v:.2f}" for v in g["layers"].values())
+            if "ihcFeatures" in g:
+                s += " (ihc-features " + "/".join(f"{v:.2f}" for v in g["ihcFeatures"].values()) + ")"
+        return s
     return json.dumps(q)
 
 
@@ -55,13 +62,21 @@ def main():
     return rows, total
 
 
+def replace_block(path, begin, end, body):
+    """Replaces what lies between the begin and end markers of the file at path (which must hold both)."""
+    text = open(path).read()
+    a, b = text.index(begin), text.index(end)
+    tmp = path + ".part"
+    with open(tmp, "w") as f:
+        f.write(text[:a] + begin + "\n" + body + text[b:])
+    os.replace(tmp, path)
+
+
 if __name__ == "__main__":
     rows, total = main()
     table = "\n".join(["| name | role | params | ONNX | quality (measured) | training command | wall time |",
                        "|---|---|---|---|---|---|---|"] + rows)
-    path = os.path.join(zoo.MODELS, "README.md")
-    text = open(path).read() if os.path.exists(path) else "<!-- table -->\n<!-- /table -->\n"
-    a, b = text.index("<!-- table -->"), text.index("<!-- /table -->")
-    text = text[:a] + "<!-- table -->\n" + table + f"\n\nAll ONNX files together: {total / 1e6:.2f} MB.\n" + text[b:]
-    open(path, "w").write(text)
+    body = table + f"\n\nAll ONNX files together: {total / 1e6:.2f} MB.\n"
+    replace_block(os.path.join(zoo.MODELS, "README.md"), "<!-- table -->", "<!-- /table -->", body)
+    replace_block(os.path.join(zoo.REPO, "README.md"), "<!-- models -->", "<!-- /models -->", body)
     print(table)

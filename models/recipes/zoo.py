@@ -742,3 +742,53 @@ class GanRun:
         self.save()
         do_export()
         P(f"[{now_iso()}] done it {self.it}")
+
+
+# ------------------------------------------------------------------------------- ihc test network (paper 003)
+def bilinear_half(x):
+    """Bilinear 2x down-sampling (align_corners=False; at exactly half scale every output pixel is the mean of a
+    2x2 input block, so no input pixel is favoured)."""
+    return F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False)
+
+
+class BilinearStage(nn.Module):
+    """One stage of the ihc test network: bilinear 2x down-sampling -> 3x3 stride-1 conv (cin -> w), BN, ReLU; then
+    a residual block [3x3 conv, BN, ReLU, 3x3 conv, BN] + identity, ReLU.  The width change happens in the
+    down-sampling conv, so no skip connection needs a projection: there is no 1x1 (or any) conv on a skip path."""
+
+    def __init__(self, cin, w):
+        super().__init__()
+        self.down = nn.Sequential(nn.Conv2d(cin, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU())
+        self.conv1 = nn.Conv2d(w, w, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.conv2 = nn.Conv2d(w, w, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(w)
+
+    def forward(self, x):
+        x = self.down(bilinear_half(x))
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(x + y)
+
+
+class BilinearFeatNet(nn.Module):
+    """Test network for 3x64x64 ihc crops in the sense of paper 003 sec. 4.3.1: no max-pool, no strided convs and
+    no 1x1 strided skip convs; every down-sampling is bilinear 2x followed by a 3x3 stride-1 conv.  Same layer
+    sizes as FeatNet (layer1 32x32, layer2 16x16, layer3 8x8 for a 64x64 input) and the same interface:
+    embedding = global average pool of layer3."""
+
+    def __init__(self, widths=(16, 32, 64)):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
+        cin = widths[0]
+        for i, w in enumerate(widths):
+            setattr(self, f"layer{i + 1}", BilinearStage(cin, w))
+            cin = w
+
+    def forward(self, x, return_layers=False):
+        x = self.stem(x)
+        feats = []
+        for i in range(1, 4):
+            x = getattr(self, f"layer{i}")(x)
+            feats.append(x)
+        emb = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return (emb, feats) if return_layers else emb
