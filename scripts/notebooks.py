@@ -152,6 +152,80 @@ resumable: stop it and start it again, and it continues without duplicating or l
     ("code", """const index = await g.generateDataset(cut, lib, { dir: '/tmp/ganvas-dataset', count: 32, kind: 'voronoi', onProgress: g.progress('dataset') });
 `${index.entries.length} pairs in /tmp/ganvas-dataset: ${index.classes.map((c) => `${c.label}=${c.name}`).join(', ')}`"""),
 ])
+nb("05-stitching.ipynb", [
+    ("md", """# Model stitching: invert a classifier through a generator
+
+Paper 003: a 1×1 convolution maps a classifier's hidden layer (**LayerX**) into a generator's (**LayerY**). Once it
+is trained, one forward pass inverts the classifier: the image's LayerX activations go through the 1×1 conv into
+the generator, which renders them with a seed's style and noise after LayerY. The shipped demo stitches map
+`fmnist-resnet` into `fmnist-stylegan` and `ihc-features` into `ihc-gan`, one per classifier layer, into the
+generator layer the paper's rule picks (as many up-samplings from the output as LayerX is down-samplings from the
+input). Stitches not trained yet are listed and skipped."""),
+    ("code", """import * as g from 'ganvas';
+const rt = new g.Runtime({ threads: 1 }); // the widget runs every stitch at once: one thread each (see bench:stitch-widget)
+const fm = await g.loadDemoStitches('fmnist-resnet', 'fmnist-stylegan', { runtime: rt });
+fm.notes.forEach((n) => console.log(n));
+fm.stitches.map((s) => `${s.name}: best validation cosine ${g.bestEpoch(g.validationHistory(s.record)).valCosine.toFixed(3)}`)"""),
+    ("md", """## Reconstructions from every layer (Fig. 4)
+
+Test images on top, then one row per stitched layer. Column i uses generator seed i in every row."""),
+    ("code", """const { images: test } = await g.fashionMnist('test', { count: 8 });
+if (fm.stitches.length > 0) g.showPng(await g.reconstructionSheet(fm.stitches, test));"""),
+    ("md", """## Seed variations (Figs. 10–11)
+
+One image reconstructed from `layer3` (as in the paper; the deepest stitched layer while layer3 has no stitch)
+with 15 seeds: what the layer keeps stays, the rest comes from the seed."""),
+    ("code", """const l3 = fm.stitches.find((s) => s.layerX === 'layer3') ?? fm.stitches[fm.stitches.length - 1];
+if (l3) g.showPng(await g.variationSheet(l3, g.sliceBatch(test, 1, 2), Array.from({ length: 15 }, (_, i) => i)));"""),
+    ("md", """## Training and the end-layer sweep (Fig. 5)
+
+Each stitch keeps its validation curve (pixel cosine of the test network `fmnist-testnet`, §3.4, on 500 test
+images). The sweep stitches the same classifier layer into generator layers −2…+2 up-samplings from the rule's
+choice and plots the best validation cosine and L1 relative to distance 0."""),
+    ("code", """if (fm.stitches.length > 0) await g.showLinePlot(g.validationSeries(fm.stitches), { title: 'validation cosine while training', xLabel: 'training samples', yLabel: 'validation cosine' });"""),
+    ("code", """const sweep = await g.endLayerSweep('fmnist-resnet', 'fmnist-stylegan');
+if (sweep.some((l) => l.points.length > 1)) {
+  await g.showLinePlot(g.endLayerSeries(sweep, 'cosine'), { title: 'end-layer sweep: cosine', xLabel: 'samplings distance', yLabel: 'cosine / cosine at 0', xTicks: [-2, -1, 0, 1, 2] });
+  await g.showLinePlot(g.endLayerSeries(sweep, 'l1'), { title: 'end-layer sweep: L1', xLabel: 'samplings distance', yLabel: 'L1 / L1 at 0', xTicks: [-2, -1, 0, 1, 2] });
+} else console.log('no end-layer sweep stitches yet (only distance 0): ' + sweep.map((l) => l.layerX).join(', '));"""),
+    ("md", """## The hardest images (Fig. 9)
+
+The 8 of the 500 validation images whose reconstructions from `layer3` have the lowest test-network cosine, with
+it under each."""),
+    ("code", """const { images: validation } = await g.fashionMnist('test', { count: 500 });
+const worst = l3 ? await g.cosineExtremes(l3, await g.testNetworkOf(l3), validation, { count: 8 }) : undefined;
+if (worst) g.showPng(worst.png);
+worst ? `${l3.name}: mean cosine ${worst.meanCosine.toFixed(3)} over 500; the 8 lowest ${worst.cosine.map((c) => c.toFixed(3)).join(', ')}` : 'no stitch'"""),
+    ("md", """## Draw and see every layer's reconstruction
+
+Draw on the canvas (grey level and brush size above it), or click a test image to start from; each stroke is
+inverted by every stitch, shown right of the canvas. The seed changes the generator's style and noise. The widget
+talks to this kernel through a local server (see the README, *Widgets*); the last drawn image and its
+reconstructions stay on `widget`."""),
+    ("code", """const widget = fm.stitches.length > 0 ? await g.showStitchWidget(fm.stitches, { picks: test, seed: 0 }) : undefined;"""),
+    ("code", """// After drawing: the last image (classifier range) and one reconstruction per layer (generator range).
+({ inversions: widget?.inversions, seed: widget?.seed, image: widget?.image?.dims, reconstructions: widget?.reconstructions.map((r) => r.dims) })"""),
+    ("md", """## Tissue: ihc-features → ihc-gan
+
+The same for the tissue pair (64×64 RGB crops of `ihc.png` from columns no demo model was trained on; test network
+`ihc-testnet`)."""),
+    ("code", """const ihc = await g.loadDemoStitches('ihc-features', 'ihc-gan', { runtime: rt });
+ihc.notes.forEach((n) => console.log(n));
+const crops = await g.tissueCrops({ count: 8, seed: 0, split: 'validation' });
+if (ihc.stitches.length > 0) g.showPng(await g.reconstructionSheet(ihc.stitches, crops));
+ihc.stitches.map((s) => `${s.name}: best validation cosine ${g.bestEpoch(g.validationHistory(s.record)).valCosine.toFixed(3)}`)"""),
+    ("code", """const tissueDeepest = ihc.stitches[ihc.stitches.length - 1];
+if (tissueDeepest) {
+  g.showPng(await g.variationSheet(tissueDeepest, g.sliceBatch(crops, 0, 1), Array.from({ length: 15 }, (_, i) => i)));
+  const tissueSweep = await g.endLayerSweep('ihc-features', 'ihc-gan');
+  if (tissueSweep.some((l) => l.points.length > 1)) await g.showLinePlot(g.endLayerSeries(tissueSweep, 'cosine'), { title: 'tissue end-layer sweep: cosine', xLabel: 'samplings distance', yLabel: 'cosine / cosine at 0', xTicks: [-2, -1, 0, 1, 2] });
+  else await g.showLinePlot(g.validationSeries(ihc.stitches), { title: 'tissue: validation cosine while training', xLabel: 'training samples', yLabel: 'validation cosine' });
+  const tissueWorst = await g.cosineExtremes(tissueDeepest, await g.testNetworkOf(tissueDeepest), await g.tissueCrops({ count: 300, seed: 0, split: 'validation' }), { count: 8 });
+  g.showPng(tissueWorst.png);
+}"""),
+    ("code", """const tissueWidget = ihc.stitches.length > 0 ? await g.showStitchWidget(ihc.stitches, { picks: crops, seed: 0 }) : undefined;"""),
+])
+
 nb("06-inversion.ipynb", [
     ("md", """# Inversion: from a classifier's hidden layer back to an image
 

@@ -56,4 +56,8 @@ export * from './stitching/init';
 export { Stitch, demoStitchPath, StitchModels, CreateOptions as StitchCreateOptions, InvertOptions, StitchRecord, STITCH_FORMAT } from './stitching/stitch';
 export { inverterModel, standaloneInverterModel, trainingModel, stitchParts, StitchParts, ImageSpec } from './stitching/compose';
 export { trainStitch, tensorSource, ImageSource, EpochRecord, TrainProgress, TrainOptions as StitchTrainOptions } from './stitching/train';
+export { demoStitchFiles, loadDemoStitches, readStitchRecord, validationHistory, bestEpoch, testNetworkOf, DemoStitchEntry, DemoStitchQuery, DemoStitches, ValidationPoint } from './stitching/demo';
+export { mapRange, stitchLabel, reconstructionSheet, variationSheet, cosineExtremes, endLayerSweep, endLayerSeries, validationSeries, ReconstructionSheetOptions, CosineExtremes, EndLayerPoint, EndLayerLine } from './stitching/figures';
+export { StitchWidget, StitchWidgetOptions, showStitchWidget, STITCH_WIDGET_REQUESTS } from './widgets/stitch';
+export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions } from './widgets/lines';
 export * from './inversion';

@@ -106,6 +106,12 @@ export function inverterModel(parts: StitchParts, data: ImageSpec): OnnxModel {
   });
 }
 
+/** image (+ s/weight, s/bias) → `s/y`, the activations the stitch writes into LayerY. */
+export function injectedModel(parts: StitchParts, data: ImageSpec): OnnxModel {
+  const list = pieces(parts, data, false).slice(0, 3);
+  return compose(list, { outputs: ['s/y'], source: `stitch ${parts.classifier.manifest.name} → LayerY activations` });
+}
+
 /**
  * The standalone inverter: image + the generator's own inputs (z, noise) → reconstruction, with the generator head
  * inside (s/weight and s/bias are still inputs; freeze them with inputsToInitializers).

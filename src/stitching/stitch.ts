@@ -10,7 +10,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { GanvasError, describeError } from '../errors';
 import { FeatureExtractor } from '../features';
-import { Cut, Generator, RunOptions } from '../generator';
+import { Cut, Generator, RunOptions, takeRows } from '../generator';
 import { writeFileAtomic } from '../io';
 import { ModelBundle, demoModelDir, openModel } from '../manifest';
 import { inputsToInitializers } from '../onnx/compose';
@@ -19,7 +19,7 @@ import { OnnxModel } from '../onnx/model';
 import { Seed } from '../runtime/noise';
 import { Feeds, ModelSession, Runtime } from '../runtime/session';
 import { FloatTensor, nchw } from '../runtime/tensor';
-import { BIAS, IMAGE, ImageSpec, StitchParts, WEIGHT, inverterModel, reconstructionName, standaloneInverterModel, stitchParts } from './compose';
+import { BIAS, IMAGE, ImageSpec, StitchParts, WEIGHT, injectedModel, inverterModel, reconstructionName, standaloneInverterModel, stitchParts } from './compose';
 import { StitchWeights, defaultInit, lstsqInit } from './init';
 import { ActivationMetrics, evaluateInversion } from './metrics';
 import { TargetLayer, targetLayer } from './targetLayer';
@@ -107,6 +107,7 @@ export function demoStitchPath(classifier: string, layerX: string, generator: st
 
 export class Stitch {
   private inverters = new Map<string, Promise<ModelSession>>();
+  private lastCarry?: { key: string; carry: Record<string, FloatTensor> };
   record: StitchRecord = {};
 
   private constructor(
@@ -233,9 +234,20 @@ export class Stitch {
 
   /** The generator-side feeds (style, noise, skips after LayerY) for the given seeds, named as the inverter reads them. */
   async tailFeeds(seeds: readonly Seed[]): Promise<Feeds> {
-    const head = await this.cut.sample(seeds);
+    // The head runs once per distinct seed (one seed for a whole batch is common: Fig. 4 uses one z per column),
+    // and the last distinct-seed set is kept: a widget re-inverting as the user draws asks for the same seed
+    // every stroke. Measured by the stitch widget: about 15% of a stroke was this head run.
+    const unique = [...new Set(seeds)];
+    const key = JSON.stringify(unique.map((x) => [typeof x, x]));
+    let carry = this.lastCarry?.key === key ? this.lastCarry.carry : undefined;
+    if (!carry) {
+      carry = (await this.cut.sample(unique)).carry;
+      this.lastCarry = { key, carry };
+    }
     const feeds: Feeds = {};
-    for (const [k, v] of Object.entries(head.carry)) feeds[`g/${k}`] = v;
+    const at = new Map(unique.map((x, i) => [x, i]));
+    const rows = unique.length === seeds.length ? undefined : seeds.map((x) => at.get(x) as number);
+    for (const [k, v] of Object.entries(carry)) feeds[`g/${k}`] = rows ? takeRows(v, rows) : v;
     return feeds;
   }
 
@@ -272,6 +284,13 @@ export class Stitch {
     return { data, dims: [n, ...dims.slice(1)] };
   }
 
+  /** The activations the stitch writes into LayerY for `images` (N × C_y × H_y × W_y), before the generator tail. */
+  async injected(images: FloatTensor, opts: Pick<InvertOptions, 'range'> = {}): Promise<FloatTensor> {
+    const spec = this.imageSpec(images, opts.range);
+    const session = await this.runtime.session(injectedModel(this.parts, spec));
+    return (await session.run({ [IMAGE]: images, [WEIGHT]: this.weights.weight, [BIAS]: this.weights.bias }, ['s/y']))['s/y'];
+  }
+
   /** One image reconstructed with each seed (paper Figs. 10–11). */
   async variations(image: FloatTensor, seeds: Seed[], opts: Omit<InvertOptions, 'seed' | 'seeds'> = {}): Promise<FloatTensor> {
     const { n } = nchw(image, 'image');
@@ -298,8 +317,9 @@ export class Stitch {
 
   /**
    * The whole inverter as one standalone ONNX model (classifier head → 1×1 → resize → generator tail, with the
-   * generator head inside): inputs `image` (in `range`, default the classifier's) and the generator's own inputs
-   * (z, noise, drawn as ganvas draws them for a seed: Generator.inputs(seeds)); output the reconstruction.
+   * generator head inside): inputs `image` (in `range`, default the classifier's) and those of the generator's own
+   * inputs (z, noise) that the inversion reads — a noise input used only before LayerY is pruned away, so feed
+   * the ones the model lists (`exportFeeds` does that with ganvas's draws for a seed); output the reconstruction.
    */
   exportModel(range?: [number, number]): OnnxModel {
     const pre = this.parts.classifier.manifest.preprocess;
@@ -307,6 +327,14 @@ export class Stitch {
     const spec: ImageSpec = { channels: pre.channels, height: pre.size[0], width: pre.size[1], range: range ?? pre.range };
     const m = standaloneInverterModel(this.parts, spec);
     return inputsToInitializers(m, { [WEIGHT]: this.weights.weight, [BIAS]: this.weights.bias });
+  }
+
+  /** Feeds for the exported model: `image` plus the generator inputs it lists, drawn for `seeds` as ganvas draws them. */
+  exportFeeds(model: OnnxModel, images: FloatTensor, seeds: Seed[]): Feeds {
+    const all = this.generator.inputs(seeds);
+    const feeds: Feeds = { [IMAGE]: images };
+    for (const name of model.inputNames()) if (name !== IMAGE) feeds[name] = all[name];
+    return feeds;
   }
 
   async exportOnnx(file: string, range?: [number, number]): Promise<void> {

@@ -278,7 +278,15 @@ export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
       if (opts.signal?.aborted) throw new GanvasError('BAD_INPUT', `training was cancelled in epoch ${epoch} (the checkpoint holds epoch ${epoch - 1})`);
       const idx = order.slice(s * bs, (s + 1) * bs);
       const images = await source.images(idx);
-      if (s === 0 && epoch === startEpoch) stitch.imageSpec(images, range);
+      if (s === 0 && epoch === startEpoch) {
+        stitch.imageSpec(images, range);
+        if (images.dims.length !== 4 || images.dims.slice(1).some((d, i) => d !== opts.validation.dims[i + 1])) {
+          throw new GanvasError(
+            'BAD_INPUT',
+            `training images are [${images.dims.slice(1).join(', ')}] per image but validation images are [${opts.validation.dims.slice(1).join(', ')}]; both must have the same channels and size`,
+          );
+        }
+      }
       const feeds = await stitch.tailFeeds(idx.map((_, k) => trainSeed(seed, epoch, s * bs + k)));
       feeds[IMAGE] = images;
       feeds[WEIGHT] = { data: w, dims: wDims };

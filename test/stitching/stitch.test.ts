@@ -172,6 +172,9 @@ describe('stitching: Stitch', function () {
     const feeds: Record<string, FloatTensor> = { image: images };
     for (const i of session.inputs) if (i.name !== 'image') feeds[i.name] = all[i.name] as FloatTensor;
     expect(session.inputs.map((i) => i.name)).to.include('z');
+    // noise_b8_conv0 is read only before LayerY (b8.conv0's own output): pruned; exportFeeds gives what is listed.
+    expect(session.inputs.map((i) => i.name)).to.not.include('noise_b8_conv0');
+    expect(Object.keys(stitch.exportFeeds(session.model, images, seeds)).sort()).to.deep.equal(Object.keys(feeds).sort());
     const out = Object.values(await session.run(feeds))[0];
     const rec = await stitch.invert(images, { seeds });
     expect(maxDiff(out, rec)).to.be.below(1e-5);
@@ -299,6 +302,8 @@ describe('stitching: training', function () {
     expect((await rejectsGanvas(Stitch.train({ ...common, batchSize: 2.5 }))).message).to.match(/batchSize/);
     expect((await rejectsGanvas(Stitch.train({ ...common, lr: NaN }))).message).to.match(/lr must be/);
     expect((await rejectsGanvas(Stitch.train({ ...common, samplesPerEpoch: 17 }))).message).to.match(/samplesPerEpoch/);
+    const rgb = { data: new Float32Array(3 * train.data.length), dims: [16, 3, 32, 32] };
+    expect((await rejectsGanvas(Stitch.train({ ...common, validation: rgb, epochs: 1 }))).message).to.match(/training images are \[1, 32, 32\] per image but validation images are \[3, 32, 32\]/);
     const tissue = await tissueCrops({ count: 2, seed: 0, split: 'validation' });
     expect((await rejectsGanvas(Stitch.train({ ...common, validation: tissue }))).message).to.match(/64×64, but fmnist-resnet takes 32×32/);
   });

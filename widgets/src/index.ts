@@ -5,6 +5,8 @@
 import { mountGallery } from './gallery';
 import { mountPaint } from './paint';
 import { mountPlot } from './plot';
+import { mountLines } from './lines';
+import { mountStitch } from './stitch';
 import { WidgetConfig } from './rpc';
 
 export function mount(el: HTMLElement, cfg: WidgetConfig): void {
@@ -13,6 +15,8 @@ export function mount(el: HTMLElement, cfg: WidgetConfig): void {
     if (cfg.kind === 'paint') mountPaint(el, cfg as Parameters<typeof mountPaint>[1]);
     else if (cfg.kind === 'gallery') mountGallery(el, cfg as Parameters<typeof mountGallery>[1]);
     else if (cfg.kind === 'plot') mountPlot(el, cfg as Parameters<typeof mountPlot>[1]);
+    else if (cfg.kind === 'lines') mountLines(el, cfg as Parameters<typeof mountLines>[1]);
+    else if (cfg.kind === 'stitch') mountStitch(el, cfg as Parameters<typeof mountStitch>[1]);
     else throw new Error(`unknown widget kind ${cfg.kind}`);
   } catch (e) {
     const note = document.createElement('div');

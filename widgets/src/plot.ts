@@ -23,7 +23,7 @@ declare global {
 
 let loading: Promise<PlotlyLike> | undefined;
 
-function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
+export function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   loading ??= new Promise((resolve, reject) => {
     // Classic Jupyter pages carry RequireJS; plotly's UMD wrapper would then register an AMD module instead of

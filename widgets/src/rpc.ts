@@ -71,6 +71,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
 /** Latencies recorded by the widgets (read by the end-to-end test and the widget benchmark). */
 export interface Stats {
   paint: number[];
+  /** The stitch widget: mouse up (or pick, clear, seed) → every reconstruction shown. */
+  stitch?: number[];
 }
 
 declare global {
