@@ -29,7 +29,7 @@ import { makeValueInfo } from '../onnx/types';
 import { Emitter } from '../autodiff/emit';
 import { gradientModel, lossAndGradients } from '../autodiff/gradient';
 import { Adam, AdamOptions } from '../autodiff/optim';
-import { Feeds } from '../runtime/session';
+import { Feeds, Runtime } from '../runtime/session';
 import { FloatTensor, concatBatch, nchw, numel } from '../runtime/tensor';
 import type { Seed } from '../runtime/noise';
 import seedrandom from 'seedrandom';
@@ -56,6 +56,8 @@ export const inversionMethods = {
 export interface InversionOptions {
   /** The layer to invert from, when the classifier is given as a model (default "layer2"). */
   layer?: string;
+  /** The Runtime to open a classifier given as a model in (a FeatureExtractor brings its own). */
+  runtime?: Runtime;
   /** θ → image (default FFT-DEC's fftImage()). */
   parameterization?: ImageParameterization;
   /** Applied to the image before the classifier at every step (default [jitter()], FFT-DEC's). */
@@ -249,7 +251,7 @@ export async function invert(
     }
     fx = classifier;
   } else {
-    fx = await FeatureExtractor.open(classifier, opts.layer ?? 'layer2');
+    fx = await FeatureExtractor.open(classifier, opts.layer ?? 'layer2', opts.runtime);
   }
   const p = fx.bundle.manifest.preprocess;
   if (!p) throw new GanvasError('BAD_MANIFEST', `${fx.name} has no "preprocess" in its manifest`);
