@@ -8,6 +8,7 @@
  * the free activations score little better, the generator tail is the limit, not the linear stitch.
  *
  *   npm run build && npm run build:test && node build/bench/stitch_ceiling.js [--images 100] [--steps 200] [--lr 0.05]
+ *     [--pairs fmnist-resnet:layer2,ihc-features:layer3]
  */
 import * as g from 'ganvas';
 import { intArg } from './util';
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
     const images = p.fmnist ? (await g.fashionMnist('test', { count: n })).images : await g.tissueCrops({ count: n, seed: 0, split: 'validation' });
     const cls = await g.openModel(g.demoModelDir(p.cls));
     const gen = await g.openModel(g.demoModelDir(p.gen));
+    const want = process.argv.includes('--pairs') ? process.argv[process.argv.indexOf('--pairs') + 1].split(',') : undefined;
     for (const layer of p.layers) {
+      if (want && !want.includes(`${p.cls}:${layer}`)) continue;
       const t = (await g.targetLayers(cls, layer, gen, [0]))[0];
       let stitch: g.Stitch;
       try {
