@@ -13,10 +13,10 @@
  * whole set, timed as the mean of `--gan-repeats` passes plus one right before and one right after each baseline
  * run (the paper takes 20 passes); each speed-up is against the passes around its baseline, since the load of the
  * shared machine drifts over minutes. All times include the test network and the metrics. Threads: the sweep
- * (`--sweep`) found one onnxruntime thread per call best on two cores (both for gradient descent, with two batches
- * in flight, and for the GAN pass: 2.75 s against 3.87 s with two threads for fmnist layer1).
+ * (`--sweep`) found one onnxruntime thread per call fastest on this shared 2-core machine, for gradient descent
+ * and for the GAN pass alike (2.75 s against 3.87 s with two threads for fmnist layer1).
  *
- *   npm run bench:inversion [-- --subset 32 --steps 512 --threads 1 --concurrency 2 --gan-threads 1 --pairs fmnist,ihc --gan-repeats 5]
+ *   npm run bench:inversion [-- --subset 32 --steps 512 --threads 1 --batch 32 --gan-threads 1 --pairs fmnist,ihc --gan-repeats 5]
  *   npm run bench:inversion -- --sweep      (time per image-step against batch size and threads; no table)
  */
 import { existsSync } from 'fs';
@@ -101,44 +101,37 @@ const METHODS: [string, () => InversionMethod][] = [
 ];
 
 /**
- * Time per image-step against batch size, onnxruntime threads and batches in flight. Wall time on a shared machine
- * says little about a quiet one, so CPU time is reported too: CPU-ms per image-step is the work each setting costs;
- * a setting whose CPU time stays flat when it goes parallel would run that much faster on idle cores, one whose CPU
- * time grows is paying for threads that wait.
+ * Time per image-step against batch size and onnxruntime threads. Wall time on a shared machine says little about
+ * a quiet one, so CPU time is reported too: CPU-ms per image-step is the work each setting costs; a setting whose
+ * CPU time grows with threads is paying for threads that wait.
  */
 async function sweep(): Promise<void> {
   const steps = intArg('steps', 20);
   const rows: (string | number)[][] = [];
-  const configs = [
-    { threads: 1, concurrency: 1 },
-    { threads: 2, concurrency: 1 },
-    { threads: 1, concurrency: 2 },
-  ];
   for (const [model, layer, count] of [
     ['fmnist-resnet', 'layer1', 128],
     ['fmnist-resnet', 'layer4', 128],
     ['ihc-features', 'layer3', 64],
   ] as const) {
     const images = model === 'fmnist-resnet' ? (await fashionMnist('test', { count })).images : await tissueCrops({ count, seed: 0, split: 'validation' });
-    for (const { threads, concurrency } of configs) {
+    for (const threads of [1, 2]) {
       const fx = await FeatureExtractor.open(demoModelDir(model), layer, new Runtime({ threads }));
       for (const [name, m] of METHODS.slice(0, 2)) {
-        for (const b of [8, 32, 128].filter((v) => v * concurrency <= count)) {
-          const n = b * concurrency;
-          await invert(fx, sliceBatch(images, 0, n), { ...m(), steps: 2, batchSize: b, concurrency }); // warm-up: graph, sessions
+        for (const b of [8, 32, 128].filter((v) => v <= count)) {
+          await invert(fx, sliceBatch(images, 0, b), { ...m(), steps: 2, batchSize: b }); // warm-up: graph, sessions
           const c0 = process.cpuUsage();
           const t0 = performance.now();
-          await invert(fx, sliceBatch(images, 0, n), { ...m(), steps, batchSize: b, concurrency });
-          const wall = (performance.now() - t0) / (steps * n);
+          await invert(fx, sliceBatch(images, 0, b), { ...m(), steps, batchSize: b });
+          const wall = (performance.now() - t0) / (steps * b);
           const c = process.cpuUsage(c0);
-          rows.push([`${model} ${layer}`, name, threads, concurrency, b, wall, (c.user + c.system) / 1000 / (steps * n)]);
+          rows.push([`${model} ${layer}`, name, threads, b, wall, (c.user + c.system) / 1000 / (steps * b)]);
         }
       }
       await fx.runtime.release();
     }
   }
   console.log(`per image and step, ${steps} steps (including the final image and feature pass); load average at the end ${require('os').loadavg()[0].toFixed(1)}`);
-  console.log(table(['model', 'method', 'threads', 'batches in flight', 'batch', 'wall ms', 'CPU ms'], rows));
+  console.log(table(['model', 'method', 'threads', 'batch', 'wall ms', 'CPU ms'], rows));
 }
 
 async function main(): Promise<void> {
@@ -151,8 +144,7 @@ async function main(): Promise<void> {
   }
   const subsetArg = intArg('subset', 32);
   const steps = intArg('steps', 512);
-  const concurrency = intArg('concurrency', 2);
-  const batchSize = intArg('batch', Math.ceil(Math.min(subsetArg, 500) / concurrency));
+  const batchSize = intArg('batch', 32);
   const ganThreads = intArg('gan-threads', 1);
   const ganRt = new Runtime({ threads: ganThreads });
   const ganRepeats = intArg('gan-repeats', 5);
@@ -166,7 +158,7 @@ async function main(): Promise<void> {
     const images = sliceBatch(all, 0, subset);
     console.log(
       `\n${pair.classifier} → test network ${pair.testNet}${pair.standIn ? ' (STAND-IN: models/ihc-testnet does not exist yet, so the network being inverted judges itself)' : ''}; ` +
-        `${full} validation images; gradient descent on the first ${subset} (${steps} steps, Adam lr 0.05, batch ${batchSize}, ${concurrency} batches in flight, ` +
+        `${full} validation images; gradient descent on the first ${subset} (${steps} steps, Adam lr 0.05, batch ${batchSize}, ` +
         `onnxruntime threads ${threads}), time extrapolated ×${(full / subset).toFixed(2)}; GAN on all ${full} with ${ganThreads} thread(s), timed over ${ganRepeats} passes plus one before and one after each baseline`,
     );
     const rows: (string | number)[][] = [];
@@ -201,7 +193,7 @@ async function main(): Promise<void> {
         // each baseline run, and the speed-up is taken against those two passes.
         const before = stitch ? (await ganPass()).seconds : 0;
         const t0 = performance.now();
-        const r = await invert(fx, images, { ...method(), steps, batchSize, concurrency, seed: 0 });
+        const r = await invert(fx, images, { ...method(), steps, batchSize, seed: 0 });
         const m = await evaluateInversion(testNet, images, r.images, [0, 1]);
         const seconds = (performance.now() - t0) / 1000;
         const after = stitch ? (await ganPass()).seconds : 0;

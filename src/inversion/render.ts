@@ -6,15 +6,16 @@
  * LayerX → loss, differentiated by src/autodiff. One onnxruntime call per step computes the loss and dL/dθ for a
  * whole batch; JavaScript only draws the transforms' randomness and steps Adam.
  *
- * Speed (`npm run bench:inversion -- --sweep`, bench/results/inversion-sweep.txt, on the shared 2-core machine; CPU
- * time per image-step, which the other processes on the machine disturb less than wall time):
- * - batch size: flat from 8 to 128 within the noise (fmnist-resnet layer4 PLAIN: 1.03, 0.71, 0.74 ms at 8, 32,
+ * Speed (`npm run bench:inversion -- --sweep`, bench/results/inversion-sweep.txt, on the shared 2-core machine;
+ * wall and CPU time per image-step):
+ * - batch size: flat from 8 to 128 within the noise (fmnist-resnet layer4 PLAIN: 0.54, 0.52, 0.56 ms CPU at 8, 32,
  *   128), so the default is 32;
- * - threads: onnxruntime's second intra-op thread doubles the CPU time (0.71 → 1.57 ms at layer4, 1.77 → 3.44 ms
- *   for ihc-features layer3): its threads wait on these small convolutions, and wall time got worse, not better;
- * - batches in flight: two single-threaded batches at once keep the CPU time flat (0.74, 1.68 ms) and so use both
- *   cores: on two cores, use `new Runtime({ threads: 1 })` with `concurrency: 2` (the bench does). The default,
- *   concurrency 1, leaves the threads to the Runtime.
+ * - threads: onnxruntime's second intra-op thread made every step slower on this machine, in wall time as in CPU
+ *   time (layer4 PLAIN at batch 32: 1.75 against 0.75 ms wall; ihc-features layer3: 5.35 against 1.97 ms): its
+ *   threads wait on these small convolutions, and the other core is rarely free. The bench runs one thread.
+ * - two batches in flight do not help: onnxruntime-node 1.23 runs `session.run` synchronously on the JavaScript
+ *   thread (its backend wraps the call in setImmediate), so batches interleave on one core. Using the second core
+ *   would take a second process or worker thread with its own session — not done here.
  * The transforms run in the graph, not in JavaScript: one call per step, no hand-over of the image and its
  * gradient.
  */
@@ -72,12 +73,6 @@ export interface InversionOptions {
   adam?: Omit<AdamOptions, 'lr'>;
   /** Images optimized together in one onnxruntime call (default 32); each image keeps its own parameters. */
   batchSize?: number;
-  /**
-   * Batches optimized at the same time (default 1). With a single-threaded Runtime, `concurrency: 2` keeps two
-   * cores busy with two independent batches, which small classifiers use better than two threads inside each
-   * operator (see the file comment).
-   */
-  concurrency?: number;
   /** Seeds the initial θ and the transforms' randomness; image i's stream depends only on (seed, i). */
   seed?: Seed;
   /** Value range of the originals; the reconstructions are returned in the same range (default [0, 1]). */
@@ -225,8 +220,6 @@ export async function invert(
   checkPositiveInteger(steps, 'steps', '512');
   const batchSize = opts.batchSize ?? 32;
   checkPositiveInteger(batchSize, 'batchSize', '32');
-  const concurrency = opts.concurrency ?? 1;
-  checkPositiveInteger(concurrency, 'concurrency', '2');
   const range = opts.range ?? [0, 1];
   if (!(Array.isArray(range) && range.length === 2 && Number.isFinite(range[0]) && Number.isFinite(range[1]) && range[1] > range[0])) {
     throw new GanvasError('BAD_INPUT', `range must be [lo, hi] with lo < hi, e.g. [0, 1], got ${JSON.stringify(range)}`);
@@ -311,8 +304,6 @@ export async function invert(
         });
       }
       const r = await lossAndGradients(session, feeds);
-      // Cancelled while this step ran (another batch's callback, say): stop without stepping or reporting.
-      opts.signal?.throwIfAborted();
       losses[s] = r.loss;
       adam.step(theta, r.grads[built.theta].data);
       done += b;
@@ -321,18 +312,8 @@ export async function invert(
     const out = await imageSession.run({ [imageSession.inputs[0].name]: { data: theta, dims: [b, ...thetaDims] } });
     return { image: out.image, losses };
   };
-  const starts: number[] = [];
-  for (let start = 0; start < n; start += batchSize) starts.push(start);
-  const results: { image: FloatTensor; losses: Float64Array }[] = new Array(starts.length);
-  // `concurrency` batches in flight at once, each a chain of onnxruntime calls (which run off the JavaScript thread).
-  let next = 0;
-  const worker = async () => {
-    while (next < starts.length) {
-      const k = next++;
-      results[k] = await optimize(starts[k], Math.min(n, starts[k] + batchSize));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, worker));
+  const results: { image: FloatTensor; losses: Float64Array }[] = [];
+  for (let start = 0; start < n; start += batchSize) results.push(await optimize(start, Math.min(n, start + batchSize)));
   const parts = results.map((r) => r.image);
   const history = results.map((r) => r.losses);
   const images = parts.length === 1 ? parts[0] : concatBatch(parts);
