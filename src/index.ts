@@ -60,3 +60,4 @@ export { demoStitchFiles, loadDemoStitches, readStitchRecord, validationHistory,
 export { mapRange, stitchLabel, reconstructionSheet, variationSheet, cosineExtremes, endLayerSweep, endLayerSeries, validationSeries, ReconstructionSheetOptions, CosineExtremes, EndLayerPoint, EndLayerLine } from './stitching/figures';
 export { StitchWidget, StitchWidgetOptions, showStitchWidget, STITCH_WIDGET_REQUESTS } from './widgets/stitch';
 export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions } from './widgets/lines';
+export * from './inversion';
