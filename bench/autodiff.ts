@@ -7,7 +7,11 @@
  * forward + backward there; this script times the same ONNX files in onnxruntime. Shipped models in models/<name>/
  * are timed too when they exist (ONNX side only).
  *
+ * Two architectures outside the zoo are built there too (issue 13): a torchvision ResNet-18 with its
+ * overlapping 3×3 stride-2 max-pool stem, and a StyleGAN2 generator with the fused, demodulated convolution.
+ *
  *   npm run build && npm run build:test && node build/bench/autodiff.js [--batch 8] [--reps 50] [--threads 1] [--no-torch]
+ *     [--only resnet18-maxpool,stylegan2-fused]   (model names, zoo or shipped; default all)
  */
 import { spawnSync } from 'child_process';
 import { existsSync, readdirSync } from 'fs';
@@ -100,10 +104,13 @@ async function main() {
   const threads = intArg('threads', 1);
   const rt = new Runtime({ threads });
   const rows: Row[] = [];
+  const at = process.argv.indexOf('--only');
+  const only = at >= 0 ? (process.argv[at + 1] ?? '').split(',').filter((m) => m) : [];
+  const wanted = (name: string) => only.length === 0 || only.includes(name);
   let torch: TorchResult | undefined;
   if (!process.argv.includes('--no-torch')) {
     const script = path.resolve(__dirname, '../../bench/autodiff_torch.py');
-    const r = spawnSync('/usr/bin/python3', [script, '--out', '/tmp/ganvas-bench', '--batch', String(batch), '--threads', String(threads), '--reps', String(reps)], {
+    const r = spawnSync('/usr/bin/python3', [script, '--out', '/tmp/ganvas-bench', '--batch', String(batch), '--threads', String(threads), '--reps', String(reps), ...(only.length > 0 ? ['--only', only.join(',')] : [])], {
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });
@@ -123,7 +130,7 @@ async function main() {
     }
   }
   const modelsDir = path.resolve(__dirname, '../../models');
-  const shipped = existsSync(modelsDir) ? readdirSync(modelsDir).filter((d) => existsSync(path.join(modelsDir, d, 'model.onnx'))).sort() : [];
+  const shipped = existsSync(modelsDir) ? readdirSync(modelsDir).filter((d) => wanted(d) && existsSync(path.join(modelsDir, d, 'model.onnx'))).sort() : [];
   for (const name of shipped) {
     const file = path.join(modelsDir, name, 'model.onnx');
     const model = await loadModel(file);
@@ -131,6 +138,8 @@ async function main() {
     rows.push({ model: `${name} (shipped)`, fwd: t.fwdMs, grad: t.gradMs });
   }
   await rt.release();
+  const missing = only.filter((m) => !rows.some((r) => r.model.startsWith(`${m} (`)));
+  if (missing.length > 0) throw new Error(`--only: no model named ${missing.join(', ')} (zoo, issue-13 or shipped)`);
 
   console.log(`\nautodiff benchmark: batch ${batch}, ${threads} threads, ${reps} timed runs after 3 warm-ups` + (torch ? `, torch ${torch.torch}` : ''));
   console.log('loss = mean(output²), gradients w.r.t. every input; ratio = loss+grad ÷ forward (target ≤ 3);');

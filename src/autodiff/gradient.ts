@@ -185,6 +185,8 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     return s;
   };
   grads.set(built.name, [e.scalar(1)]);
+  // Forward nodes that rules asked to run in another form (MaxPool also writing its Indices).
+  const replaced = new Map<NodeProto, NodeProto>();
 
   const dims = (name: string): Dim[] => {
     const t: TensorInfo | undefined = tensors.get(name);
@@ -214,7 +216,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
           `Ops with gradient rules: ${registeredOps().join(', ')}.`,
       );
     }
-    const ctx = makeContext(node, dy, need, e, dims, consts);
+    const ctx = makeContext(node, dy, need, e, dims, consts, replaced);
     const res = rule.grad(ctx);
     ins.forEach((name, i) => {
       const g = res[i];
@@ -248,7 +250,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   const fwdReads = new Set<string>([built.name]);
   for (const n of e.nodes) for (const r of nodeReads(n)) if (!made.has(r)) fwdReads.add(r);
   const fwd = index.closure(fwdReads);
-  const allNodes: NodeProto[] = [...fwd.map((i) => index.nodes[i]), ...e.nodes];
+  const allNodes: NodeProto[] = [...fwd.map((i) => replaced.get(index.nodes[i]) ?? index.nodes[i]), ...e.nodes];
   const reads = new Set<string>();
   for (const n of allNodes) for (const r of nodeReads(n)) reads.add(r);
   for (const w of opts.wrt) reads.add(w);
@@ -303,6 +305,7 @@ function makeContext(
   e: Emitter,
   dimsOf: (name: string) => Dim[],
   consts: Map<string, ConstValue>,
+  replaced: Map<NodeProto, NodeProto>,
 ): GradContext {
   const x = node.input ?? [];
   const y = node.output ?? [];
@@ -345,6 +348,13 @@ function makeContext(
     },
     hasAttr: (name) => readAttr(node, name) !== undefined,
     fail: (what) => unsupported(node, what),
+    replaceForward: (n) => {
+      const outs = n.output ?? [];
+      if (y.some((o, i) => o !== '' && outs[i] !== o)) {
+        throw new GanvasError('RUNTIME', `replacement for ${node.opType} node "${node.name || y[0]}" must keep its outputs ${y.join(', ')}`);
+      }
+      replaced.set(node, n);
+    },
   };
   return ctx;
 }

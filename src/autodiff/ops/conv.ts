@@ -71,7 +71,8 @@ registerGradient({
     const out: (string | undefined)[] = [undefined, undefined, undefined];
     const unitStride = strides.every((s) => s === 1);
     const padsFit = kernel.every((k, i) => pads[i] <= (k - 1) * dilations[i] && pads[i + r] <= (k - 1) * dilations[i]);
-    if (ctx.needs(0) && unitStride && padsFit && xDims[1] >= 8) {
+    const flipOk = process.env.GANVAS_DX === 'flip' || !ctx.needs(1);
+    if (ctx.needs(0) && unitStride && padsFit && xDims[1] >= 8 && flipOk) {
       out[0] = flippedConv(ctx, g, x[1], wDims, geo);
     } else if (ctx.needs(0) && unitStride && r === 2 && dilations.every((d) => d === 1) && pads.some((p) => p > 0)) {
       out[0] = unpaddedTranspose(ctx, g, x[1], sp, geo);

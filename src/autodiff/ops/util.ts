@@ -91,6 +91,132 @@ export function convWeightGrad(
   gDims: number[],
   geo: ConvGeometry,
 ): string {
+  if (process.env.GANVAS_WGRAD === 'conv') return convWeightGradConv(e, x, g, xDims, gDims, geo);
+  if (process.env.GANVAS_WGRAD === 'im2col' || geo.strides.some((s) => s !== 1)) return convWeightGradIm2col(e, x, g, xDims, gDims, geo);
+  return convWeightGradShifted(e, x, g, xDims, gDims, geo);
+}
+
+/**
+ * dL/dW as im2col + MatMul. The columns are K = Π kernel strided Slices of the (zero-padded) input, one per kernel
+ * offset: slice k at output position o holds x[o·stride + offset_k·dilation − pad], the element the forward Conv
+ * multiplied with W[.., k]; they are concatenated to (N, C, K, P) with P = Π output spatial. Per group,
+ * dW (Mg × Cg·K) = G (Mg × P) · colsᵀ (P × Cg·K): one batched MatMul over the groups (and the batch items, summed
+ * after), whose Transpose onnxruntime fuses into the GEMM.
+ */
+export function convWeightGradIm2col(
+  e: Emitter,
+  x: string,
+  g: string,
+  xDims: number[],
+  gDims: number[],
+  geo: ConvGeometry,
+): string {
+  const { r, kernel, strides, dilations, pads, group } = geo;
+  const C = xDims[1];
+  const M = gDims[1];
+  const Cg = C / group;
+  const Mg = M / group;
+  const sp = xDims.slice(2);
+  const gsp = gDims.slice(2);
+  const K = kernel.reduce((a, b) => a * b, 1);
+  const P = gsp.reduce((a, b) => a * b, 1);
+  const single = xDims[0] === 1;
+  const spAxes = range(r, 3);
+  // (N, C, 1, *sp), zero-padded; the forward may also crop (negative pads never occur in Conv).
+  let xp = e.reshape(x, [-1, C, 1, ...sp]);
+  if (pads.some((p) => p > 0)) {
+    xp = e.op('Pad', [xp, e.i64([0, 0, 0, ...pads.slice(0, r), 0, 0, 0, ...pads.slice(r)])]);
+  }
+  const parts: string[] = [];
+  for (let k = 0; k < K; k++) {
+    // Kernel offset of flat position k (row-major over the kernel's axes).
+    const off = new Array<number>(r);
+    for (let i = r - 1, rest = k; i >= 0; i--) {
+      off[i] = rest % kernel[i];
+      rest = Math.floor(rest / kernel[i]);
+    }
+    const start = off.map((o, i) => o * dilations[i]);
+    const end = start.map((st, i) => st + (gsp[i] - 1) * strides[i] + 1);
+    const stepped = strides.some((s) => s !== 1);
+    parts.push(e.op('Slice', [xp, e.i64(start), e.i64(end), e.i64(spAxes), ...(stepped ? [e.i64(strides)] : [])]));
+  }
+  const cols = parts.length === 1 ? parts[0] : e.op('Concat', parts, { axis: { i: 2 } });
+  // (N, C, K, *gsp) → (G, Cg·K, P), or (N, G, Cg·K, P); G likewise.
+  const colsR = e.reshape(cols, single ? [group, Cg * K, P] : [-1, group, Cg * K, P]);
+  const gR = e.reshape(g, single ? [group, Mg, P] : [-1, group, Mg, P]);
+  let dw = e.op('MatMul', [gR, e.transpose(colsR, single ? [0, 2, 1] : [0, 1, 3, 2])]);
+  if (!single) dw = e.reduceSum(dw, [0], false);
+  // (G, Mg, Cg·K) → (M, Cg, *kernel)
+  return e.reshape(dw, [M, Cg, ...kernel]);
+}
+
+/**
+ * dL/dW of a stride-1 Conv without an im2col buffer. Flatten the zero-padded input's spatial axes: the window
+ * element at kernel offset k of output position o is then x_flat[q + off_k], where q is o's flat index in a grid
+ * with the padded row length (the output grid extended by the kernel's reach on every spatial axis but the first)
+ * and off_k the offset's flat index. So one contiguous Slice per offset gives all of them, and
+ * dW[.., k] (Mg × Cg) = G_ext (Mg × Q) · slice_kᵀ (Q × Cg), with G zero-padded onto the extended grid so that the
+ * extra positions add nothing. K MatMuls, then the K weight-sized results are stacked.
+ */
+export function convWeightGradShifted(
+  e: Emitter,
+  x: string,
+  g: string,
+  xDims: number[],
+  gDims: number[],
+  geo: ConvGeometry,
+): string {
+  const { r, kernel, dilations, pads, group } = geo;
+  const C = xDims[1];
+  const M = gDims[1];
+  const Cg = C / group;
+  const Mg = M / group;
+  const sp = xDims.slice(2);
+  const gsp = gDims.slice(2);
+  const K = kernel.reduce((a, b) => a * b, 1);
+  const single = xDims[0] === 1;
+  const padded = sp.map((s, i) => s + pads[i] + pads[i + r]);
+  // Row-major strides of the padded grid, and the extended output grid: the first axis as the output's, the others
+  // as the padded input's.
+  const flatStride = padded.map((_, i) => padded.slice(i + 1).reduce((a, b) => a * b, 1));
+  const ext = gsp.map((o, i) => (i === 0 ? o : padded[i]));
+  const Q = ext.reduce((a, b) => a * b, 1);
+  // One more slab on the first axis: the last extended row's extra positions read past the padded input's end.
+  const xPads = [...pads.slice(0, r), ...pads.slice(r).map((p, i) => (i === 0 ? p + 1 : p))];
+  const xp = e.reshape(
+    e.op('Pad', [x, e.i64([0, 0, ...xPads.slice(0, r), 0, 0, ...xPads.slice(r)])]),
+    single ? [group, Cg, -1] : [-1, group, Cg, (padded[0] + 1) * flatStride[0]],
+  );
+  const gPads = ext.map((q, i) => q - gsp[i]);
+  let gp = gPads.some((p) => p > 0) ? e.op('Pad', [g, e.i64([0, 0, ...gPads.map(() => 0), 0, 0, ...gPads])]) : g;
+  gp = e.reshape(gp, single ? [group, Mg, Q] : [-1, group, Mg, Q]);
+  const last = single ? 2 : 3;
+  const swap = single ? [0, 2, 1] : [0, 1, 3, 2];
+  const parts: string[] = [];
+  for (let k = 0; k < K; k++) {
+    let off = 0;
+    for (let i = r - 1, rest = k; i >= 0; i--) {
+      off += (rest % kernel[i]) * dilations[i] * flatStride[i];
+      rest = Math.floor(rest / kernel[i]);
+    }
+    const win = e.op('Slice', [xp, e.i64([off]), e.i64([off + Q]), e.i64([last])]);
+    parts.push(e.unsqueeze(e.op('MatMul', [gp, e.transpose(win, swap)]), [last + 1]));
+  }
+  // (…, G, Mg, Cg, K) → (M, Cg, *kernel)
+  let dw = parts.length === 1 ? parts[0] : e.op('Concat', parts, { axis: { i: last + 1 } });
+  if (!single) dw = e.reduceSum(dw, [0], false);
+  return e.reshape(dw, [M, Cg, ...kernel]);
+}
+
+/** The weight gradient as a Conv over transposed tensors (the rule before the im2col form; kept for comparison). */
+export function convWeightGradConv(
+  e: Emitter,
+  x: string,
+  g: string,
+  xDims: number[],
+  gDims: number[],
+  geo: ConvGeometry,
+): string {
   const { r, kernel, strides, dilations, pads, group } = geo;
   const C = xDims[1];
   const M = gDims[1];
