@@ -78,10 +78,22 @@ export function convAttrs(geo: ConvGeometry): Attrs {
 }
 
 /**
- * dL/dW of Y = Conv(X, W) given G = dL/dY, as one Conv: the input's channels become the batch, the batch becomes
- * the channels, and G plays the kernel with the roles of stride and dilation swapped. Groups are handled by
- * arranging the batch as group-major channels so a grouped Conv keeps the groups apart.
- * xDims/gDims: full dims (batch axis may be symbolic, the rest must be numbers).
+ * dL/dW of Y = Conv(X, W) given G = dL/dY. Stride 1: shifted slices and MatMuls (convWeightGradShifted); strided:
+ * one Conv over transposed tensors (convWeightGradConv). xDims/gDims: full dims (batch axis may be symbolic, the
+ * rest must be numbers).
+ *
+ * Measured (issue 13; CPU ms of loss + gradient w.r.t. x and W of one Conv, one thread, in the same run):
+ *   shape                                   Conv form   im2col + MatMul   shifted
+ *   grouped 1×1024×16², W 1024×128×3² g 8     32.3          26.8             26.8
+ *   8×64×32², W 64×64×3², pad 1               33.7          32.4             27.7
+ *   8×128×16², W 64×128×1×1                    4.3           2.3              2.6 (2.4 now: no copy for 1×1)
+ *   8×32×32², W 64×32×3², stride 2             6.2           6.9               —
+ *   8×3×64², W 64×3×7², stride 2 (a stem)      9.8          12.2               —
+ * (im2col + MatMul: the K strided Slices concatenated into one column buffer, then one MatMul per group. Its
+ * column buffer is K times the input and the Concat that writes it cost as much as the Conv form saves; with
+ * strides it lost outright, so it is not kept.) The Conv form puts the batch on the channels and G on the kernel:
+ * onnxruntime runs it as an im2col whose GEMM has only K columns; on StyleGAN2's fused modulated convolution
+ * (per-sample weights, one grouped Conv with groups = batch) those Convs were a quarter of the gradient model.
  */
 export function convWeightGrad(
   e: Emitter,
@@ -91,63 +103,8 @@ export function convWeightGrad(
   gDims: number[],
   geo: ConvGeometry,
 ): string {
-  if (process.env.GANVAS_WGRAD === 'conv') return convWeightGradConv(e, x, g, xDims, gDims, geo);
-  if (process.env.GANVAS_WGRAD === 'im2col' || geo.strides.some((s) => s !== 1)) return convWeightGradIm2col(e, x, g, xDims, gDims, geo);
-  return convWeightGradShifted(e, x, g, xDims, gDims, geo);
-}
-
-/**
- * dL/dW as im2col + MatMul. The columns are K = Π kernel strided Slices of the (zero-padded) input, one per kernel
- * offset: slice k at output position o holds x[o·stride + offset_k·dilation − pad], the element the forward Conv
- * multiplied with W[.., k]; they are concatenated to (N, C, K, P) with P = Π output spatial. Per group,
- * dW (Mg × Cg·K) = G (Mg × P) · colsᵀ (P × Cg·K): one batched MatMul over the groups (and the batch items, summed
- * after), whose Transpose onnxruntime fuses into the GEMM.
- */
-export function convWeightGradIm2col(
-  e: Emitter,
-  x: string,
-  g: string,
-  xDims: number[],
-  gDims: number[],
-  geo: ConvGeometry,
-): string {
-  const { r, kernel, strides, dilations, pads, group } = geo;
-  const C = xDims[1];
-  const M = gDims[1];
-  const Cg = C / group;
-  const Mg = M / group;
-  const sp = xDims.slice(2);
-  const gsp = gDims.slice(2);
-  const K = kernel.reduce((a, b) => a * b, 1);
-  const P = gsp.reduce((a, b) => a * b, 1);
-  const single = xDims[0] === 1;
-  const spAxes = range(r, 3);
-  // (N, C, 1, *sp), zero-padded; the forward may also crop (negative pads never occur in Conv).
-  let xp = e.reshape(x, [-1, C, 1, ...sp]);
-  if (pads.some((p) => p > 0)) {
-    xp = e.op('Pad', [xp, e.i64([0, 0, 0, ...pads.slice(0, r), 0, 0, 0, ...pads.slice(r)])]);
-  }
-  const parts: string[] = [];
-  for (let k = 0; k < K; k++) {
-    // Kernel offset of flat position k (row-major over the kernel's axes).
-    const off = new Array<number>(r);
-    for (let i = r - 1, rest = k; i >= 0; i--) {
-      off[i] = rest % kernel[i];
-      rest = Math.floor(rest / kernel[i]);
-    }
-    const start = off.map((o, i) => o * dilations[i]);
-    const end = start.map((st, i) => st + (gsp[i] - 1) * strides[i] + 1);
-    const stepped = strides.some((s) => s !== 1);
-    parts.push(e.op('Slice', [xp, e.i64(start), e.i64(end), e.i64(spAxes), ...(stepped ? [e.i64(strides)] : [])]));
-  }
-  const cols = parts.length === 1 ? parts[0] : e.op('Concat', parts, { axis: { i: 2 } });
-  // (N, C, K, *gsp) → (G, Cg·K, P), or (N, G, Cg·K, P); G likewise.
-  const colsR = e.reshape(cols, single ? [group, Cg * K, P] : [-1, group, Cg * K, P]);
-  const gR = e.reshape(g, single ? [group, Mg, P] : [-1, group, Mg, P]);
-  let dw = e.op('MatMul', [gR, e.transpose(colsR, single ? [0, 2, 1] : [0, 1, 3, 2])]);
-  if (!single) dw = e.reduceSum(dw, [0], false);
-  // (G, Mg, Cg·K) → (M, Cg, *kernel)
-  return e.reshape(dw, [M, Cg, ...kernel]);
+  if (geo.strides.every((s) => s === 1)) return convWeightGradShifted(e, x, g, xDims, gDims, geo);
+  return convWeightGradConv(e, x, g, xDims, gDims, geo);
 }
 
 /**
@@ -182,10 +139,12 @@ export function convWeightGradShifted(
   const ext = gsp.map((o, i) => (i === 0 ? o : padded[i]));
   const Q = ext.reduce((a, b) => a * b, 1);
   // One more slab on the first axis: the last extended row's extra positions read past the padded input's end.
+  // (A 1×1 kernel without pads reads x as it is.)
+  const plain = K === 1 && pads.every((p) => p === 0);
   const xPads = [...pads.slice(0, r), ...pads.slice(r).map((p, i) => (i === 0 ? p + 1 : p))];
   const xp = e.reshape(
-    e.op('Pad', [x, e.i64([0, 0, ...xPads.slice(0, r), 0, 0, ...xPads.slice(r)])]),
-    single ? [group, Cg, -1] : [-1, group, Cg, (padded[0] + 1) * flatStride[0]],
+    plain ? x : e.op('Pad', [x, e.i64([0, 0, ...xPads.slice(0, r), 0, 0, ...xPads.slice(r)])]),
+    single ? [group, Cg, -1] : [-1, group, Cg, (plain ? padded[0] : padded[0] + 1) * flatStride[0]],
   );
   const gPads = ext.map((q, i) => q - gsp[i]);
   let gp = gPads.some((p) => p > 0) ? e.op('Pad', [g, e.i64([0, 0, ...gPads.map(() => 0), 0, 0, ...gPads])]) : g;
@@ -199,7 +158,7 @@ export function convWeightGradShifted(
       off += (rest % kernel[i]) * dilations[i] * flatStride[i];
       rest = Math.floor(rest / kernel[i]);
     }
-    const win = e.op('Slice', [xp, e.i64([off]), e.i64([off + Q]), e.i64([last])]);
+    const win = plain ? xp : e.op('Slice', [xp, e.i64([off]), e.i64([off + Q]), e.i64([last])]);
     parts.push(e.unsqueeze(e.op('MatMul', [gp, e.transpose(win, swap)]), [last + 1]));
   }
   // (…, G, Mg, Cg, K) → (M, Cg, *kernel)
@@ -208,7 +167,11 @@ export function convWeightGradShifted(
   return e.reshape(dw, [M, Cg, ...kernel]);
 }
 
-/** The weight gradient as a Conv over transposed tensors (the rule before the im2col form; kept for comparison). */
+/**
+ * dL/dW as one Conv: the input's channels become the batch, the batch becomes the channels, and G plays the kernel
+ * with the roles of stride and dilation swapped. Groups are handled by arranging the batch as group-major channels
+ * so a grouped Conv keeps the groups apart.
+ */
 export function convWeightGradConv(
   e: Emitter,
   x: string,
