@@ -21,6 +21,7 @@ baselines meet in the wild (issue 13), defined here with seeded random weights:
                       batch size, so this model is exported at the benchmark's batch size (no symbolic batch axis).
 
 Usage: /usr/bin/python3 bench/autodiff_torch.py --out /tmp/ganvas-bench --batch 8 --threads 1 --reps 50 [--only a,b]
+       /usr/bin/python3 bench/autodiff_torch.py --fixtures test/autodiff/arch   (small versions, PyTorch gradients)
 """
 import argparse
 import json
@@ -63,13 +64,42 @@ def maxpool_resnet():
     as a trained network has."""
     import torchvision
     net = torchvision.models.resnet18(num_classes=10)
-    g = torch.Generator().manual_seed(2)
+    randomize_bn(net)
+    return net.eval()
+
+
+class StemResNet(nn.Module):
+    """torchvision's ResNet layout at any width (for small test fixtures; torchvision's own is 64..512 wide): 7x7/2
+    conv, BN, ReLU, 3x3/2 pad-1 MaxPool, stages of zoo.BasicBlock (torchvision's BasicBlock), average pool, fc."""
+
+    def __init__(self, widths=(8, 16, 16, 16), blocks=(1, 1, 1, 1), in_ch=3, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, widths[0], 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        stages, cin = [], widths[0]
+        for i, (w, nb) in enumerate(zip(widths, blocks)):
+            for j in range(nb):
+                stages.append(zoo.BasicBlock(cin, w, 2 if (i > 0 and j == 0) else 1, "conv"))
+                cin = w
+        self.stages = nn.Sequential(*stages)
+        self.fc = nn.Linear(cin, num_classes)
+        randomize_bn(self)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.stages(x), 1), 1))
+
+
+def randomize_bn(net, seed=2):
+    """Non-trivial eval-mode BatchNorm statistics, as a trained network has."""
+    g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
                 m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    return net.eval()
+                m.weight.copy_(1 + 0.2 * torch.randn(m.num_features, generator=g))
+                m.bias.copy_(0.1 * torch.randn(m.num_features, generator=g))
 
 
 class FusedModConv(nn.Module):
@@ -127,6 +157,35 @@ class FusedStyleGen(nn.Module):
         return torch.tanh(img)
 
 
+def write_fixtures(root):
+    """PyTorch-autograd fixtures for test/autodiff/arch.test.ts: small versions of the two architectures above
+    (model.onnx + fixtures/ in zoo.write_fixture's format: inputs, loss = mean(output^2), d loss / d input)."""
+    import onnx
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(3)
+    small = {
+        "maxpool-resnet": (StemResNet().eval(), [torch.randn(2, 3, 32, 32, generator=gen)], ["image"], "logits", True),
+        "stylegan2-fused": (FusedStyleGen(z_dim=16, w_dim=32, n_map=2, channels={4: 16, 8: 16, 16: 8}, img_res=16).eval(),
+                            [torch.randn(2, 16, generator=gen)], ["z"], "img", False),
+    }
+    for name, (net, xs, in_names, out_name, dynamic) in small.items():
+        d = os.path.join(root, name)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "model.onnx")
+        saved = sys.stdout
+        sys.stdout = sys.stderr
+        try:
+            if dynamic:
+                zoo.export_onnx(net, xs, in_names, [out_name], [], path)
+            else:
+                torch.onnx.export(net, tuple(xs), path, input_names=in_names, output_names=[out_name], opset_version=13,
+                                  do_constant_folding=True)
+                onnx.checker.check_model(onnx.load(path))
+        finally:
+            sys.stdout = saved
+        zoo.write_fixture(d, net, xs, in_names, out_name)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/tmp/ganvas-bench")
@@ -134,7 +193,11 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--only", default="", help="comma-separated model names (default: all)")
+    ap.add_argument("--fixtures", default="", help="write the test fixtures into this folder instead of timing")
     a = ap.parse_args()
+    if a.fixtures:
+        write_fixtures(a.fixtures)
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     os.makedirs(a.out, exist_ok=True)
