@@ -44,11 +44,13 @@ function halfPower(e: Emitter, x: string, q: number): string {
  * dy · p · x^(p−1) without Pow, or undefined when p is not a multiple of 0.5 within the chain limit.
  * x^(p−1) for negative p − 1 is written as a Div by x^(1−p), which keeps x = 0 at ±inf as Pow does.
  */
-export function constPowGrad(e: Emitter, x: string, dy: string, p: number): string | undefined {
+export function constPowGrad(e: Emitter, x: string, dy: string, p: number, sameShape: boolean): string | undefined {
   const q = p - 1;
   if (!Number.isFinite(p) || !Number.isInteger(2 * q) || Math.abs(2 * q) > MAX_CHAIN) return undefined;
   if (q === 0) return e.mul(dy, e.scalar(p));
-  const scaled = e.mul(dy, e.scalar(p));
+  // When x has dy's shape, dy may stay un-expanded: a sum of squares' gradient arrives as Expand(dsum), and scaling
+  // the small dsum and letting the last Mul broadcast it saves two passes over x.
+  const scaled = e.mul(sameShape ? e.unexpanded(dy) : dy, e.scalar(p));
   if (q > 0) return e.mul(scaled, halfPower(e, x, q));
   return e.div(scaled, halfPower(e, x, -q));
 }
@@ -67,7 +69,11 @@ registerGradient({
       const p = c && c.data.length > 0 && c.data.every((v) => v === c.data[0]) ? c.data[0] : undefined;
       let dx: string | undefined;
       if (p === 0) dx = undefined;
-      else if (p !== undefined) dx = constPowGrad(e, x[0], g, p);
+      else if (p !== undefined) {
+        const xDims = ctx.dims(x[0]);
+        const same = xDims.length === yDims.length && xDims.every((d, i) => d === yDims[i]);
+        dx = constPowGrad(e, x[0], g, p, same);
+      }
       if (dx === undefined && p !== 0) {
         // The exponent may be an integer tensor; the arithmetic below is float32.
         const pf = e.castFloat(x[1]);
