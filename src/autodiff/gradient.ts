@@ -185,8 +185,6 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     return s;
   };
   grads.set(built.name, [e.scalar(1)]);
-  // Forward nodes that rules asked to run in another form (MaxPool also writing its Indices).
-  const replaced = new Map<NodeProto, NodeProto>();
 
   const dims = (name: string): Dim[] => {
     const t: TensorInfo | undefined = tensors.get(name);
@@ -216,7 +214,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
           `Ops with gradient rules: ${registeredOps().join(', ')}.`,
       );
     }
-    const ctx = makeContext(node, dy, need, e, dims, consts, replaced);
+    const ctx = makeContext(node, dy, need, e, dims, consts);
     const res = rule.grad(ctx);
     ins.forEach((name, i) => {
       const g = res[i];
@@ -262,7 +260,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   const fwdReads = new Set<string>([built.name]);
   for (const n of backward) for (const r of nodeReads(n)) if (!made.has(r)) fwdReads.add(r);
   const fwd = index.closure(fwdReads);
-  const allNodes: NodeProto[] = [...fwd.map((i) => replaced.get(index.nodes[i]) ?? index.nodes[i]), ...backward];
+  const allNodes: NodeProto[] = [...fwd.map((i) => index.nodes[i]), ...backward];
   const reads = new Set<string>();
   for (const n of allNodes) for (const r of nodeReads(n)) reads.add(r);
   for (const w of opts.wrt) reads.add(w);
@@ -317,7 +315,6 @@ function makeContext(
   e: Emitter,
   dimsOf: (name: string) => Dim[],
   consts: Map<string, ConstValue>,
-  replaced: Map<NodeProto, NodeProto>,
 ): GradContext {
   const x = node.input ?? [];
   const y = node.output ?? [];
@@ -360,13 +357,6 @@ function makeContext(
     },
     hasAttr: (name) => readAttr(node, name) !== undefined,
     fail: (what) => unsupported(node, what),
-    replaceForward: (n) => {
-      const outs = n.output ?? [];
-      if (y.some((o, i) => o !== '' && outs[i] !== o)) {
-        throw new GanvasError('RUNTIME', `replacement for ${node.opType} node "${node.name || y[0]}" must keep its outputs ${y.join(', ')}`);
-      }
-      replaced.set(node, n);
-    },
   };
   return ctx;
 }

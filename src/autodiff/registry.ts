@@ -37,12 +37,6 @@ export interface GradContext {
   hasAttr(name: string): boolean;
   /** Throws UNSUPPORTED naming this node: for attribute combinations the rule does not handle. */
   fail(what: string): never;
-  /**
-   * Runs `node` in the gradient model in place of this forward node. It must write every output of the original
-   * under the same name and may write more (MaxPool's Indices, so that the backward reads them rather than
-   * recomputing the pool). The gradient model is a new graph: the caller's model is not changed.
-   */
-  replaceForward(node: NodeProto): void;
 }
 
 export interface GradientRule {

@@ -5,8 +5,7 @@
  *   maxpool-resnet   torchvision's ResNet layout (7×7/2 stem, 3×3/2 pad-1 overlapping MaxPool), narrow;
  *   stylegan2-fused  a StyleGAN2 generator with the fused modulated convolution (per-sample weights demodulated
  *                    through Pow(w, 2) on 5-D tensors, one grouped Conv with groups = batch).
- * Also checks the form of the gradient models that made them fast: one MaxPool, writing its indices; no Pow among
- * the backward nodes.
+ * Also checks the form of the StyleGAN2 gradient model that made it fast: no Pow among the backward nodes.
  */
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
@@ -58,11 +57,8 @@ async function check(name: string) {
 describe('autodiff: architectures outside the demo models against PyTorch autograd (issue 13)', function () {
   this.timeout(120000);
 
-  it('max-pool-stem ResNet: gradient w.r.t. the image; the forward pool writes the indices, no second pool', async () => {
-    const gm = await check('maxpool-resnet');
-    const pools = (gm.graph.node ?? []).filter((n) => n.opType === 'MaxPool');
-    expect(pools.length).to.equal(1);
-    expect((pools[0].output ?? []).filter((o) => o !== '').length, 'MaxPool outputs').to.equal(2);
+  it('max-pool-stem ResNet: gradient w.r.t. the image', async () => {
+    await check('maxpool-resnet');
   });
 
   it('StyleGAN2 with fused demodulation: gradient w.r.t. z; no Pow among the backward nodes', async () => {

@@ -451,7 +451,7 @@ const cases: Case[] = [
     h: 1e-3,
     build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
   },
-  // Issue 13: the forward pool writes its Indices in the gradient model.
+  // Issue 13: more MaxPool geometries (the rule scatters dY to the pool's row-major Indices).
   {
     name: 'MaxPool 3×3 stride 2 pad 1, 7×7 (the ResNet stem pool)',
     inputs: { x: ['N', 2, 7, 7] },
