@@ -17,7 +17,11 @@
  *        (Strided convs keep ConvTranspose: a polyphase rewrite — one stride-1 Conv with s²·C output channels, then
  *        an interleave — was verified correct but measured slower. For 16 → 16 channels, 32² → 64², batch 32: the
  *        ConvTranspose 6.2 ms; the polyphase Conv alone 5.0 ms, plus DepthToSpace 9.5 ms in all, or plus two
- *        single-axis Transposes 6.9 ms in all; an unpadded strided ConvTranspose plus crop 7.6 ms.)
+ *        single-axis Transposes 6.9 ms in all; an unpadded strided ConvTranspose plus crop 7.6 ms. For the image
+ *        gradient through a strided stem — few output channels, where DepthToSpace is cheap — the polyphase form,
+ *        one Conv with s²·C channels from the constant-folded sub-kernels, then DepthToSpace and a crop, was mixed
+ *        (issue 13; loss + gradient of the Conv alone, batch 8, CPU ms): 7×7/2, 3 → 16 channels at 112²: 7.8 →
+ *        7.2; 4×4/2, 3 → 16 at 64²: 1.8 → 1.5; but 7×7/2, 3 → 64 at 64²: 7.0 → 8.1 and 3×3/2, 3 → 16: 1.4 → 1.5.)
  *   dW = shifted Slices and MatMuls for stride 1, a Conv over transposed tensors otherwise (convWeightGrad);
  *   dB = dY summed over all axes but the channels.
  */
