@@ -159,11 +159,15 @@ export function convWeightGradShifted(
       rest = Math.floor(rest / kernel[i]);
     }
     const win = plain ? xp : e.op('Slice', [xp, e.i64([off]), e.i64([off + Q]), e.i64([last])]);
-    parts.push(e.unsqueeze(e.op('MatMul', [gp, e.transpose(win, swap)]), [last + 1]));
+    parts.push(e.unsqueeze(e.op('MatMul', [gp, e.transpose(win, swap)]), [last]));
   }
-  // (…, G, Mg, Cg, K) → (M, Cg, *kernel)
-  let dw = parts.length === 1 ? parts[0] : e.op('Concat', parts, { axis: { i: last + 1 } });
+  // Stacked as (…, G, Mg, K, Cg), summed over the batch, then (G, Mg, Cg, K) by one Transpose of the last two axes:
+  // a Concat on a new last axis copies one element per row and measured over twice as slow as the Transpose
+  // (8 × 128 × 128 × 9: 13.3 against 5.6 ms on a busy machine; loss + gradient 2–3% faster on stylegan2-fused and on
+  // the grouped and 8 × 64 × 32² shapes of the table above).
+  let dw = parts.length === 1 ? parts[0] : e.op('Concat', parts, { axis: { i: last } });
   if (!single) dw = e.reduceSum(dw, [0], false);
+  if (parts.length > 1) dw = e.transpose(dw, [0, 1, 3, 2]);
   return e.reshape(dw, [M, Cg, ...kernel]);
 }
 
