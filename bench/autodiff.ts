@@ -25,6 +25,8 @@ interface TorchModel {
   output: string;
   torchForwardMs: Timing;
   torchGradMs: Timing;
+  /** False for the architectures outside the zoo (issue 13). */
+  zoo: boolean;
 }
 interface TorchResult {
   models: Record<string, TorchModel>;
@@ -126,7 +128,7 @@ async function main() {
       const feeds: Record<string, FloatTensor> = {};
       for (const [n, dims] of Object.entries(m.inputs)) feeds[n] = randn(`bench:${n}`, dims);
       const t = await timeModel(rt, model, m.output, feeds, reps);
-      rows.push({ model: `${name} (zoo arch.)`, fwd: t.fwdMs, grad: t.gradMs, torchFwd: m.torchForwardMs, torchGrad: m.torchGradMs });
+      rows.push({ model: `${name} (${m.zoo ? 'zoo' : 'other'} arch.)`, fwd: t.fwdMs, grad: t.gradMs, torchFwd: m.torchForwardMs, torchGrad: m.torchGradMs });
     }
   }
   const modelsDir = path.resolve(__dirname, '../../models');
