@@ -214,7 +214,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
           `Ops with gradient rules: ${registeredOps().join(', ')}.`,
       );
     }
-    const ctx = makeContext(node, dy, need, e, dims, consts);
+    const ctx = makeContext(node, dy, need, e, dims, consts, (name) => index.isConstant(name));
     const res = rule.grad(ctx);
     ins.forEach((name, i) => {
       const g = res[i];
@@ -315,6 +315,7 @@ function makeContext(
   e: Emitter,
   dimsOf: (name: string) => Dim[],
   consts: Map<string, ConstValue>,
+  isConstant: (name: string) => boolean,
 ): GradContext {
   const x = node.input ?? [];
   const y = node.output ?? [];
@@ -326,6 +327,7 @@ function makeContext(
     e,
     dyOrZeros: (i) => dy[i] ?? e.zerosLike(y[i]),
     needs: (i) => need[i] === true,
+    isConstant: (i) => x[i] !== undefined && x[i] !== '' && isConstant(x[i]),
     dims: dimsOf,
     staticDims: (name, what = 'this rule') => {
       const d = dimsOf(name);

@@ -90,17 +90,17 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w'], 'y'),
   },
   {
-    name: 'Conv with 8 input channels: the flipped-kernel path (pads 1, bias)',
+    name: 'Conv with 8 input channels, pads 1 (x, W, B)',
     inputs: { x: ['N', 8, 4, 5], w: [3, 8, 3, 3], b: [3] },
     build: (g) => g.node('Conv', ['x', 'w', 'b'], 'y', { pads: [1, 1, 1, 1] }),
   },
   {
-    name: 'Conv flipped-kernel path: group 2, dilation 2, asymmetric pads, non-square kernel',
+    name: 'Conv 8 channels, group 2, dilation 2, asymmetric pads, non-square kernel (x, W)',
     inputs: { x: ['N', 8, 6, 6], w: [4, 4, 3, 2] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, dilations: [2, 1], pads: [2, 0, 1, 1] }),
   },
   {
-    name: 'Conv flipped-kernel path: depthwise over 8 channels',
+    name: 'Conv depthwise over 8 channels (x, W)',
     inputs: { x: ['N', 8, 4, 4], w: [8, 1, 3, 3] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 8, pads: [1, 1, 1, 1] }),
   },
@@ -173,7 +173,17 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w', 'b'], 'y', { pads: [1, 1, 1, 1] }),
   },
   {
-    name: 'Conv flipped-kernel path for x only, weight an input not differentiated',
+    name: 'Conv flipped-kernel path with a constant weight: group 2, dilation 1 × 2, asymmetric pads',
+    inputs: { x: ['N', 8, 4, 5] },
+    build: (g) => g.node('Conv', ['x', g.init('w', [4, 4, 3, 3])], 'y', { group: 2, dilations: [1, 2], pads: [1, 2, 1, 0] }),
+  },
+  {
+    name: 'Conv flipped-kernel path with a constant weight: depthwise over 8 channels, bias',
+    inputs: { x: ['N', 8, 4, 4] },
+    build: (g) => g.node('Conv', ['x', g.init('w', [8, 1, 3, 3]), g.init('b', [8])], 'y', { group: 8, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv with a weight that is an input but not differentiated: ConvTranspose input gradient',
     inputs: { x: ['N', 8, 4, 5], w: [4, 4, 3, 3] },
     wrt: ['x'],
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, dilations: [1, 2], pads: [1, 2, 1, 0] }),
