@@ -86,7 +86,7 @@ export function convAttrs(geo: ConvGeometry): Attrs {
  *   shape                                   Conv form   im2col + MatMul   shifted
  *   grouped 1×1024×16², W 1024×128×3² g 8     32.3          26.8             26.8
  *   8×64×32², W 64×64×3², pad 1               33.7          32.4             27.7
- *   8×128×16², W 64×128×1×1                    4.3           2.3              2.6 (2.4 now: no copy for 1×1)
+ *   8×128×16², W 64×128×1×1                    4.3           2.3              2.6 (a later run: 2.7 vs 2.9)
  *   8×32×32², W 64×32×3², stride 2             6.2           6.9               —
  *   8×3×64², W 64×3×7², stride 2 (a stem)      9.8          12.2               —
  * (im2col + MatMul: the K strided Slices concatenated into one column buffer, then one MatMul per group. Its
