@@ -115,7 +115,7 @@ export function convWeightGrad(
  * dW[.., k] (Mg × Cg) = G_ext (Mg × Q) · slice_kᵀ (Q × Cg), with G zero-padded onto the extended grid so that the
  * extra positions add nothing. K MatMuls, then the K weight-sized results are stacked. (Also measured: the K
  * windows concatenated after the channel axis, so that one MatMul writes the weight's own layout: slower on every
- * shape tried — the grouped one of the table below 30.2 → 32.2 ms, 8 × 64 × 32² 30.6 → 36.1, 1 × 512 × 32² with
+ * shape tried — the grouped one of the table above 30.2 → 32.2 ms, 8 × 64 × 32² 30.6 → 36.1, 1 × 512 × 32² with
  * 8 groups 18.1 → 26.6 — as the column buffer is K times the input.)
  */
 export function convWeightGradShifted(
