@@ -14,8 +14,9 @@
  *        14.4 ms, and 18.1 ms with the flip as a MatMul by the reversal matrix instead of the Slice); for a 1×1 weight
  *        (8 × 128 × 16², W 64 × 128) the flip stays cheaper (2.4 against 2.7 ms), and for 8 × 64 × 32², W 64 × 64 × 3²
  *        the two tie; so do the fused form's 32² layers (W with a third of x's elements: 5.7–11.8 ms either way,
- *        w.r.t. x alone) while at 16² (W 2.3× x) the flip loses 7.9 → 9.5 ms. So a varying W is flipped only when it has at most a sixteenth of the input's elements
- *        (the batch counted as 1 when symbolic).
+ *        w.r.t. x alone) while at 16² (W 2.3× x) the flip loses 7.9 → 9.5 ms. So a W that is not a weight is
+ *        flipped only when it has at most a sixteenth of the input's elements (the batch counted as 1 when
+ *        symbolic).
  *        (Strided convs keep ConvTranspose: a polyphase rewrite — one stride-1 Conv with s²·C output channels, then
  *        an interleave — was verified correct but measured slower. For 16 → 16 channels, 32² → 64², batch 32: the
  *        ConvTranspose 6.2 ms; the polyphase Conv alone 5.0 ms, plus DepthToSpace 9.5 ms in all, or plus two
