@@ -148,6 +148,17 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w'], 'y'),
   },
   {
+    // The weight outweighs K inputs: one MatMul over the concatenated windows.
+    name: 'Conv stride 1, batch 1, 2 groups, weight larger than 9 inputs (x, W)',
+    inputs: { x: [1, 4, 2, 3], w: [14, 2, 3, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv stride 1, symbolic batch, weight larger than 9 inputs, dilation 2 (x, W)',
+    inputs: { x: ['N', 3, 3, 4], w: [16, 3, 2, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { dilations: [2, 1], pads: [1, 1, 0, 1] }),
+  },
+  {
     name: 'Conv 1x1, batch 1, 2 groups, no pads (x, W): the weight gradient reads x as it is',
     inputs: { x: [1, 4, 3, 5], w: [6, 2, 1, 1] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2 }),

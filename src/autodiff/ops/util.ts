@@ -113,10 +113,9 @@ export function convWeightGrad(
  * with the padded row length (the output grid extended by the kernel's reach on every spatial axis but the first)
  * and off_k the offset's flat index. So one contiguous Slice per offset gives all of them, and
  * dW[.., k] (Mg × Cg) = G_ext (Mg × Q) · slice_kᵀ (Q × Cg), with G zero-padded onto the extended grid so that the
- * extra positions add nothing. K MatMuls, then the K weight-sized results are stacked. (Also measured: the K
- * windows concatenated after the channel axis, so that one MatMul writes the weight's own layout: slower on every
- * shape tried — the grouped one of the table above 30.2 → 32.2 ms, 8 × 64 × 32² 30.6 → 36.1, 1 × 512 × 32² with
- * 8 groups 18.1 → 26.6 — as the column buffer is K times the input.)
+ * extra positions add nothing. K MatMuls, then the K weight-sized results are stacked — or, where the weight is
+ * larger than K inputs, one MatMul over the K windows concatenated (below; with more input it lost: 8 × 64 × 32²
+ * 30.6 → 36.1 ms, 1 × 512 × 32² with 8 groups 18.1 → 26.6).
  */
 export function convWeightGradShifted(
   e: Emitter,
@@ -154,13 +153,33 @@ export function convWeightGradShifted(
   gp = e.reshape(gp, single ? [group, Mg, Q] : [-1, group, Mg, Q]);
   const last = single ? 2 : 3;
   const swap = single ? [0, 2, 1] : [0, 1, 3, 2];
-  const parts: string[] = [];
+  const offsets: number[] = [];
   for (let k = 0; k < K; k++) {
     let off = 0;
     for (let i = r - 1, rest = k; i >= 0; i--) {
       off += (rest % kernel[i]) * dilations[i] * flatStride[i];
       rest = Math.floor(rest / kernel[i]);
     }
+    offsets.push(off);
+  }
+  // Where the weight outweighs the input (low-resolution layers: 8² × 1024 channels against a 1024 × 128 × 3²
+  // weight), the K windows are concatenated after the channel axis instead, so that one MatMul writes the weight's
+  // own layout: a column buffer of K inputs replaces the stacking of K weight-sized products (a Concat and a
+  // Transpose over the weight). Measured (issue 13, loss + gradient of the Conv, w.r.t. x and W, CPU ms):
+  // 1 × 1024 × 8², W 1024 × 128 × 3², 8 groups 11.2 → 10.7; at 4² 6.2 → 5.4; at 16² (K inputs 2× the weight)
+  // 30.2 → 32.2, so only where K inputs are fewer elements than the weight; stylegan2-fused 3.04× → 2.95×,
+  // 3.10× → 2.89× (its 4² and 8² layers).
+  const xN = xDims.reduce((a, b) => a * Math.max(1, b), 1);
+  if (!plain && K * xN < M * Cg * K) {
+    const xq = e.unsqueeze(xp, [last]);
+    const wins = offsets.map((off) => e.op('Slice', [xq, e.i64([off]), e.i64([off + Q]), e.i64([last + 1])]));
+    const cols = e.reshape(e.op('Concat', wins, { axis: { i: last } }), single ? [group, Cg * K, Q] : [-1, group, Cg * K, Q]);
+    let dwc = e.op('MatMul', [gp, e.transpose(cols, swap)]);
+    if (!single) dwc = e.reduceSum(dwc, [0], false);
+    return e.reshape(dwc, [M, Cg, ...kernel]);
+  }
+  const parts: string[] = [];
+  for (const off of offsets) {
     const win = plain ? xp : e.op('Slice', [xp, e.i64([off]), e.i64([off + Q]), e.i64([last])]);
     parts.push(e.unsqueeze(e.op('MatMul', [gp, e.transpose(win, swap)]), [last]));
   }
