@@ -72,16 +72,27 @@ export class Emitter {
 
   ops(opType: string, inputs: string[], attrs: Attrs = {}, outputs = 1): string[] {
     const outs = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
-    this.nodes.push(
-      onnx.NodeProto.create({
-        opType,
-        name: this.fresh(opType),
-        input: inputs,
-        output: outs,
-        attribute: Object.entries(attrs).map(([k, v]) => makeAttribute(k, v)),
-      }),
-    );
+    const node = onnx.NodeProto.create({
+      opType,
+      name: this.fresh(opType),
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) => makeAttribute(k, v)),
+    });
+    this.nodes.push(node);
+    if (opType === 'Expand') this.expanded.set(outs[0], inputs[0]);
     return outs;
+  }
+
+  private expanded = new Map<string, string>();
+
+  /**
+   * The tensor under `t` when t is the output of an Expand emitted here (a gradient broadcast back over reduced
+   * axes), else t. A product of t with a tensor of t's full shape may use it instead: the Mul broadcasts it to the
+   * same result without writing the expanded copy first (the Expand is then dropped as dead).
+   */
+  unexpanded(t: string): string {
+    return this.expanded.get(t) ?? t;
   }
 
   op(opType: string, inputs: string[], attrs: Attrs = {}): string {

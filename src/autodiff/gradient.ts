@@ -214,7 +214,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
           `Ops with gradient rules: ${registeredOps().join(', ')}.`,
       );
     }
-    const ctx = makeContext(node, dy, need, e, dims, consts);
+    const ctx = makeContext(node, dy, need, e, dims, consts, (name) => index.isConstant(name));
     const res = rule.grad(ctx);
     ins.forEach((name, i) => {
       const g = res[i];
@@ -242,13 +242,25 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     gradOuts.push(makeValueInfo(n, 'float32', info?.dims));
   }
 
+  // Backward nodes that some output needs: a rule may have read past a node it emitted (Pow's gradient multiplies
+  // by the small tensor under an Expand rather than by the Expand's output), and such dead nodes are dropped here.
+  const live = new Set<string>([lossOut, ...gradOuts.map((g) => g.name ?? '')]);
+  const backward: NodeProto[] = [];
+  for (let i = e.nodes.length - 1; i >= 0; i--) {
+    const n = e.nodes[i];
+    if (!(n.output ?? []).some((o) => live.has(o))) continue;
+    backward.push(n);
+    for (const r of nodeReads(n)) live.add(r);
+  }
+  backward.reverse();
+
   // Forward nodes: everything the loss needs plus whatever the backward nodes read.
   const made = new Set<string>();
-  for (const n of e.nodes) for (const o of n.output ?? []) made.add(o);
+  for (const n of backward) for (const o of n.output ?? []) made.add(o);
   const fwdReads = new Set<string>([built.name]);
-  for (const n of e.nodes) for (const r of nodeReads(n)) if (!made.has(r)) fwdReads.add(r);
+  for (const n of backward) for (const r of nodeReads(n)) if (!made.has(r)) fwdReads.add(r);
   const fwd = index.closure(fwdReads);
-  const allNodes: NodeProto[] = [...fwd.map((i) => index.nodes[i]), ...e.nodes];
+  const allNodes: NodeProto[] = [...fwd.map((i) => index.nodes[i]), ...backward];
   const reads = new Set<string>();
   for (const n of allNodes) for (const r of nodeReads(n)) reads.add(r);
   for (const w of opts.wrt) reads.add(w);
@@ -281,7 +293,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     name: `${g0.name ?? 'graph'}_gradient`,
     node: allNodes,
     input: inputs.map(describeInput),
-    initializer: [...(augGraph.initializer ?? []).filter((t) => reads.has(t.name ?? '')), ...e.initializers],
+    initializer: [...(augGraph.initializer ?? []), ...e.initializers].filter((t) => reads.has(t.name ?? '')),
     output: [makeValueInfo(lossOut, 'float32', []), ...gradOuts],
   });
   const proto = onnx.ModelProto.create({
@@ -303,6 +315,7 @@ function makeContext(
   e: Emitter,
   dimsOf: (name: string) => Dim[],
   consts: Map<string, ConstValue>,
+  isConstant: (name: string) => boolean,
 ): GradContext {
   const x = node.input ?? [];
   const y = node.output ?? [];
@@ -314,6 +327,7 @@ function makeContext(
     e,
     dyOrZeros: (i) => dy[i] ?? e.zerosLike(y[i]),
     needs: (i) => need[i] === true,
+    isConstant: (i) => x[i] !== undefined && x[i] !== '' && isConstant(x[i]),
     dims: dimsOf,
     staticDims: (name, what = 'this rule') => {
       const d = dimsOf(name);

@@ -23,6 +23,11 @@ export interface GradContext {
   dyOrZeros(i: number): string;
   /** True when input i depends on a variable (its gradient is wanted). */
   needs(i: number): boolean;
+  /**
+   * True when input i is computed from initializers alone (a weight): whatever a rule computes from it alone,
+   * onnxruntime folds once when the session is created.
+   */
+  isConstant(i: number): boolean;
   /** Probed dims of a tensor (batch axis symbolic). */
   dims(name: string): Dim[];
   /** Dims that must all be known numbers here (spatial sizes of a Conv, say). */

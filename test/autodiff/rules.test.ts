@@ -90,17 +90,17 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w'], 'y'),
   },
   {
-    name: 'Conv with 8 input channels: the flipped-kernel path (pads 1, bias)',
+    name: 'Conv with 8 input channels, pads 1 (x, W, B)',
     inputs: { x: ['N', 8, 4, 5], w: [3, 8, 3, 3], b: [3] },
     build: (g) => g.node('Conv', ['x', 'w', 'b'], 'y', { pads: [1, 1, 1, 1] }),
   },
   {
-    name: 'Conv flipped-kernel path: group 2, dilation 2, asymmetric pads, non-square kernel',
+    name: 'Conv 8 channels, group 2, dilation 2, asymmetric pads, non-square kernel (x, W)',
     inputs: { x: ['N', 8, 6, 6], w: [4, 4, 3, 2] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, dilations: [2, 1], pads: [2, 0, 1, 1] }),
   },
   {
-    name: 'Conv flipped-kernel path: depthwise over 8 channels',
+    name: 'Conv depthwise over 8 channels (x, W)',
     inputs: { x: ['N', 8, 4, 4], w: [8, 1, 3, 3] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 8, pads: [1, 1, 1, 1] }),
   },
@@ -128,6 +128,99 @@ const cases: Case[] = [
     name: 'Conv 3-D with stride and pads (x, W)',
     inputs: { x: ['N', 2, 3, 4, 5], w: [2, 2, 2, 2, 3] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { strides: [1, 2, 1], pads: [0, 1, 1, 0, 0, 1] }),
+  },
+  // Issue 13: the weight gradient of stride-1 Convs as shifted Slices and MatMuls (batch 1 takes the group-major
+  // form without a batch sum), the input gradient with a varying weight as a ConvTranspose, and the
+  // flipped-kernel path for the same shapes when only x varies.
+  {
+    name: 'Conv stride 1, batch 1, 4 groups, weight fed as an input (the fused modulated-conv form)',
+    inputs: { x: [1, 8, 5, 6], w: [8, 2, 3, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 4, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv stride 1, batch 1, dilation 2, asymmetric pads, kernel 3 × 2 (x, W)',
+    inputs: { x: [1, 4, 7, 6], w: [3, 4, 3, 2] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { dilations: [2, 2], pads: [2, 0, 1, 3] }),
+  },
+  {
+    name: 'Conv stride 1, no pads, kernel 2 × 3 (x, W)',
+    inputs: { x: ['N', 3, 5, 6], w: [4, 3, 2, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y'),
+  },
+  {
+    // The weight outweighs K inputs: one MatMul over the concatenated windows.
+    name: 'Conv stride 1, batch 1, 2 groups, weight larger than 9 inputs (x, W)',
+    inputs: { x: [1, 4, 2, 3], w: [14, 2, 3, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv stride 1, symbolic batch, weight larger than 9 inputs, dilation 2 (x, W)',
+    inputs: { x: ['N', 3, 3, 4], w: [16, 3, 2, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { dilations: [2, 1], pads: [1, 1, 0, 1] }),
+  },
+  {
+    name: 'Conv 1x1, batch 1, 2 groups, no pads (x, W): the weight gradient reads x as it is',
+    inputs: { x: [1, 4, 3, 5], w: [6, 2, 1, 1] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2 }),
+  },
+  {
+    name: 'Conv 1x1 with pads 1 (x, W)',
+    inputs: { x: ['N', 3, 3, 4], w: [2, 3, 1, 1] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { pads: [1, 0, 0, 1] }),
+  },
+  {
+    name: 'Conv 1-D stride 1, dilation 2 (x, W)',
+    inputs: { x: ['N', 3, 9], w: [2, 3, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { dilations: [2], pads: [1, 2] }),
+  },
+  {
+    name: 'Conv 3-D stride 1, pads (x, W)',
+    inputs: { x: [1, 2, 4, 3, 4], w: [3, 2, 2, 3, 2] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { pads: [1, 1, 0, 0, 1, 1] }),
+  },
+  {
+    name: 'Conv with a large varying weight, 8 channels: ConvTranspose input gradient (x, W, B)',
+    inputs: { x: ['N', 8, 4, 4], w: [8, 8, 3, 3], b: [8] },
+    build: (g) => g.node('Conv', ['x', 'w', 'b'], 'y', { pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv flipped-kernel path with a constant weight: group 2, dilation 1 × 2, asymmetric pads',
+    inputs: { x: ['N', 8, 4, 5] },
+    build: (g) => g.node('Conv', ['x', g.init('w', [4, 4, 3, 3])], 'y', { group: 2, dilations: [1, 2], pads: [1, 2, 1, 0] }),
+  },
+  {
+    name: 'Conv flipped-kernel path with a constant weight: depthwise over 8 channels, bias',
+    inputs: { x: ['N', 8, 4, 4] },
+    build: (g) => g.node('Conv', ['x', g.init('w', [8, 1, 3, 3]), g.init('b', [8])], 'y', { group: 8, pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv with a weight that is an input but not differentiated: ConvTranspose input gradient',
+    inputs: { x: ['N', 8, 4, 5], w: [4, 4, 3, 3] },
+    wrt: ['x'],
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { group: 2, dilations: [1, 2], pads: [1, 2, 1, 0] }),
+  },
+  {
+    name: 'Conv with a small varying weight beside a large input (16 × smaller): flipped kernel, weight gradient',
+    inputs: { x: [2, 8, 12, 12], w: [4, 8, 1, 1] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y'),
+  },
+  {
+    // Per-sample weights, demodulated, applied by one grouped Conv (groups = batch): StyleGAN2's fused form.
+    name: 'fused modulated conv: W·s, demodulation by rsqrt(Σ (W·s)²), grouped Conv (x, style)',
+    inputs: { x: [2, 3, 5, 5], s: [2, 1, 3, 1, 1] },
+    build: (g) => {
+      const w = g.node('Mul', [g.init('w', [1, 4, 3, 3, 3]), 's']);
+      const sq = g.node('ReduceSum', [g.node('Pow', [w, g.init('two', [], [2])]), g.initInt64('ax', [2, 3, 4])], undefined, { keepdims: 1 });
+      const d = g.node('Reciprocal', [g.node('Sqrt', [g.node('Add', [sq, g.init('eps', [], [1e-8])])])]);
+      const wd = g.node('Reshape', [g.node('Mul', [w, d]), g.initInt64('wshape', [8, 3, 3, 3])]);
+      const xr = g.node('Reshape', ['x', g.initInt64('xshape', [1, 6, 5, 5])]);
+      g.node('Reshape', [g.node('Conv', [xr, wd], undefined, { group: 2, pads: [1, 1, 1, 1] }), g.initInt64('yshape', [2, 4, 5, 5])], 'y');
+    },
+  },
+  {
+    name: 'ConvTranspose stride 1, pads, dilation 2 (x, W)',
+    inputs: { x: ['N', 3, 4, 5], w: [3, 2, 3, 2] },
+    build: (g) => g.node('ConvTranspose', ['x', 'w'], 'y', { dilations: [2, 1], pads: [1, 0, 2, 1] }),
   },
   {
     name: 'ConvTranspose stride 2, pads, output_padding (x, W, B)',
@@ -237,6 +330,51 @@ const cases: Case[] = [
     transform: (_n, v) => 0.5 + Math.abs(v),
     build: (g) => g.node('Pow', [g.node('Pow', ['x', g.init('two', [], [2])]), g.init('p', [], [0.75])], 'y'),
   },
+  // Issue 13: constant exponents that are integers or halves get x^(p−1) from Muls, Sqrt and Div.
+  ...[2, 3, 4, 7, 0.5, 1.5, 2.5, -1, -2, -0.5, 1, 0.3, -1.7].map(
+    (p): Case => ({
+      name: `Pow with constant exponent ${p}`,
+      inputs: X4,
+      transform: (_n, v) => 0.5 + Math.abs(v),
+      build: (g) => g.node('Pow', ['x', g.init('p', [], [p])], 'y'),
+    }),
+  ),
+  {
+    // x⁰ = 1 has no gradient; times x so that the loss still has one (from the Mul's other side).
+    name: 'Pow with constant exponent 0 (x⁰ · x)',
+    inputs: X4,
+    transform: (_n, v) => 0.5 + Math.abs(v),
+    build: (g) => g.node('Mul', [g.node('Pow', ['x', g.init('p', [], [0])]), 'x'], 'y'),
+  },
+  {
+    name: 'Pow: x² and x³ with negative bases, integer (int64) exponent',
+    inputs: X4,
+    build: (g) => g.node('Mul', [g.node('Pow', ['x', g.init('two', [], [2])]), g.node('Pow', ['x', g.initInt64('three', [3])])], 'y'),
+  },
+  {
+    name: 'Pow with a constant exponent tensor of one value, broadcasting x up',
+    inputs: { x: ['N', 3, 1] },
+    transform: (_n, v) => 0.5 + Math.abs(v),
+    build: (g) => g.node('Pow', ['x', g.init('p', [3, 4], new Array<number>(12).fill(3))], 'y'),
+  },
+  {
+    name: 'Pow with a constant per-element exponent tensor',
+    inputs: { x: ['N', 4] },
+    transform: (_n, v) => 0.5 + Math.abs(v),
+    build: (g) => g.node('Pow', ['x', g.init('p', [4], [2, -1, 0.5, 1.3])], 'y'),
+  },
+  {
+    name: 'Pow with a computed exponent (an input not differentiated)',
+    inputs: { x: ['N', 3], p: [3] },
+    wrt: ['x'],
+    transform: (n, v) => (n === 'x' ? 0.5 + Math.abs(v) : v),
+    build: (g) => g.node('Pow', ['x', 'p'], 'y'),
+  },
+  {
+    name: 'Pow with an exponent computed from constants (Add of two initializers: 1 + 1)',
+    inputs: X4,
+    build: (g) => g.node('Pow', ['x', g.node('Add', [g.init('a', [], [1]), g.init('b', [], [1])])], 'y'),
+  },
   {
     name: 'Pow with a varying exponent',
     inputs: { x: ['N', 3], p: [3] },
@@ -333,6 +471,62 @@ const cases: Case[] = [
     inputs: { x: ['N', 2, 5, 5] },
     h: 1e-3,
     build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  },
+  // Issue 13: more MaxPool geometries (the rule scatters dY to the pool's row-major Indices).
+  {
+    name: 'MaxPool 3×3 stride 2 pad 1, 7×7 (the ResNet stem pool)',
+    inputs: { x: ['N', 2, 7, 7] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'MaxPool 3×3 stride 2, ceil_mode (last window past the input)',
+    inputs: { x: ['N', 2, 6, 6] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }),
+  },
+  {
+    name: 'MaxPool 2×3 stride 1 (overlapping), asymmetric pads',
+    inputs: { x: ['N', 2, 4, 5] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [2, 3], pads: [0, 1, 1, 0] }),
+  },
+  {
+    name: 'MaxPool 2×2 dilation 2 stride 1',
+    inputs: { x: ['N', 2, 5, 5] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [2, 2], dilations: [2, 2] }),
+  },
+  {
+    name: 'MaxPool 1-D kernel 3 stride 3 (non-overlapping), auto_pad SAME_UPPER',
+    inputs: { x: ['N', 3, 8] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3], strides: [3], auto_pad: 'SAME_UPPER' }),
+  },
+  {
+    name: 'MaxPool 3-D 2×2×2 stride 2',
+    inputs: { x: ['N', 2, 4, 4, 4] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [2, 2, 2], strides: [2, 2, 2] }),
+  },
+  {
+    name: 'MaxPool whose Indices the model reads (row-major): the rule reuses them',
+    inputs: { x: ['N', 2, 5, 5] },
+    h: 1e-3,
+    build: (g) => {
+      g.node('MaxPool', ['x'], ['p', 'i'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+      // The indices only shift y by a constant (0·i): the model reads them without them changing the loss's slope.
+      g.node('Add', ['p', g.node('Mul', [g.node('Cast', ['i'], undefined, { to: 1 }), g.init('zero', [], [0])])], 'y');
+    },
+  },
+  {
+    name: 'MaxPool whose column-major Indices the model reads (storage_order 1): a second pool',
+    inputs: { x: ['N', 2, 4, 6] },
+    h: 1e-3,
+    build: (g) => {
+      g.node('MaxPool', ['x'], ['p', 'i'], { kernel_shape: [2, 2], strides: [2, 2], storage_order: 1 });
+      g.node('Add', ['p', g.node('Mul', [g.node('Cast', ['i'], undefined, { to: 1 }), g.init('zero', [], [0])])], 'y');
+    },
   },
   {
     name: 'AveragePool 2×2 stride 2',
