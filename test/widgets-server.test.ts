@@ -81,6 +81,20 @@ describe('widget transport', () => {
       ws.send(JSON.stringify({ id: 8, widget: 'w99', type: 'ping' }));
     });
     expect(String(unknown.error)).to.include('no widget "w99"');
+    // JSON that is no request object (null, a number, an array, a non-object payload) gets an error reply; the
+    // server (and the process) keeps going and still answers a good request afterwards.
+    for (const bad of ['null', '42', '[1,2]', '"text"', JSON.stringify({ id: 9, widget: 'w1', type: 'ping', payload: null }), JSON.stringify({ id: 9, widget: 'w1', type: 'ping', payload: [1] })]) {
+      const r = await new Promise<Record<string, unknown>>((resolve) => {
+        ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+        ws.send(bad);
+      });
+      expect(String(r.error), bad).to.match(/must be a JSON object/);
+    }
+    const after = await new Promise<Record<string, unknown>>((resolve) => {
+      ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+      ws.send(JSON.stringify({ id: 10, widget: 'w1', type: 'ping', payload: { n: 1 } }));
+    });
+    expect(after).to.deep.equal({ id: 10, ok: true, echo: 'ping', n: 2 });
     ws.close();
   });
 

@@ -129,7 +129,18 @@ export class WidgetServer {
     ws.on('message', async (raw) => {
       let msg: { id?: Json; widget?: string; type?: string; payload?: Record<string, Json> };
       try {
-        msg = JSON.parse(raw.toString());
+        const parsed: unknown = JSON.parse(raw.toString());
+        // `null`, a number or an array parse as JSON but are no request: answered, never thrown inside this
+        // async listener (where an exception would end a plain Node host process).
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+          ws.send(JSON.stringify({ id: null, error: 'a message must be a JSON object {id, widget, type, payload}' }));
+          return;
+        }
+        msg = parsed as typeof msg;
+        if (msg.payload !== undefined && (typeof msg.payload !== 'object' || msg.payload === null || Array.isArray(msg.payload))) {
+          ws.send(JSON.stringify({ id: msg.id ?? null, error: 'payload must be a JSON object' }));
+          return;
+        }
       } catch {
         ws.send(JSON.stringify({ id: null, error: 'messages must be JSON' }));
         return;
