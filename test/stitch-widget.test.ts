@@ -140,7 +140,7 @@ describe('stitch widget (kernel side)', function () {
     const state = { n: widget.inversions, seed: widget.seed, image: widget.image };
     const cases: [string, unknown, RegExp][] = [
       ['paint', { pixels: good }, /unknown request "paint".*"invert"/],
-      ['invert', [1, 2], /needs a payload object/],
+      ['invert', [1, 2], /payload must be a JSON object/],
       ['invert', {}, /needs either pixels \(base64 of 32×32×1 bytes\) or image \(a base64 PNG\), got neither/],
       ['invert', { pixels: good, image: small }, /either pixels .* not both/],
       ['invert', { pixels: 42 }, /pixels must be base64 text of 32×32×1 bytes, got number/],
