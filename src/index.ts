@@ -51,3 +51,5 @@ export { floatTensorProto, readFloatTensor } from './onnx/tensorProto';
 export { preprocessModel, preprocessAffine, stitchLayerModel, nearestResize } from './onnx/pieces';
 export * from './stitching/metrics';
 export * from './stitching/data';
+export * from './gridInversion';
+export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
