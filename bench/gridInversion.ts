@@ -5,6 +5,8 @@
  *   npm run bench:grid-inversion                         timing + the full experiment + the curve tables
  *   npm run bench:grid-inversion -- --only timing        per-step timing only (a minute)
  *   npm run bench:grid-inversion -- --only study         how the curve moves with steps and initialization
+ *   npm run bench:grid-inversion -- --only full --pair ihc-gan --threads 1   one pair's experiment (resumable)
+ *   npm run bench:grid-inversion -- --only report        the tables and docs/grid-inversion.svg from the results files
  *
  * Timing: ms per image·step at batch 64 for the two ways of building a from v1, v2 (JS layout + gradient w.r.t. a
  * summed per region, or the layout inside the ONNX graph), interleaved; the share spent inside onnxruntime; and
@@ -13,6 +15,7 @@
  * (resumable: rerunning continues where it stopped); wall time summed over its cells.
  * Curve: mean ± std over runs per g, next to the forward tileability score against g (sweepCurve, 512 vectors).
  */
+import { promises as fs } from 'fs';
 import * as path from 'path';
 import {
   FeatureExtractor,
@@ -23,6 +26,7 @@ import {
   Runtime,
   gridInversion,
   gridInversionCurve,
+  loadGridInversion,
   gridCurveSvg,
   inversionChain,
   invertTargets,
@@ -39,6 +43,14 @@ const PAIRS: { gen: string; layer: string; fx: string; fl: string }[] = [
 ];
 const SIZES = [0, 1, 2, 3, 4, 5];
 
+/** The pairs chosen with --pair (a generator name; default both). */
+function pairs(): typeof PAIRS {
+  const only = arg('pair', 'all');
+  const out = PAIRS.filter((p) => only === 'all' || p.gen === only);
+  if (out.length === 0) throw new Error(`--pair must be one of ${PAIRS.map((p) => p.gen).join(', ')} or all, got "${only}"`);
+  return out;
+}
+
 async function open(rt: Runtime, p: (typeof PAIRS)[number]) {
   const gen = new Generator(await openDemoModel(p.gen), rt);
   const cut = await gen.cut(p.layer);
@@ -48,7 +60,7 @@ async function open(rt: Runtime, p: (typeof PAIRS)[number]) {
 
 async function timing(rt: Runtime, batch: number, steps: number): Promise<void> {
   const rows: (string | number)[][] = [];
-  for (const p of PAIRS) {
+  for (const p of pairs()) {
     const { cut, fx, name } = await open(rt, p);
     const chain = await inversionChain(cut, fx);
     const seeds = Array.from({ length: batch }, (_, i) => 100000 + i);
@@ -108,20 +120,34 @@ function curveTable(results: { name: string; result: GridInversionResult; sweep?
   }
 }
 
+function resultFile(gen: string, count: number): string {
+  return path.join(__dirname, '..', '..', 'docs', `grid-inversion-${gen}${count === 512 ? '' : `-${count}`}.json`);
+}
+
 async function full(rt: Runtime, count: number, runs: number, batch: number): Promise<void> {
-  const docs = path.join(__dirname, '..', '..', 'docs');
+  for (const p of pairs()) {
+    const { cut, fx } = await open(rt, p);
+    await gridInversion(cut, fx, { count, runs, sizes: SIZES, batchSize: batch, file: resultFile(p.gen, count), onProgress: progress(`${p.gen}: inversion`) });
+  }
+}
+
+/** The curve tables and the SVG from every results file there is (both pairs when both have run). */
+async function report(rt: Runtime, count: number): Promise<void> {
   const out: { name: string; result: GridInversionResult; sweep?: { grid: number | 'full'; mean: number; std: number }[] }[] = [];
   for (const p of PAIRS) {
+    const file = resultFile(p.gen, count);
+    const there = await fs.stat(file).then(() => true, () => false);
+    if (!there) continue;
     const { cut, fx, name } = await open(rt, p);
-    const file = path.join(docs, `grid-inversion-${p.gen}${count === 512 ? '' : `-${count}`}.json`);
-    const result = await gridInversion(cut, fx, { count, runs, sizes: SIZES, batchSize: batch, file, onProgress: progress(`${p.gen}: inversion`) });
+    const result = await loadGridInversion(file);
     const sweep = await sweepCurve(cut, fx, { count: Math.min(count, 512), seed: 0, sizes: [1, 2, 3, 4, 5] });
     out.push({ name, result, sweep });
   }
+  if (out.length === 0) return;
   console.log('\nFig. 9 on the shipped models (cosine of mean_{h,w} F_Y(G_X(a)) with y; bold: best g)');
   curveTable(out);
   const svg = gridCurveSvg(out.map((o) => ({ name: o.name, points: gridInversionCurve(o.result) })));
-  await writeFileAtomic(path.join(docs, `grid-inversion${count === 512 ? '' : `-${count}`}.svg`), svg);
+  await writeFileAtomic(path.join(__dirname, '..', '..', 'docs', `grid-inversion${count === 512 ? '' : `-${count}`}.svg`), svg);
 }
 
 async function study(rt: Runtime, count: number, batch: number): Promise<void> {
@@ -133,7 +159,7 @@ async function study(rt: Runtime, count: number, batch: number): Promise<void> {
     { steps: 30, init: 'random' },
   ];
   const docs = path.join(__dirname, '..', '..', 'docs');
-  for (const p of PAIRS) {
+  for (const p of pairs()) {
     const { cut, fx, name } = await open(rt, p);
     const rows: (string | number)[][] = [];
     for (const s of settings) {
@@ -157,6 +183,7 @@ async function main(): Promise<void> {
   console.log(`bench/gridInversion — paper 000 Algorithm 1 / Fig. 9; ${threads} thread(s); ${machine()}; defaults: ${JSON.stringify(INVERSION_DEFAULTS)}`);
   if (only === 'all' || only === 'timing') await timing(rt, batch, intArg('timing-steps', 3));
   if (only === 'all' || only === 'full') await full(rt, intArg('count', 512), intArg('runs', 3), batch);
+  if (only === 'all' || only === 'full' || only === 'report') await report(rt, intArg('count', 512));
   if (only === 'all' || only === 'study') await study(rt, intArg('study-count', 64), batch);
   await rt.release();
 }
