@@ -12,6 +12,7 @@ import {
   Runtime,
   demoModelDir,
   gridInversion,
+  gridCurveSvg,
   gridInversionCurve,
   gridMask,
   inversionChain,
@@ -267,5 +268,18 @@ describe('grid-size inversion (paper 000, Algorithm 1)', function () {
     const [, c] = f.dims;
     const hw = (f.dims[2] as number) * (f.dims[3] as number);
     for (let k = 0; k < c; k++) expect(f.data[k * hw]).to.be.closeTo(y.data[k], 1e-4);
+  });
+
+  it('draws Fig. 9 as an SVG: one band and line per model pair, the numbers in each point\'s tooltip', () => {
+    const pt = (grid: number, mean: number) => ({ grid, mean, std: 0.01, imageStd: 0.1, runs: [mean - 0.01, mean, mean + 0.01], images: 1536 });
+    const svg = gridCurveSvg([
+      { name: 'pair A', points: [pt(0, 0.7), pt(1, 0.8), pt(2, 0.85)] },
+      { name: 'pair <B>', points: [pt(0, 0.6), pt(1, 0.65), pt(2, 0.7)] },
+    ]);
+    expect(svg.match(/<polygon /g)).to.have.length(2);
+    expect(svg.match(/<polyline /g)).to.have.length(2);
+    expect(svg.match(/<circle /g)).to.have.length(6);
+    expect(svg).to.contain('pair A: g = 2: cosine 0.8500 ± 0.0100 (std over 3 runs; runs 0.8400, 0.8500, 0.8600; 1536 images');
+    expect(svg).to.contain('pair &lt;B&gt;');
   });
 });
