@@ -116,7 +116,8 @@ function curveTable(results: { name: string; result: GridInversionResult; sweep?
     const secs = result.cells.reduce((a, c) => a + c.seconds, 0);
     const s = result.settings;
     console.log(`\n${name}: ${s.count} images × ${new Set(result.cells.map((c) => c.run)).size} runs, ${s.steps} steps, lr ${s.lr}, init ${s.init}; computed in ${(secs / 60).toFixed(1)} min (sum over cells)`);
-    console.log(table(['g', 'mean cosine', 'std over runs', 'std over images', 'run means', 'vs best', 'forward tileability (sweepCurve)'], rows.map((r) => r.map((c) => (typeof c === 'number' ? Number(c.toFixed(4)) : c)))));
+    console.log(table(['g', 'mean cosine', 'std over runs', 'std over images', 'run means', 'vs best', 'forward tileability (sweepCurve)'], rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(4) : c)))));
+    if (sweep) console.log(`forward tileability score (sweepCurve, erosion 1): ${sweep.map((q) => `g=${q.grid} ${q.mean.toFixed(3)} ± ${q.std.toFixed(3)}`).join(', ')}`);
   }
 }
 
@@ -168,7 +169,7 @@ async function study(rt: Runtime, count: number, batch: number): Promise<void> {
       const curve = gridInversionCurve(r);
       const best = curve.reduce((a, b) => (b.mean > a.mean ? b : a));
       const order = [...curve].sort((a, b) => b.mean - a.mean).map((c) => c.grid).join(' > ');
-      rows.push([s.steps, s.init, ...curve.map((c) => Number(c.mean.toFixed(4))), best.grid, order, Number((r.cells.reduce((a, c) => a + c.seconds, 0) / 60).toFixed(1))]);
+      rows.push([s.steps, s.init, ...curve.map((c) => c.mean.toFixed(4)), best.grid, order, (r.cells.reduce((a, c) => a + c.seconds, 0) / 60).toFixed(1)]);
     }
     console.log(`\n${name}: mean cosine per g, ${count} images (seed 7), lr ${INVERSION_DEFAULTS.lr} (${INVERSION_DEFAULTS.schedule})`);
     console.log(table(['steps', 'init', ...SIZES.map((g) => `g=${g}`), 'best g', 'order', 'min'], rows));
