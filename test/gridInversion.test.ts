@@ -178,6 +178,16 @@ describe('grid-size inversion (paper 000, Algorithm 1)', function () {
     });
   }
 
+  it('lays a out in the ONNX graph (layout: graph) with the same result as in JavaScript', async () => {
+    const { cut, fx } = await open('fmnist');
+    const { head, y } = await targetsFor(cut, fx, [31, 32], [[2, 3], [9, 9]]);
+    for (const g of [2, 0]) {
+      const js = await invertTargets(cut, fx, head, y, g, { steps: 3, layout: 'js' });
+      const graph = await invertTargets(cut, fx, head, y, g, { steps: 3, layout: 'graph' });
+      expect(relErr(graph.vectors, js.vectors), `g = ${g}`).to.be.lessThan(1e-5);
+    }
+  });
+
   it('recovers y made by the generator from a single repeated vector (cosine near 1), starting from elsewhere', async () => {
     const { cut, fx } = await open('fmnist');
     const seeds = [21, 22, 23, 24];
