@@ -192,9 +192,8 @@ for (const p of pairs) {
   const file = `../docs/grid-inversion-${p.gen}.json`;
   if (fs.existsSync(file)) full.push({ name: `${p.gen} ${p.layer}`, points: g.gridInversionCurve(await g.loadGridInversion(file)) });
 }
-if (full.length > 0) await g.showGridCurvePlot(full, { title: 'Fig. 9 on the shipped models (bench results)' });
 const forward = await g.sweepCurve(opened[0].cut, opened[0].fx, { count: 64, seed: 3, sizes: [1, 2, 3, 4, 5] });
-await g.showSweepPlot(forward, { title: `${pairs[0].gen}: forward tileability vs grid size` });
+if (full.length > 0) await g.showGridCurvePlot(full, { title: 'Fig. 9 on the shipped models (bench results)', forward, forwardTitle: `${pairs[0].gen}: forward tileability vs g` });
 full.map((f) => ({ name: f.name, curve: f.points.map((q) => `g=${q.grid}: ${q.mean.toFixed(4)} ± ${q.std.toFixed(4)}`) }))"""),
     ("md", """The best and the worst inversions at g = 2: the generated image y was read from (top) and the image the two
 optimized vectors render on the same sample (bottom), with the final cosine."""),

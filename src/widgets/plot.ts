@@ -114,6 +114,16 @@ export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: { hos
   });
 }
 
-export async function showGridCurvePlot(series: GridCurveSeries[], opts: { host?: WidgetHost; title?: string } = {}): Promise<void> {
-  showHtml(await gridCurvePlotWidget(series, opts));
+/**
+ * Shows the Fig. 9 plot; with `forward`, the forward tileability score against g (sweepCurve) beside it, each with
+ * its own static snapshot.
+ */
+export async function showGridCurvePlot(
+  series: GridCurveSeries[],
+  opts: { host?: WidgetHost; title?: string; forward?: SweepPoint[]; forwardTitle?: string } = {},
+): Promise<void> {
+  const inversion = await gridCurvePlotWidget(series, opts);
+  if (!opts.forward) return showHtml(inversion);
+  const forward = await sweepPlotWidget(opts.forward, { host: opts.host, title: opts.forwardTitle ?? 'forward tileability vs grid size' });
+  showHtml(`<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start"><div>${inversion}</div><div>${forward}</div></div>`);
 }
