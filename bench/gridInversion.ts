@@ -7,6 +7,7 @@
  *   npm run bench:grid-inversion -- --only study         how the curve moves with steps and initialization
  *   npm run bench:grid-inversion -- --only full --pair ihc-gan --threads 1   one pair's experiment (resumable)
  *   npm run bench:grid-inversion -- --only report        the tables and docs/grid-inversion.svg from the results files
+ *                                                        (--sweep 0: without the forward tileability sweep)
  *
  * Timing: ms per image·step at batch 64 for the two ways of building a from v1, v2 (JS layout + gradient w.r.t. a
  * summed per region, or the layout inside the ONNX graph), interleaved; the share spent inside onnxruntime; and
@@ -141,7 +142,8 @@ async function report(rt: Runtime, count: number): Promise<void> {
     if (!there) continue;
     const { cut, fx, name } = await open(rt, p);
     const result = await loadGridInversion(file);
-    const sweep = await sweepCurve(cut, fx, { count: Math.min(count, 512), seed: 0, sizes: [1, 2, 3, 4, 5] });
+    const sweepCount = intArg('sweep', Math.min(count, 512), 0);
+    const sweep = sweepCount > 0 ? await sweepCurve(cut, fx, { count: sweepCount, seed: 0, sizes: [1, 2, 3, 4, 5] }) : undefined;
     out.push({ name, result, sweep });
   }
   if (out.length === 0) return;
