@@ -90,10 +90,10 @@ export function gridCurveSvg(series: GridCurveSeries[], title = 'inversion cosin
     parts.push(`<polygon points="${band.join(' ')}" fill="${color}" fill-opacity="0.2" stroke="none"/>`);
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map((p) => `${x(p.grid)},${y(p.mean)}`).join(' ')}"/>`);
     for (const p of pts) parts.push(`<circle cx="${x(p.grid)}" cy="${y(p.mean)}" r="3.5" fill="${color}"><title>${escapeHtml(`${s.name}: ${hoverText(p)}`)}</title></circle>`);
-    const ly = H - 12 - 14 * (series.length - 1 - i);
+    const ly = H - 2 + 14 * i; // legend rows below the axis title
     parts.push(`<rect x="${m.l}" y="${ly - 8}" width="12" height="8" fill="${color}"/><text x="${m.l + 16}" y="${ly}" font-size="10">${escapeHtml(s.name)}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 14 * Math.max(0, series.length - 1)}" font-family="sans-serif">${parts.join('')}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 14 * series.length}" font-family="sans-serif">${parts.join('')}</svg>`;
 }
 
 /** The Fig. 9 plot as a widget: plotly lines with mean ± std bands (live), over the static SVG. */
