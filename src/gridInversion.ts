@@ -18,8 +18,8 @@
  *
  * The other way — laying out `a` from v1, v2 inside the graph (Unsqueeze, Mul by the mask, Add) and asking the
  * autodiff for dL/dv1, dL/dv2 — does the same arithmetic in onnxruntime (`layout: 'graph'`, same numbers, tested).
- * Measured by `npm run bench:grid-inversion` (batch 64, one thread): 3–4% slower than the JS layout on both demo
- * pairs, so 'js' is the default; 83–88% of a step is onnxruntime's forward + backward either way.
+ * Measured by `npm run bench:grid-inversion` (batch 64, one thread): 0.98–1.04× the JS layout's time on the demo
+ * pairs, so the simpler 'js' is the default; 83–88% of a step is onnxruntime's forward + backward either way.
  */
 import { promises as fs } from 'fs';
 import { GanvasError, describeError } from './errors';
