@@ -215,7 +215,7 @@ def main():
     ap.add_argument("--grid", type=int)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--lr", type=float, default=0.05)
-    ap.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
+    ap.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")  # ganvas default
     a = ap.parse_args()
     if a.experiment:
         return experiment(a)
