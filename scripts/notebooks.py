@@ -307,4 +307,60 @@ for (const [name, v] of Object.entries(variants)) out.push((await g.invert(fx2, 
 g.showPng(await g.contactSheet([{ label: 'layer2', images: g.concatBatch(out), captions: Object.keys(variants) }], { range: [0, 1], scale: 4, labelWidth: 70 }));"""),
 ])
 
+nb("07-grid-size-inversion.ipynb", [
+    ("md", """# Which grid size is best? Inverting through the generator
+
+Paper 000, appendix §7 (Algorithm 1, Fig. 9). Take an image the generator made, run it through a feature extractor
+F_Y to LayerY and read y, the activation vector at a random pixel. Then search the generator's hidden layer X for an
+activation map `a` that reproduces y — but `a` may hold only **two vectors**: v1 on the blue pixels of the grid
+mask of size g and v2 on the white ones (g = 0: one vector everywhere). Adam minimizes
+|mean_{h,w} F_Y(G_X(a)) − y|; at the end, cos(mean_{h,w} F_Y(G_X(a)), y) says how well a grid of that size can
+express y. The paper finds g = 2 best on its GANs; `npm run bench:grid-inversion` runs the full experiment on the
+shipped models (README, *What we found: grid size*)."""),
+    ("code", """import * as g from 'ganvas';
+const rt = new g.Runtime();
+const pairs = [
+  { gen: 'fmnist-stylegan', layer: 'b8.conv1', fx: 'fmnist-resnet', fl: 'layer1' },
+  { gen: 'ihc-gan', layer: 'l16', fx: 'ihc-features', fl: 'layer1' },
+];
+const opened = [];
+for (const p of pairs) {
+  const gen = await g.Generator.open(g.demoModelDir(p.gen), rt);
+  opened.push({ name: `${p.gen} ${p.layer} × ${p.fx} ${p.fl}`, cut: await gen.cut(p.layer), fx: await g.FeatureExtractor.open(g.demoModelDir(p.fx), p.fl, rt) });
+}
+opened.map((o) => o.name)"""),
+    ("md", """Run the experiment on a few images so this notebook stays quick: the paper uses 512 images × 3 runs, and so
+does the bench (its results are loaded below). Each image has its own v1, v2; many images go through onnxruntime in
+one call. `file` makes the run resumable and `signal` (an AbortSignal) can stop it."""),
+    ("code", """// 8 images × 2 runs × 20 steps here; the paper (and the bench) use 512 images × 3 runs.
+const small = [];
+for (const o of opened) {
+  const result = await g.gridInversion(o.cut, o.fx, { count: 8, runs: 2, steps: 20, keepVectors: true, onProgress: g.progress(o.name) });
+  small.push({ ...o, result });
+}
+await g.showGridCurvePlot(small.map((s) => ({ name: s.name, points: g.gridInversionCurve(s.result) })), { title: 'Fig. 9, 8 images × 2 runs (quick)' });"""),
+    ("md", """The full-size curves from `npm run bench:grid-inversion` (512 images × 3 runs per pair, 30 steps), when their
+results files are there, beside the forward tileability score against g (notebook 03) for the first pair."""),
+    ("code", """import * as fs from 'fs';
+const full = [];
+for (const p of pairs) {
+  const file = `../docs/grid-inversion-${p.gen}.json`;
+  if (fs.existsSync(file)) full.push({ name: `${p.gen} ${p.layer}`, points: g.gridInversionCurve(await g.loadGridInversion(file)) });
+}
+const forward = await g.sweepCurve(opened[0].cut, opened[0].fx, { count: 64, seed: 3, sizes: [1, 2, 3, 4, 5] });
+if (full.length > 0) await g.showGridCurvePlot(full, { title: 'Fig. 9 on the shipped models (bench results)', forward, forwardTitle: `${pairs[0].gen}: forward tileability vs g` });
+full.map((f) => ({ name: f.name, curve: f.points.map((q) => `g=${q.grid}: ${q.mean.toFixed(4)} ± ${q.std.toFixed(4)}`) }))"""),
+    ("md", """The best and the worst inversions at g = 2: the generated image y was read from (top) and the image the two
+optimized vectors render on the same sample (bottom), with the final cosine."""),
+    ("code", """for (const s of small) {
+  const cell = s.result.cells.find((c) => c.run === 0 && c.grid === 2)!;
+  const order = cell.cosines.map((c, i) => [c, i]).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+  const picks = [...order.slice(0, 3), ...order.slice(-3)];
+  const { original, inverted } = await g.renderInversions(s.cut, s.result, 0, 2, picks);
+  g.showPng(await g.contactSheet([
+    { label: 'image', images: original, captions: picks.map((i, k) => (k < 3 ? 'best' : 'worst')) },
+    { label: 'g = 2', images: inverted, captions: picks.map((i) => cell.cosines[i].toFixed(3)) },
+  ], { range: s.cut.generator.range, scale: s.cut.generator.name === 'ihc-gan' ? 2 : 3, labelWidth: 60 }));
+}"""),
+])
 print("notebooks written to", os.path.normpath(HERE))

@@ -61,3 +61,5 @@ export { mapRange, stitchLabel, reconstructionSheet, variationSheet, cosineExtre
 export { StitchWidget, StitchWidgetOptions, showStitchWidget, STITCH_WIDGET_REQUESTS } from './widgets/stitch';
 export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions } from './widgets/lines';
 export * from './inversion';
+export * from './gridInversion';
+export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';

@@ -4,6 +4,7 @@
  */
 import { showHtml } from '../display';
 import { SweepPoint } from '../tileability';
+import type { GridCurvePoint } from '../gridInversion';
 import { WidgetHost, defaultHost } from './server';
 import { escapeHtml, widgetHtml } from './html';
 
@@ -45,4 +46,84 @@ export async function sweepPlotWidget(points: SweepPoint[], opts: { host?: Widge
 
 export async function showSweepPlot(points: SweepPoint[], opts: { host?: WidgetHost; title?: string } = {}): Promise<void> {
   showHtml(await sweepPlotWidget(points, opts));
+}
+
+/** One model pair's Fig. 9 curve. */
+export interface GridCurveSeries {
+  name: string;
+  points: GridCurvePoint[];
+}
+
+const SERIES_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+
+function hoverText(p: GridCurvePoint): string {
+  return `g = ${p.grid}: cosine ${p.mean.toFixed(4)} ± ${p.std.toFixed(4)} (std over ${p.runs.length} runs; runs ${p.runs.map((r) => r.toFixed(4)).join(', ')}; ${p.images} images, image std ${p.imageStd.toFixed(3)})`;
+}
+
+/**
+ * Fig. 9 as a plain SVG: per model pair a line of the mean cosine against g with a shaded mean ± std band (std over
+ * runs), the numbers in each point's tooltip — the snapshot exported notebooks keep.
+ */
+export function gridCurveSvg(series: GridCurveSeries[], title = 'inversion cosine vs grid size (paper 000, Fig. 9)'): string {
+  const W = 460;
+  const H = 280;
+  const m = { l: 55, r: 15, t: 30, b: 60 };
+  const all = series.flatMap((s) => s.points);
+  const grids = [...new Set(all.map((p) => p.grid))].sort((a, b) => a - b);
+  const lo = Math.min(...all.map((p) => p.mean - p.std));
+  const hi = Math.max(...all.map((p) => p.mean + p.std));
+  const pad = (hi - lo || 1) * 0.05;
+  const y0 = lo - pad;
+  const span = hi - lo + 2 * pad || 1;
+  const y = (v: number) => m.t + (H - m.t - m.b) * (1 - (v - y0) / span);
+  const x = (g: number) => m.l + ((W - m.l - m.r) * (grids.indexOf(g) + 0.5)) / grids.length;
+  const parts: string[] = [];
+  parts.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="13">${escapeHtml(title)}</text>`);
+  parts.push(`<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="#444"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="#444"/>`);
+  for (const v of [lo, (lo + hi) / 2, hi]) parts.push(`<text x="${m.l - 4}" y="${y(v) + 4}" text-anchor="end" font-size="10">${v.toFixed(3)}</text>`);
+  for (const g of grids) parts.push(`<text x="${x(g)}" y="${H - m.b + 16}" text-anchor="middle" font-size="11">${g}</text>`);
+  parts.push(`<text x="${W / 2}" y="${H - m.b + 32}" text-anchor="middle" font-size="11">grid size g (0 = one vector)</text>`);
+  series.forEach((s, i) => {
+    const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    const pts = [...s.points].sort((a, b) => a.grid - b.grid);
+    const band = [...pts.map((p) => `${x(p.grid)},${y(p.mean + p.std)}`), ...[...pts].reverse().map((p) => `${x(p.grid)},${y(p.mean - p.std)}`)];
+    parts.push(`<polygon points="${band.join(' ')}" fill="${color}" fill-opacity="0.2" stroke="none"/>`);
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${pts.map((p) => `${x(p.grid)},${y(p.mean)}`).join(' ')}"/>`);
+    for (const p of pts) parts.push(`<circle cx="${x(p.grid)}" cy="${y(p.mean)}" r="3.5" fill="${color}"><title>${escapeHtml(`${s.name}: ${hoverText(p)}`)}</title></circle>`);
+    const ly = H - 2 + 14 * i; // legend rows below the axis title
+    parts.push(`<rect x="${m.l}" y="${ly - 8}" width="12" height="8" fill="${color}"/><text x="${m.l + 16}" y="${ly}" font-size="10">${escapeHtml(s.name)}</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H + 14 * series.length}" font-family="sans-serif">${parts.join('')}</svg>`;
+}
+
+/** The Fig. 9 plot as a widget: plotly lines with mean ± std bands (live), over the static SVG. */
+export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: { host?: WidgetHost; title?: string } = {}): Promise<string> {
+  const server = await (opts.host ?? defaultHost).server();
+  const id = server.register(async () => ({}));
+  const title = opts.title ?? 'inversion cosine vs grid size (paper 000, Fig. 9)';
+  return widgetHtml('plot', server, id, gridCurveSvg(series, title), {
+    title,
+    x: [],
+    mean: [],
+    std: [],
+    yTitle: 'cos(mean F_Y(G_X(a)), y)',
+    series: series.map((s) => {
+      const pts = [...s.points].sort((a, b) => a.grid - b.grid);
+      return { name: s.name, x: pts.map((p) => String(p.grid)), mean: pts.map((p) => p.mean), std: pts.map((p) => p.std), hover: pts.map(hoverText) };
+    }),
+  });
+}
+
+/**
+ * Shows the Fig. 9 plot; with `forward`, the forward tileability score against g (sweepCurve) beside it, each with
+ * its own static snapshot.
+ */
+export async function showGridCurvePlot(
+  series: GridCurveSeries[],
+  opts: { host?: WidgetHost; title?: string; forward?: SweepPoint[]; forwardTitle?: string } = {},
+): Promise<void> {
+  const inversion = await gridCurvePlotWidget(series, opts);
+  if (!opts.forward) return showHtml(inversion);
+  const forward = await sweepPlotWidget(opts.forward, { host: opts.host, title: opts.forwardTitle ?? 'forward tileability vs grid size' });
+  showHtml(`<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start"><div>${inversion}</div><div>${forward}</div></div>`);
 }

@@ -4,11 +4,37 @@
  */
 import { WidgetConfig } from './rpc';
 
+/** One line with a mean ± std band (the grid-size inversion curve: one series per model pair). */
+interface PlotSeries {
+  name: string;
+  x: string[];
+  mean: number[];
+  std: number[];
+  /** Hover text per point. */
+  hover: string[];
+}
+
 interface PlotConfig extends WidgetConfig {
   title: string;
   x: string[];
   mean: number[];
   std: number[];
+  /** When given, drawn instead of x/mean/std: lines with shaded bands. */
+  series?: PlotSeries[];
+  yTitle?: string;
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+
+function bandTraces(s: PlotSeries, i: number): unknown[] {
+  const color = COLORS[i % COLORS.length];
+  const upper = s.mean.map((m, j) => m + s.std[j]);
+  const lower = s.mean.map((m, j) => m - s.std[j]);
+  return [
+    { x: s.x, y: upper, type: 'scatter', mode: 'lines', line: { width: 0 }, hoverinfo: 'skip', showlegend: false, legendgroup: s.name },
+    { x: s.x, y: lower, type: 'scatter', mode: 'lines', line: { width: 0 }, fill: 'tonexty', fillcolor: `${color}33`, hoverinfo: 'skip', showlegend: false, legendgroup: s.name },
+    { x: s.x, y: s.mean, type: 'scatter', mode: 'lines+markers', name: s.name, legendgroup: s.name, line: { color }, text: s.hover, hovertemplate: '%{text}<extra>%{fullData.name}</extra>' },
+  ];
 }
 
 interface PlotlyLike {
@@ -58,10 +84,13 @@ export function mountPlot(root: HTMLElement, cfg: PlotConfig): void {
       div.className = 'ganvas-plot';
       div.style.cssText = 'width:480px;height:300px';
       root.replaceChildren(div);
+      const data = cfg.series
+        ? cfg.series.flatMap((s, i) => bandTraces(s, i))
+        : [{ x: cfg.x, y: cfg.mean, error_y: { type: 'data', array: cfg.std, visible: true }, type: 'scatter', mode: 'lines+markers', name: 'mean ± std' }];
       return Plotly.newPlot(
         div,
-        [{ x: cfg.x, y: cfg.mean, error_y: { type: 'data', array: cfg.std, visible: true }, type: 'scatter', mode: 'lines+markers', name: 'mean ± std' }],
-        { title: { text: cfg.title }, xaxis: { title: { text: 'grid size g' }, type: 'category' }, yaxis: { title: { text: 'cosine similarity' } }, margin: { t: 40, l: 60, r: 10, b: 50 } },
+        data,
+        { title: { text: cfg.title }, xaxis: { title: { text: 'grid size g' }, type: 'category' }, yaxis: { title: { text: cfg.yTitle ?? 'cosine similarity' } }, margin: { t: 40, l: 60, r: 10, b: 50 } },
         { displaylogo: false, responsive: true },
       ).then(() => root.setAttribute('data-ganvas-live', 'true'));
     },
