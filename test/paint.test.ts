@@ -122,7 +122,12 @@ describe('paint', () => {
     lib.add('eye', '#0000aa', Float32Array.from([-1, 0.5, 0, 4]));
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-lib-'));
     await lib.save(path.join(dir, 'lib.json'));
-    expect((await fs.readdir(dir)).sort()).to.deep.equal(['lib.json', 'lib.npy']);
+    const files = (await fs.readdir(dir)).sort();
+    expect(files).to.have.length(2);
+    expect(files).to.include('lib.json');
+    const npy = files.find((n) => n !== 'lib.json') as string;
+    expect(npy).to.match(/^lib\.[0-9a-f]{12}\.npy$/);
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'lib.json'), 'utf8')).vectors).to.equal(npy);
     const back = await VectorLibrary.load(path.join(dir, 'lib.json'), cut);
     expect(back.entries.map((e) => [e.name, e.color, Array.from(e.vector)])).to.deep.equal([
       ['fur', '#aa0000', [1, 2, 3, 4]],
@@ -131,6 +136,49 @@ describe('paint', () => {
     expect(back.get('fur').provenance).to.deep.equal({ model: 'tiny-gen', layer: 'b8.conv1', seed: 1, y: 2, x: 3 });
     const idGen = await Generator.open(await identityGenerator(), rt);
     await rejectsGanvas(VectorLibrary.load(path.join(dir, 'lib.json'), await idGen.cut('h')));
+  });
+
+  it('a library survives kill -9 at any moment of a save: it loads with every entry of the last completed save', async function () {
+    this.timeout(120000);
+    // A child saves a growing library again and again, printing each entry count once its save has returned; it is
+    // killed with SIGKILL at a random moment. The file must then load, holding the last printed count or the one
+    // after it (a save that finished but whose line was not read yet), with the right vectors; stale temporaries
+    // and older vector files are gone after the next save.
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-libkill-'));
+    const file = path.join(dir, 'lib.json');
+    const script = `
+      const g = require(${JSON.stringify(require.resolve('ganvas'))});
+      (async () => {
+        const lib = new g.VectorLibrary('m', 'l', 64);
+        for (let k = 1; ; k++) {
+          lib.add('v' + k, '#' + (k % 0xffffff).toString(16).padStart(6, '0'), new Float32Array(64).fill(k));
+          await lib.save(${JSON.stringify(file)});
+          process.stdout.write(k + '\\n');
+        }
+      })();`;
+    const { spawn } = await import('child_process');
+    let trials = 0;
+    for (let t = 0; t < 12; t++) {
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 400)));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const done = out.split('\n').filter((x) => x).map(Number);
+      if (done.length === 0) continue;
+      const last = done[done.length - 1];
+      const back = await VectorLibrary.load(file);
+      expect([last, last + 1], `after ${last} completed saves`).to.include(back.entries.length);
+      back.entries.forEach((e, i) => expect(e.vector[0]).to.equal(i + 1));
+      trials++;
+    }
+    expect(trials).to.be.greaterThan(5);
+    const lib = await VectorLibrary.load(file);
+    await lib.save(file);
+    const left = (await fs.readdir(dir)).sort();
+    expect(left.filter((n) => n.endsWith('.tmp')), left.join(', ')).to.deep.equal([]);
+    expect(left.filter((n) => n.endsWith('.npy'))).to.have.length(1);
   });
 
   it('variations: fixed noise with different vectors, and a fixed vector with different noise', async () => {
