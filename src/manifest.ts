@@ -112,11 +112,28 @@ export function validateManifest(json: unknown, source: string): Manifest {
  * and checks that the manifest's inputs and outputs are the model's.
  */
 export async function openModel(location: string): Promise<ModelBundle> {
+  if (typeof location !== 'string' || location === '') {
+    throw new GanvasError('BAD_MANIFEST', `a model location must be a directory (with ganvas.json and model.onnx) or a ganvas.json path, got ${JSON.stringify(location)}`);
+  }
   let manifestPath = location;
   try {
     if ((await fs.stat(location)).isDirectory()) manifestPath = path.join(location, 'ganvas.json');
   } catch (e) {
-    throw new GanvasError('BAD_MANIFEST', `cannot open model ${location}: ${describeError(e)}`, { cause: e });
+    // A misspelled demo model: name the shipped ones.
+    const demoRoot = path.join(__dirname, '..', 'models');
+    const hint =
+      path.resolve(path.dirname(location)) === path.resolve(demoRoot)
+        ? ` — no demo model "${path.basename(location)}"; shipped: ${(await demoModels()).join(', ')}`
+        : '';
+    throw new GanvasError('BAD_MANIFEST', `cannot open model ${location}: ${describeError(e)}${hint}`, { cause: e });
+  }
+  if (manifestPath.endsWith('.onnx')) {
+    throw new GanvasError(
+      'BAD_MANIFEST',
+      `${location} is an ONNX file; ganvas opens a model directory holding model.onnx and its ganvas.json manifest ` +
+        `(which says the model's role, inputs, image range and layer names — see models/MANIFEST.md and docs/own-models.md). ` +
+        `Put the file in a directory with a ganvas.json and pass the directory.`,
+    );
   }
   let text: string;
   try {

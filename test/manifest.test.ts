@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Manifest, openModel, resolveLayer, validateManifest } from 'ganvas';
+import { Manifest, demoModelDir, openModel, resolveLayer, validateManifest } from 'ganvas';
 import { styled } from './graphs';
 import { rejectsGanvas } from './util';
 
@@ -72,5 +72,13 @@ describe('manifests', () => {
     await fs.writeFile(path.join(dir, 'ganvas.json'), '{ not json');
     expect((await rejectsGanvas(openModel(dir), 'BAD_MANIFEST')).message).to.include('is not valid JSON');
     expect((await rejectsGanvas(openModel('/nonexistent/model-dir'), 'BAD_MANIFEST')).message).to.include('/nonexistent/model-dir');
+  });
+
+  it('says a manifest is needed when given a bare .onnx file, and lists the demo models for a misspelled one', async () => {
+    const e = await rejectsGanvas(openModel(path.join(demoModelDir('fmnist-stylegan'), 'model.onnx')), 'BAD_MANIFEST');
+    expect(e.message).to.match(/is an ONNX file; ganvas opens a model directory holding model\.onnx and its ganvas\.json/);
+    const m = await rejectsGanvas(openModel(demoModelDir('fmnist-stylegn')), 'BAD_MANIFEST');
+    expect(m.message).to.match(/no demo model "fmnist-stylegn"; shipped: .*fmnist-stylegan/);
+    expect((await rejectsGanvas(openModel('' as string), 'BAD_MANIFEST')).message).to.match(/must be a directory/);
   });
 });
