@@ -26,48 +26,9 @@ def grid_mask(h, w, g):
     return m
 
 
-def head(G, w, noises, layer):
-    """Synthesis up to `layer` (bR.conv0 / bR.conv1): returns its activations and the RGB accumulated before it."""
-    n = w.shape[0]
-    x = img = None
-    for r in G.resolutions:
-        blk = G.blocks[f"b{r}"]
-        if r == 4:
-            x = blk.const.unsqueeze(0).expand(n, -1, -1, -1)
-        else:
-            x = blk.conv0(x, w, noises[f"b{r}.conv0"])
-            if layer == f"b{r}.conv0":
-                return x, img
-        x = blk.conv1(x, w, noises[f"b{r}.conv1"])
-        if layer == f"b{r}.conv1":
-            return x, img
-        y = blk.torgb(x, w)
-        img = y if img is None else up(img) + y
-    raise ValueError(layer)
-
-
-def up(x):
-    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-
-
-def tail(G, w, noises, layer, x, img):
-    """The rest of the synthesis from the layer's (edited) activations."""
-    started = False
-    for r in G.resolutions:
-        blk = G.blocks[f"b{r}"]
-        if r != 4:
-            if started:
-                x = blk.conv0(x, w, noises[f"b{r}.conv0"])
-            if layer == f"b{r}.conv0":
-                started = True
-        if started:
-            x = blk.conv1(x, w, noises[f"b{r}.conv1"])
-        if layer == f"b{r}.conv1":
-            started = True
-        if started:
-            y = blk.torgb(x, w)
-            img = y if img is None else up(img) + y
-    return torch.tanh(img)
+# The split itself is shared with the other PyTorch references (models/recipes/zoo.py).
+head = zoo.style_head
+tail = zoo.style_tail
 
 
 def whole_render(G, z, noises, layer, x):

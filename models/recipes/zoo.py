@@ -792,3 +792,46 @@ class BilinearFeatNet(nn.Module):
             feats.append(x)
         emb = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         return (emb, feats) if return_layers else emb
+
+
+# ------------------------------------------------------------------ StyleGen split at a layer (PyTorch references)
+def style_head(G, w, noises, layer):
+    """StyleGen G's synthesis up to `layer` (bR.conv0 / bR.conv1) for styles w: that layer's activations and the RGB
+    accumulated before it (None before the first toRGB). ganvas's split reads the same tensors across the cut."""
+    n = w.shape[0]
+    x = img = None
+    for r in G.resolutions:
+        blk = G.blocks[f"b{r}"]
+        if r == 4:
+            x = blk.const.unsqueeze(0).expand(n, -1, -1, -1)
+        else:
+            x = blk.conv0(x, w, noises[f"b{r}.conv0"])
+            if layer == f"b{r}.conv0":
+                return x, img
+        x = blk.conv1(x, w, noises[f"b{r}.conv1"])
+        if layer == f"b{r}.conv1":
+            return x, img
+        y = blk.torgb(x, w)
+        img = y if img is None else up2(img) + y
+    raise ValueError(layer)
+
+
+def style_tail(G, w, noises, layer, x, img):
+    """The rest of StyleGen G's synthesis from `layer`'s (possibly edited) activations x and the RGB so far, tanh
+    included: the image the generator would make."""
+    started = False
+    for r in G.resolutions:
+        blk = G.blocks[f"b{r}"]
+        if r != 4:
+            if started:
+                x = blk.conv0(x, w, noises[f"b{r}.conv0"])
+            if layer == f"b{r}.conv0":
+                started = True
+        if started:
+            x = blk.conv1(x, w, noises[f"b{r}.conv1"])
+        if layer == f"b{r}.conv1":
+            started = True
+        if started:
+            y = blk.torgb(x, w)
+            img = y if img is None else up2(img) + y
+    return torch.tanh(img)

@@ -119,43 +119,12 @@ class StyleTail:
         return self
 
     def head(self, z, noises, layer):
-        G = self.G
-        w = G.map(z)
-        n = w.shape[0]
-        x = img = None
-        for r in G.resolutions:
-            blk = G.blocks[f"b{r}"]
-            if r == 4:
-                x = blk.const.unsqueeze(0).expand(n, -1, -1, -1)
-            else:
-                x = blk.conv0(x, w, noises[f"b{r}.conv0"])
-                if layer == f"b{r}.conv0":
-                    return w, x, img
-            x = blk.conv1(x, w, noises[f"b{r}.conv1"])
-            if layer == f"b{r}.conv1":
-                return w, x, img
-            y = blk.torgb(x, w)
-            img = y if img is None else zoo.up2(img) + y
-        raise ValueError(layer)
+        w = self.G.map(z)
+        x, img = zoo.style_head(self.G, w, noises, layer)
+        return w, x, img
 
     def tail(self, w, noises, layer, x, img):
-        G = self.G
-        started = False
-        for r in G.resolutions:
-            blk = G.blocks[f"b{r}"]
-            if r != 4:
-                if started:
-                    x = blk.conv0(x, w, noises[f"b{r}.conv0"])
-                if layer == f"b{r}.conv0":
-                    started = True
-            if started:
-                x = blk.conv1(x, w, noises[f"b{r}.conv1"])
-            if layer == f"b{r}.conv1":
-                started = True
-            if started:
-                y = blk.torgb(x, w)
-                img = y if img is None else zoo.up2(img) + y
-        return torch.tanh(img)
+        return zoo.style_tail(self.G, w, noises, layer, x, img)
 
 
 class DCTail:
