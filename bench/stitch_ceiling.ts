@@ -11,12 +11,7 @@
  *     [--pairs fmnist-resnet:layer2,ihc-features:layer3]
  */
 import * as g from 'ganvas';
-import { intArg } from './util';
-
-function numArg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { arg, intArg } from './util';
 
 const PAIRS = [
   { cls: 'fmnist-resnet', gen: 'fmnist-stylegan', test: 'fmnist-testnet', layers: ['layer1', 'layer2', 'layer3', 'layer4'], fmnist: true },
@@ -26,7 +21,8 @@ const PAIRS = [
 async function main(): Promise<void> {
   const n = intArg('images', 100);
   const steps = intArg('steps', 200);
-  const lr = numArg('lr', 0.05);
+  const lr = Number(arg('lr', '0.05'));
+  if (!(lr > 0)) throw new Error(`--lr must be a positive number, got ${arg('lr', '')}`);
   const rt = new g.Runtime({ threads: intArg('threads', 2) });
   console.log(`*bench/stitch_ceiling — ${n} validation images, ${steps} Adam steps (lr ${lr}) on free LayerY activations*\n`);
   console.log('| stitch | test cosine: stitch | free LayerY activations | classifier L1 at LayerX: stitch | free |');
@@ -35,7 +31,7 @@ async function main(): Promise<void> {
     const images = p.fmnist ? (await g.fashionMnist('test', { count: n })).images : await g.tissueCrops({ count: n, seed: 0, split: 'validation' });
     const cls = await g.openModel(g.demoModelDir(p.cls));
     const gen = await g.openModel(g.demoModelDir(p.gen));
-    const want = process.argv.includes('--pairs') ? process.argv[process.argv.indexOf('--pairs') + 1].split(',') : undefined;
+    const want = arg('pairs', '') ? arg('pairs', '').split(',') : undefined;
     for (const layer of p.layers) {
       if (want && !want.includes(`${p.cls}:${layer}`)) continue;
       const t = (await g.targetLayers(cls, layer, gen, [0]))[0];

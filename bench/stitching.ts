@@ -15,16 +15,11 @@
  *   npm run bench:stitching -- [--passes 20] [--threads 2] [--no-ood] [--only fmnist|ihc]
  */
 import { promises as fs } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as g from 'ganvas';
-import { intArg } from './util';
+import { arg, intArg, machine, table } from './util';
 
 const has = (flag: string) => process.argv.includes(flag);
-function strArg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 interface Pair {
   key: 'fmnist' | 'ihc';
@@ -56,12 +51,6 @@ const PAIRS: Pair[] = [
 
 const fmt = (m: { mean: number; std: number }, d = 3) => `${m.mean.toFixed(d)} ± ${m.std.toFixed(d)}`;
 
-function table(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-  return [line(head), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
-
 /** AUROC of `score` separating positives (in distribution, expected higher) from negatives. */
 function auroc(pos: ArrayLike<number>, neg: ArrayLike<number>): number {
   let wins = 0;
@@ -84,10 +73,9 @@ async function stitchesOf(p: Pair): Promise<{ layer: string; file: string }[]> {
 async function main(): Promise<void> {
   const passes = intArg('passes', 20);
   const threads = intArg('threads', 2);
-  const only = strArg('only');
+  const only = arg('only', '') || undefined;
   const rt = new g.Runtime({ threads });
-  const cpu = os.cpus();
-  console.log(`*bench/stitching — ${passes} evaluation passes, ${threads} thread(s); ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, Node ${process.version}*\n`);
+  console.log(`*bench/stitching — ${passes} evaluation passes, ${threads} thread(s); ${machine()}*\n`);
   const rows: string[][] = [];
   const oodRows: string[][] = [];
   const curveRows: string[][] = [];

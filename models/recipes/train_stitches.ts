@@ -16,11 +16,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as g from 'ganvas';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
-}
+import { arg } from '../../bench/util';
 
 const PAIRS = {
   fmnist: { classifier: 'fmnist-resnet', generator: 'fmnist-stylegan', test: 'fmnist-testnet', layers: ['layer1', 'layer2', 'layer3', 'layer4'] },

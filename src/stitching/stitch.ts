@@ -308,7 +308,8 @@ export class Stitch {
    */
   async evaluate(testNet: FeatureExtractor, images: FloatTensor, opts: InvertOptions = {}): Promise<{ metrics: ActivationMetrics; seconds: number }> {
     const t0 = performance.now();
-    const seeds = opts.seeds ?? (opts.seed !== undefined ? undefined : images.dims[0] > 0 ? Array.from({ length: images.dims[0] }, (_, i) => i) : undefined);
+    // Seed i for image i unless the caller chose seeds (or one seed for all).
+    const seeds = opts.seeds ?? (opts.seed === undefined ? Array.from({ length: images.dims[0] }, (_, i) => i) : undefined);
     const rec = await this.invert(images, { ...opts, seeds });
     const range = opts.range ?? this.parts.classifier.manifest.preprocess?.range ?? [0, 1];
     const metrics = await evaluateInversion(testNet, images, rec, range, this.generator.range, { batchSize: opts.batchSize ?? 500 });
