@@ -66,7 +66,7 @@ export async function lstsqInit(cut: Cut, classifierAtX: FeatureExtractor, opts:
   const xrow = new Float64Array(d);
   const range = cut.generator.range;
   for (let start = 0; start < samples; start += bs) {
-    if (opts.signal?.aborted) throw new GanvasError('BAD_INPUT', 'least-squares initialization was cancelled');
+    opts.signal?.throwIfAborted();
     const seeds = Array.from({ length: Math.min(bs, samples - start) }, (_, i) => `lstsq:${opts.seed ?? 0}:${start + i}`);
     const head = await cut.sample(seeds);
     const images = await cut.render(head.activations, head.carry);

@@ -43,6 +43,8 @@ export interface CreateOptions extends StitchModels {
   seed?: Seed;
   /** Generated images for the lstsq init (default 512). */
   initSamples?: number;
+  /** Stops the least-squares fit between batches (the promise rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface InvertOptions extends RunOptions {
@@ -52,6 +54,7 @@ export interface InvertOptions extends RunOptions {
   seeds?: Seed[];
   /** Value range of the images (default: the classifier's preprocess.range). */
   range?: [number, number];
+  /** Stops between batches: the promise rejects with the signal's reason, as invert() in src/inversion does. */
   signal?: AbortSignal;
 }
 
@@ -145,7 +148,7 @@ export class Stitch {
     else if (init === 'lstsq') {
       const fx = await FeatureExtractor.open(classifier, opts.layerX, rt);
       const t0 = Date.now();
-      const fit = await lstsqInit(cut, fx, { samples: opts.initSamples, seed: opts.seed });
+      const fit = await lstsqInit(cut, fx, { samples: opts.initSamples, seed: opts.seed, signal: opts.signal });
       weights = { weight: fit.weight, bias: fit.bias };
       record.lstsq = { r2: fit.r2, samples: opts.initSamples ?? 512, seconds: (Date.now() - t0) / 1000 };
     } else if (typeof init === 'object' && init.weight && init.bias) {
@@ -264,7 +267,7 @@ export class Stitch {
     const chunks: Float32Array[] = [];
     let dims: number[] = [];
     for (let i = 0; i < n; i += bs) {
-      if (opts.signal?.aborted) throw new GanvasError('BAD_INPUT', 'inversion was cancelled');
+      opts.signal?.throwIfAborted();
       const j = Math.min(n, i + bs);
       const feeds = await this.tailFeeds(seeds.slice(i, j));
       feeds[IMAGE] = { data: images.data.subarray(i * per, j * per), dims: [j - i, ...images.dims.slice(1)] };

@@ -155,6 +155,7 @@ export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
   if (opts.validation.dims[0] < 1) throw new GanvasError('BAD_INPUT', 'the validation set is empty');
   const seed = opts.seed ?? 0;
 
+  opts.signal?.throwIfAborted();
   const stitch = await Stitch.create({ ...opts, init: opts.init ?? 'default' });
   const rt = stitch.runtime;
   const range = opts.range ?? stitch.parts.classifier.manifest.preprocess?.range ?? [0, 1];
@@ -275,7 +276,8 @@ export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
     let lossSum = 0;
     let lossCount = 0;
     for (let s = 0; s < steps; s++) {
-      if (opts.signal?.aborted) throw new GanvasError('BAD_INPUT', `training was cancelled in epoch ${epoch} (the checkpoint holds epoch ${epoch - 1})`);
+      // Cancelling loses at most this epoch: the checkpoint holds the last finished one.
+      opts.signal?.throwIfAborted();
       const idx = order.slice(s * bs, (s + 1) * bs);
       const images = await source.images(idx);
       if (s === 0 && epoch === startEpoch) {

@@ -287,6 +287,36 @@ describe('stitching: training', function () {
     expect((lsq.record.lstsq as { r2: number }).r2).to.be.within(0, 1);
   });
 
+  it('a cancelled training stops within a step, keeps the last finished epoch, and resumes from it', async () => {
+    const train = (await fashionMnist('train', { count: 80 })).images;
+    const validation = (await fashionMnist('test', { count: 8, offset: 3000 })).images;
+    const ck = path.join(await tmpDir(), 'ck.json');
+    const common = {
+      classifier: demoModelDir('fmnist-resnet'),
+      layerX: 'layer1',
+      generator: demoModelDir('fmnist-stylegan'),
+      runtime: rt,
+      train,
+      validation,
+      testNetwork: demoModelDir('fmnist-testnet'),
+      samplesPerEpoch: 40,
+      epochs: 2,
+      checkpoint: ck,
+    };
+    const ac = new AbortController();
+    let steps = 0;
+    const run = Stitch.train({ ...common, signal: ac.signal, onProgress: (p) => { steps++; if (p.epoch === 2 && p.step === 2) ac.abort(); } });
+    const e = await run.then(() => undefined, (err: unknown) => err as Error);
+    expect(e?.name).to.equal('AbortError');
+    expect(steps).to.equal(5 + 2); // epoch 1's five steps, then two of epoch 2
+    expect(JSON.parse(await fs.readFile(ck, 'utf8')).epoch).to.equal(1);
+    const resumed = await Stitch.train(common);
+    expect((resumed.record.history as { epoch: number }[]).map((h) => h.epoch)).to.deep.equal([0, 1, 2]);
+    const pre = new AbortController();
+    pre.abort();
+    expect((await Stitch.train({ ...common, signal: pre.signal }).then(() => undefined, (err: unknown) => err as Error))?.name).to.equal('AbortError');
+  });
+
   it('refuses bad training settings up front', async () => {
     const train = (await fashionMnist('train', { count: 16 })).images;
     const common = {
