@@ -169,3 +169,22 @@ declare global {
     __ganvasStats?: { paint: number[] };
   }
 }
+
+/**
+ * Registers mocha hooks that start Jupyter + Chromium before the suite's tests and close them after; returns a
+ * getter for the session (the suites that drive notebooks in a browser share this setup).
+ */
+export function useJupyter(): () => Session {
+  let s: Session | undefined;
+  before(async () => {
+    await fs.mkdir(artifacts, { recursive: true });
+    s = await startJupyter();
+  });
+  after(async () => {
+    await s?.close();
+  });
+  return () => {
+    if (!s) throw new Error('Jupyter is not started (useJupyter() must be called inside a describe)');
+    return s;
+  };
+}

@@ -6,18 +6,15 @@
 import { expect } from 'chai';
 import * as path from 'path';
 import { promises as fs } from 'fs';
-import { Session, artifacts, kernelEval, paintStrokes, runNotebook, startJupyter } from './jupyter';
+import { Session, artifacts, kernelEval, paintStrokes, runNotebook, useJupyter } from './jupyter';
 import { percentile } from '../../bench/util';
 
 describe('end to end: notebooks and widgets in Jupyter + Chromium', function () {
   this.timeout(1_200_000);
+  const session = useJupyter();
   let s: Session;
-  before(async () => {
-    await fs.mkdir(artifacts, { recursive: true });
-    s = await startJupyter();
-  });
-  after(async () => {
-    await s?.close();
+  beforeEach(() => {
+    s = session();
   });
 
   it('04-paint: strokes change the image, the kernel sees the painted mask, the gallery renders', async () => {

@@ -7,18 +7,15 @@ import { expect } from 'chai';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { percentile } from '../../bench/util';
-import { Session, artifacts, kernelEval, runNotebook, startJupyter } from './jupyter';
+import { Session, artifacts, kernelEval, runNotebook, useJupyter } from './jupyter';
 import { clickAndWait, stitchStrokes, stitchWidget } from './stitch';
 
 describe('end to end: the stitch widget in Jupyter + Chromium', function () {
   this.timeout(1_200_000);
+  const session = useJupyter();
   let s: Session;
-  before(async () => {
-    await fs.mkdir(artifacts, { recursive: true });
-    s = await startJupyter();
-  });
-  after(async () => {
-    await s?.close();
+  beforeEach(() => {
+    s = session();
   });
 
   it('05-stitching: strokes update every layer, the kernel sees the drawing, picks and seeds reach it', async () => {
