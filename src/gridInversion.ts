@@ -33,7 +33,7 @@ import { gradientModel, lossAndGradients } from './autodiff/gradient';
 import { loss } from './autodiff/loss';
 import { Adam } from './autodiff/optim';
 import { compose } from './onnx/compose';
-import { OnnxModel, onnx, withGraph } from './onnx/model';
+import { OnnxModel, defaultOpset, onnx, withGraph } from './onnx/model';
 import { preprocessModel } from './onnx/pieces';
 import { makeValueInfo } from './onnx/types';
 import { gaussian, uniform } from './runtime/noise';
@@ -119,11 +119,6 @@ export const TARGET_FEED = 'y';
 
 const chains = new WeakMap<Cut, Map<FeatureExtractor, Promise<InversionChain>>>();
 
-function opsetOf(m: OnnxModel): number {
-  const imp = (m.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return Number(imp?.version ?? 0);
-}
-
 function staticDims(dims: readonly (number | string)[], what: string): number[] {
   return dims.slice(1).map((d) => {
     if (typeof d !== 'number') throw new GanvasError('BAD_INPUT', `${what} has a symbolic axis "${d}" after the batch axis`);
@@ -152,7 +147,7 @@ export function inversionChain(cut: Cut, fx: FeatureExtractor): Promise<Inversio
     const forward = compose(
       [
         { model: tail, prefix: 'g/' },
-        { model: preprocessModel(p, { channels: ic, height: ih, width: iw, range: gen.range }, opsetOf(tail)), prefix: 'p/', connect: { image: `g/${gen.outputName}` } },
+        { model: preprocessModel(p, { channels: ic, height: ih, width: iw, range: gen.range }, defaultOpset(tail)), prefix: 'p/', connect: { image: `g/${gen.outputName}` } },
         { model: fx.model, prefix: 'f/', connect: { [fx.inputName]: 'p/input' } },
       ],
       { outputs: [featureOutput], source: `${gen.name} from ${cut.layerName} → ${fx.name} ${fx.layer.aliases[0] ?? fx.layer.name}` },
@@ -175,7 +170,7 @@ const graphLayouts = new WeakMap<InversionChain, Map<string, Promise<{ model: On
 function graphLayoutChain(chain: InversionChain): Promise<{ model: OnnxModel; gradient: OnnxModel }> {
   return memoPromise(mapFor(graphLayouts, chain), 'graph', async () => {
     const { c, h, w } = chain.layer;
-    const opset = opsetOf(chain.forward);
+    const opset = defaultOpset(chain.forward);
     const e = new Emitter('layout/', opset);
     const v1 = e.unsqueeze('v1', [2, 3]);
     const v2 = e.unsqueeze('v2', [2, 3]);

@@ -4,7 +4,7 @@
  * Data flows one way: model file → session → activations → visualization or painting → display.
  */
 export { GanvasError, GanvasErrorCode, closestNames, editDistance } from './errors';
-export { OnnxModel, loadModel, decodeModel, withGraph, onnx } from './onnx/model';
+export { OnnxModel, loadModel, decodeModel, withGraph, defaultOpset, onnx } from './onnx/model';
 export { GraphIndex, nodeReads } from './onnx/graph';
 export { FlowNetwork } from './onnx/mincut';
 export { Dim, ElemType, formatDims } from './onnx/types';
@@ -57,7 +57,7 @@ export { Stitch, demoStitchPath, StitchModels, CreateOptions as StitchCreateOpti
 export { inverterModel, standaloneInverterModel, trainingModel, stitchParts, StitchParts, ImageSpec } from './stitching/compose';
 export { trainStitch, tensorSource, ImageSource, EpochRecord, TrainProgress, TrainOptions as StitchTrainOptions } from './stitching/train';
 export { demoStitchFiles, loadDemoStitches, readStitchRecord, validationHistory, bestEpoch, testNetworkOf, DemoStitchEntry, DemoStitchQuery, DemoStitches, ValidationPoint } from './stitching/demo';
-export { mapRange, stitchLabel, reconstructionSheet, variationSheet, cosineExtremes, endLayerSweep, endLayerSeries, validationSeries, ReconstructionSheetOptions, CosineExtremes, EndLayerPoint, EndLayerLine } from './stitching/figures';
+export { stitchLabel, reconstructionSheet, variationSheet, cosineExtremes, endLayerSweep, endLayerSeries, validationSeries, ReconstructionSheetOptions, CosineExtremes, EndLayerPoint, EndLayerLine } from './stitching/figures';
 export { StitchWidget, StitchWidgetOptions, showStitchWidget, STITCH_WIDGET_REQUESTS } from './widgets/stitch';
 export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions } from './widgets/lines';
 export * from './inversion';

@@ -12,7 +12,7 @@
 import { mapFor, memoPromise } from '../memo';
 import { GanvasError, closestNames } from '../errors';
 import { GraphIndex, nodeReads } from '../onnx/graph';
-import { OnnxModel, onnx } from '../onnx/model';
+import { OnnxModel, defaultOpset, onnx } from '../onnx/model';
 import type { NodeProto } from '../onnx/model';
 import { ProbeOptions, TensorInfo, probe } from '../onnx/probe';
 import type { Feeds, ModelSession } from '../runtime/session';
@@ -58,11 +58,6 @@ export function gradientModel(model: OnnxModel, opts: GradientOptions): Promise<
   }
   const key = JSON.stringify({ wrt: opts.wrt, loss: opts.loss, shapes: opts.inputShapes ?? {} });
   return memoPromise(mapFor(cache, model), key, () => build(model, opts));
-}
-
-function defaultOpset(model: OnnxModel): number {
-  const imp = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return Number(imp?.version ?? 0);
 }
 
 async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel> {

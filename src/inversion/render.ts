@@ -23,7 +23,7 @@ import { GanvasError } from '../errors';
 import { FeatureExtractor } from '../features';
 import type { ModelBundle } from '../manifest';
 import { mapFor, memoPromise } from '../memo';
-import { onnx, OnnxModel } from '../onnx/model';
+import { defaultOpset, onnx, OnnxModel } from '../onnx/model';
 import { compose } from '../onnx/compose';
 import { preprocessModel } from '../onnx/pieces';
 import { makeValueInfo } from '../onnx/types';
@@ -31,7 +31,7 @@ import { Emitter } from '../autodiff/emit';
 import { gradientModel, lossAndGradients } from '../autodiff/gradient';
 import { Adam, AdamOptions } from '../autodiff/optim';
 import { Feeds, Runtime } from '../runtime/session';
-import { FloatTensor, concatBatch, nchw, numel } from '../runtime/tensor';
+import { FloatTensor, concatBatch, mapRange, nchw, numel } from '../runtime/tensor';
 import type { Seed } from '../runtime/noise';
 import seedrandom from 'seedrandom';
 import { ImageParameterization, fftImage, pixelImage } from './parameterization';
@@ -110,11 +110,6 @@ export interface InversionGraph {
 
 const graphs = new WeakMap<OnnxModel, Map<string, Promise<InversionGraph>>>();
 
-function opsetOf(model: OnnxModel): number {
-  const imp = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return Number(imp?.version ?? 13);
-}
-
 /**
  * The front of the inversion graph: θ (and the transforms' feeds) → `image` [N, C, H, W] in [0, 1]. Without
  * transforms it is what the optimizer's θ looks like (the reconstruction).
@@ -175,7 +170,7 @@ async function build(fx: FeatureExtractor, param: ImageParameterization, transfo
   if (!p) throw new GanvasError('BAD_MANIFEST', `${fx.name} has no "preprocess" in its manifest`);
   const [h, w] = p.size;
   const c = p.channels;
-  const opset = opsetOf(fx.model);
+  const opset = defaultOpset(fx.model);
   const front = imageModel(param, c, h, w, { transforms, opset });
   const pre = preprocessModel(p, { channels: c, height: h, width: w, range: [0, 1] }, opset);
   const layer = `cls/${fx.layer.name}`;
@@ -331,10 +326,4 @@ function isCutAt(fx: FeatureExtractor, layer: string): boolean {
   return fx.layer.name === layer || fx.layer.aliases.includes(layer);
 }
 
-function mapRange(t: FloatTensor, from: [number, number], to: [number, number]): FloatTensor {
-  const k = (to[1] - to[0]) / (from[1] - from[0]);
-  const data = new Float32Array(t.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = (t.data[i] - from[0]) * k + to[0];
-  return { data, dims: [...t.dims] };
-}
 

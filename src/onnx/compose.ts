@@ -12,7 +12,7 @@
  */
 import { GanvasError, closestNames } from '../errors';
 import { floatTensorProto, readFloatTensor } from './tensorProto';
-import { OnnxModel, onnx, withGraph } from './model';
+import { OnnxModel, defaultOpset, onnx, withGraph } from './model';
 import type { FloatTensor } from '../runtime/tensor';
 import { Dim, formatDims, makeValueInfo, valueInfoType } from './types';
 
@@ -34,11 +34,6 @@ export interface ComposeOptions {
   outputs: string[];
   /** Described in errors and provenance. */
   source?: string;
-}
-
-function defaultOpset(m: OnnxModel): number {
-  const imp = (m.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return Number(imp?.version ?? 0);
 }
 
 /**

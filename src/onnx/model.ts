@@ -126,6 +126,12 @@ export async function loadModel(file: string | Uint8Array | OnnxModel): Promise<
   return decodeModel(bytes, path.resolve(file));
 }
 
+/** The model's default-domain (ai.onnx) opset version (0 when it imports none; decodeModel refuses such files). */
+export function defaultOpset(model: OnnxModel): number {
+  const imp = (model.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  return Number(imp?.version ?? 0);
+}
+
 /** A new model with the same metadata (ir version, opsets, functions) around a new graph. */
 export function withGraph(base: OnnxModel, graph: onnx.IGraphProto, source: string): OnnxModel {
   const proto = onnx.ModelProto.create({

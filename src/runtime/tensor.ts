@@ -110,3 +110,12 @@ export function resizeNearest2d<A extends Uint8Array | Int16Array>(src: A, heigh
   }
   return out;
 }
+
+/** `t` with values mapped linearly from range `from` to range `to` (a new tensor). */
+export function mapRange(t: FloatTensor, from: [number, number], to: [number, number] = [0, 1]): FloatTensor {
+  if (!(from[1] > from[0]) || !(to[1] > to[0])) throw new GanvasError('BAD_INPUT', `ranges must be [low, high] with low < high, got ${JSON.stringify(from)} → ${JSON.stringify(to)}`);
+  const k = (to[1] - to[0]) / (from[1] - from[0]);
+  const data = new Float32Array(t.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = to[0] + (t.data[i] - from[0]) * k;
+  return { data, dims: [...t.dims] };
+}

@@ -16,7 +16,7 @@ import type { Cut } from '../generator';
 import { ModelBundle, imageOutput } from '../manifest';
 import { ComposePiece, compose } from '../onnx/compose';
 import { LayerInfo } from '../onnx/layers';
-import { OnnxModel } from '../onnx/model';
+import { OnnxModel, defaultOpset } from '../onnx/model';
 import { preprocessModel, stitchLayerModel } from '../onnx/pieces';
 import { truncate } from '../onnx/split';
 
@@ -68,7 +68,7 @@ function pieces(parts: StitchParts, data: ImageSpec, withHead: boolean): Compose
   if (!pre) throw new GanvasError('BAD_MANIFEST', `${parts.classifier.manifest.name} has no "preprocess" in its manifest`);
   const layerY = parts.cut.split.layer;
   const X = parts.layerX;
-  const opset = opsetOf(parts.truncated);
+  const opset = defaultOpset(parts.truncated);
   const tailConnect: Record<string, string> = { [layerY.name]: 's/y' };
   const list: ComposePiece[] = [];
   if (withHead) {
@@ -86,11 +86,6 @@ function pieces(parts: StitchParts, data: ImageSpec, withHead: boolean): Compose
     { model: parts.cut.split.tail, prefix: 'g/', connect: tailConnect, shareInputs: withHead },
   );
   return list;
-}
-
-function opsetOf(m: OnnxModel): number {
-  const imp = (m.proto.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  return Number(imp?.version ?? 13);
 }
 
 /** Output name of the reconstruction in the stitched graphs. */
@@ -131,7 +126,7 @@ export function trainingModel(parts: StitchParts, data: ImageSpec): OnnxModel {
   const gen = generatorImage(parts);
   const list = pieces(parts, data, false);
   list.push(
-    { model: preprocessModel(pre, gen, opsetOf(parts.truncated)), prefix: 'q/', connect: { image: reconstructionName(parts) } },
+    { model: preprocessModel(pre, gen, defaultOpset(parts.truncated)), prefix: 'q/', connect: { image: reconstructionName(parts) } },
     { model: parts.truncated, prefix: 'd/', connect: { [classifierInput(parts.truncated)]: 'q/input' } },
   );
   return compose(list, { outputs: [`d/${X}`, `c/${X}`], source: `stitch training graph ${parts.classifier.manifest.name}.${X} → ${parts.generator.manifest.name}.${parts.cut.layerName}` });

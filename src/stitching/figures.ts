@@ -16,20 +16,11 @@ import type { FeatureExtractor } from '../features';
 import { ModelBundle } from '../manifest';
 import { contactSheet, SheetRow } from '../runtime/image';
 import { Seed } from '../runtime/noise';
-import { FloatTensor, concatBatch, nchw, sliceBatch } from '../runtime/tensor';
+import { FloatTensor, concatBatch, mapRange, nchw, sliceBatch } from '../runtime/tensor';
 import { DemoStitchQuery, bestEpoch, demoStitchFiles, readStitchRecord, validationHistory } from './demo';
 import { evaluateInversion } from './metrics';
 import { Stitch } from './stitch';
 import type { LineSeries } from '../widgets/lines';
-
-/** `t` with values mapped linearly from range `from` to range `to` (a new tensor). */
-export function mapRange(t: FloatTensor, from: [number, number], to: [number, number] = [0, 1]): FloatTensor {
-  if (!(from[1] > from[0]) || !(to[1] > to[0])) throw new GanvasError('BAD_INPUT', `ranges must be [low, high] with low < high, got ${JSON.stringify(from)} → ${JSON.stringify(to)}`);
-  const k = (to[1] - to[0]) / (from[1] - from[0]);
-  const data = new Float32Array(t.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = to[0] + (t.data[i] - from[0]) * k;
-  return { data, dims: [...t.dims] };
-}
 
 /** "layer1 → b16.conv0": a stitch's row label in the figures and the widget. */
 export function stitchLabel(s: Stitch): string {
