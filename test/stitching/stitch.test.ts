@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
+import { execFile } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
 import {
@@ -336,5 +337,34 @@ describe('stitching: training', function () {
     expect((await rejectsGanvas(Stitch.train({ ...common, validation: rgb, epochs: 1 }))).message).to.match(/training images are \[1, 32, 32\] per image but validation images are \[3, 32, 32\]/);
     const tissue = await tissueCrops({ count: 2, seed: 0, split: 'validation' });
     expect((await rejectsGanvas(Stitch.train({ ...common, validation: tissue }))).message).to.match(/64×64, but fmnist-resnet takes 32×32/);
+  });
+});
+
+describe('stitching: a classifier we never trained (torchvision ResNet18, random weights, max-pool stem)', function () {
+  this.timeout(600000);
+
+  it('stitches into both demo generators (RGB 64×64 → gray 32×32 and → RGB 64×64), trains, inverts and exports alike', async () => {
+    const dir = await tmpDir();
+    const recipe = path.join(__dirname, '..', '..', '..', 'models', 'recipes', 'export_torchvision.py');
+    await new Promise<void>((resolve, reject) =>
+      execFile('/usr/bin/python3', [recipe, '--arch', 'resnet18', '--random-weights', '--seed', '1', '--size', '64', '--out', dir, '--no-fixture'], (err, _o, e) =>
+        err ? reject(new Error(`export failed: ${e}`)) : resolve(),
+      ),
+    );
+    const crops = await tissueCrops({ count: 8, seed: 0, split: 'validation' });
+    for (const [gen, layerY, channels] of [['fmnist-stylegan', 'b4.conv1', 1], ['ihc-gan', 'l8', 3]] as const) {
+      // resnet18 layer2 is 8×8 of a 64×64 input: 3 down-samplings → the generator layer 3 up-samplings from its output.
+      const s = await Stitch.train({
+        classifier: dir, layerX: 'layer2', generator: demoModelDir(gen), runtime: rt, init: 'lstsq', initSamples: 16,
+        train: crops, validation: crops, testNetwork: dir, epochs: 1, samplesPerEpoch: 8,
+      });
+      expect(s.layerY).to.equal(layerY);
+      const rec = await s.invert(crops, { seed: 1 });
+      expect(rec.dims).to.deep.equal([8, channels, gen === 'ihc-gan' ? 64 : 32, gen === 'ihc-gan' ? 64 : 32]);
+      expect(rec.data.every(Number.isFinite)).to.equal(true);
+      const m = s.exportModel();
+      const out = Object.values(await (await rt.session(m)).run(s.exportFeeds(m, crops, Array(8).fill(1))))[0];
+      expect(maxDiff(out, rec)).to.be.below(1e-4);
+    }
   });
 });
