@@ -8,6 +8,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { GanvasError } from './errors';
 import { Cut } from './generator';
+import { checkpoint, operationSignal } from './interrupt';
 import { writeFileAtomic } from './io';
 import { VectorLibrary } from './library';
 import { MaskKind, randomLabels } from './masks';
@@ -26,6 +27,11 @@ export interface DatasetOptions {
   onProgress?: (done: number, total: number) => void;
   /** Pairs written between index updates (default 16). */
   flushEvery?: number;
+  /**
+   * Stops between pairs (rejects with the signal's reason) after writing the index of every pair finished, so a
+   * later call with the same settings resumes there. A kernel interrupt stops it the same way.
+   */
+  signal?: AbortSignal;
 }
 
 export interface DatasetEntry {
@@ -80,7 +86,15 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   const { height: h, width: w } = cut.layer;
   const flush = opts.flushEvery ?? 16;
   let pending = 0;
+  const signal = operationSignal(opts.signal);
   for (let i = index.entries.length; i < opts.count; i++) {
+    try {
+      await checkpoint(signal);
+    } catch (e) {
+      // Every pair in entries is completely written (each file atomically): index them before stopping.
+      if (pending > 0) await writeFileAtomic(indexFile, JSON.stringify(index, null, 1));
+      throw e;
+    }
     const maskSeed = `${seed}:${i}`;
     const sampleSeed = seed * opts.count + i;
     const layerLabels = randomLabels(maskSeed, h, w, classes.length, { kind, keepShare: opts.keepShare });

@@ -23,6 +23,8 @@ export interface SampleOptions {
 export interface RunOptions {
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches (rejects with the signal's reason); a kernel interrupt stops the work too. */
+  signal?: AbortSignal;
 }
 
 export class Generator {
