@@ -64,3 +64,4 @@ export * from './inversion';
 export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
 export { interruptSignal, interrupt, interruptError, listenForInterrupts, operationSignal, checkpoint, isAbort } from './interrupt';
+export { layerTable, LayerTable, LayerRow, LayerKind, LayerTableOptions } from './layerBrowser';
