@@ -65,3 +65,5 @@ export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
 export { interruptSignal, interrupt, interruptError, listenForInterrupts, operationSignal, checkpoint, isAbort } from './interrupt';
 export { layerTable, LayerTable, LayerRow, LayerKind, LayerTableOptions } from './layerBrowser';
+export { show } from './show';
+export { describeTensor, displayable } from './runtime/describe';

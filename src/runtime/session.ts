@@ -4,6 +4,7 @@
 import * as ort from 'onnxruntime-node';
 import { GanvasError, describeError } from '../errors';
 import { checkpoint, operationSignal } from '../interrupt';
+import { displayable } from './describe';
 import { memoPromise } from '../memo';
 import { OnnxModel } from '../onnx/model';
 import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
@@ -254,13 +255,13 @@ export function toFloatTensor(t: ort.Tensor): FloatTensor {
   if (t.type === 'float32') {
     const data = t.data as Float32Array;
     ortOf.set(data, t);
-    return { data, dims };
+    return displayable({ data, dims });
   }
   if (t.type === 'string') throw new GanvasError('UNSUPPORTED', 'string tensors cannot be converted to float32');
   const src = t.data as ArrayLike<number | bigint>;
   const data = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
-  return { data, dims };
+  return displayable({ data, dims });
 }
 
 function describeType(x: unknown): string {
