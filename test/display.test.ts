@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import sharp from 'sharp';
 import { inspect } from 'util';
-import { Generator, Runtime, describeTensor, readableScale, sampleVectors, show, tensor, toPng, visualize } from 'ganvas';
+import { GanvasError, Generator, Runtime, describeTensor, readableScale, sampleVectors, show, tensor, toPng, visualize } from 'ganvas';
 import { tinyGenerator } from './models';
 
 describe('display', () => {
@@ -75,5 +75,22 @@ describe('display', () => {
     }
     expect(lines[0]).to.match(/^\[ganvas\] PNG of \d+ bytes/);
     expect(lines[1]).to.equal('{ a: 1 }\n');
+  });
+
+  it('a GanvasError prints its code and message first, its cause in one line, and three stack frames', () => {
+    const inner = new Error('native failure');
+    const e = new GanvasError('RUNTIME', 'onnxruntime failed to run model.onnx', { cause: inner });
+    const lines = inspect(e).split('\n');
+    expect(lines[0]).to.equal('GanvasError [RUNTIME]: onnxruntime failed to run model.onnx');
+    expect(lines[1]).to.equal('  caused by: native failure');
+    expect(lines.slice(2, 5).every((l) => /^\s+at /.test(l))).to.equal(true);
+    expect(lines[5]).to.match(/^ {4}… \d+ more frames? \(error\.stack has them all\)$/);
+    expect(lines).to.have.length(6);
+    expect(inspect(e)).to.not.include(inner.stack?.split('\n')[1] ?? '???');
+    // Nothing repeated when the message already quotes the cause; stack and toString are unchanged.
+    const f = new GanvasError('BAD_INPUT', 'cannot read x: native failure', { cause: inner });
+    expect(inspect(f)).to.not.include('caused by');
+    expect(String(f)).to.equal('GanvasError: cannot read x: native failure');
+    expect(f.stack?.startsWith('GanvasError: cannot read x')).to.equal(true);
   });
 });
