@@ -94,3 +94,25 @@ describe('display', () => {
     expect(f.stack?.startsWith('GanvasError: cannot read x')).to.equal(true);
   });
 });
+
+describe('writeNpy / readNpy with a path', () => {
+  it('writes atomically and reads back; the Buffer form still works', async () => {
+    const { promises: fs } = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const { readNpy, writeNpy } = await import('ganvas');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-npy-'));
+    const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const file = path.join(dir, 'sub', 'a.npy');
+    await writeNpy(file, t);
+    expect((await fs.readFile(file)).equals(writeNpy(t))).to.equal(true);
+    const back = await readNpy(file);
+    expect(Array.from(back.data)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(back.dims).to.deep.equal([2, 3]);
+    expect((await fs.readdir(path.join(dir, 'sub'))).filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+    let e: unknown;
+    await readNpy(path.join(dir, 'missing.npy')).catch((x) => (e = x));
+    expect((e as GanvasError).code).to.equal('BAD_NPY');
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+});
