@@ -13,6 +13,7 @@ import { writeFileAtomic } from './io';
 import { FloatTensor, nchw, pixelVector } from './runtime/tensor';
 import { ActivationVector, Provenance, composeBatch, indexSeeds, randomPositions, visualize, vectorsFromProvenance } from './visualize';
 import { contactSheet } from './runtime/image';
+import { quantileSorted, withSummary } from './runtime/describe';
 import { promises as fs } from 'fs';
 
 export interface TileabilityOptions extends RunOptions {
@@ -176,7 +177,7 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
     });
     opts.onProgress?.(end, count);
   }
-  return {
+  return scanSummary({
     format: 'ganvas-scan/1',
     generator: cut.generator.name,
     layer: cut.layerName,
@@ -187,7 +188,20 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
     count,
     seed,
     entries,
-  };
+  });
+}
+
+/** A scan shows in a notebook as one paragraph (what, how many, score quantiles), not 2048 entries. */
+function scanSummary(s: Scan): Scan {
+  return withSummary(s, (x) => {
+    const c = x.entries.map((e) => e.cosine).sort((a, b) => a - b);
+    const q = (p: number) => quantileSorted(c, p).toFixed(3);
+    return (
+      `Scan of ${x.entries.length} vectors: ${x.generator} ${x.layer} × ${x.extractor} ${x.featureLayer}, grid(${x.grid}), ` +
+      `erosion ${x.erosion}, seed ${x.seed}; cosine p1 ${q(0.01)}, median ${q(0.5)}, p99 ${q(0.99)}. ` +
+      `rank(scan) orders the entries, gallery(cut, rank(scan).slice(0, 8)) shows the top.`
+    );
+  });
 }
 
 /** Entries by descending score (most tileable first). Ties keep scan order, so rankings are repeatable. */
@@ -210,7 +224,7 @@ export async function loadScan(file: string): Promise<Scan> {
   if (s?.format !== 'ganvas-scan/1' || !Array.isArray(s.entries)) {
     throw new GanvasError('BAD_INPUT', `${file} is not a ganvas scan (expected "format": "ganvas-scan/1" and "entries")`);
   }
-  return s;
+  return scanSummary(s);
 }
 
 export interface SweepPoint {

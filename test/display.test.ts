@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import sharp from 'sharp';
 import { inspect } from 'util';
-import { GanvasError, Generator, Runtime, describeTensor, readableScale, sampleVectors, show, tensor, toPng, visualize } from 'ganvas';
-import { tinyGenerator } from './models';
+import { FeatureExtractor, GanvasError, Generator, Runtime, loadScan, saveScan, scan, describeTensor, readableScale, sampleVectors, show, tensor, toPng, visualize } from 'ganvas';
+import { tinyClassifier, tinyGenerator } from './models';
 
 describe('display', () => {
   const rt = new Runtime({ threads: 1 });
@@ -37,6 +37,24 @@ describe('display', () => {
       for (const v of images.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
       expect(shown).to.include(`min ${lo.toFixed(4)}, max ${hi.toFixed(4)}`);
     }
+  });
+
+  it('a scan shows as one paragraph with its score quantiles (checked against a hand-computed median)', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const fx = await FeatureExtractor.open(await tinyClassifier({ valid: true }), 'layer2', rt);
+    const s = await scan(cut, fx, { count: 9, erosion: 1 });
+    const sorted = s.entries.map((e) => e.cosine).sort((a, b) => a - b);
+    const shown = inspect(s);
+    expect(shown).to.match(/^Scan of 9 vectors: tiny-gen b8\.conv1 × tiny-cls layer2, grid\(2\), erosion 1, seed 0; cosine p1 /);
+    expect(shown).to.include(`median ${sorted[4].toFixed(3)}`);
+    expect(shown).to.include(`p1 ${(sorted[0] + 0.08 * (sorted[1] - sorted[0])).toFixed(3)}`);
+    expect(shown.split('\n')).to.have.length(1);
+    const os = await import('os');
+    const path = await import('path');
+    const file = path.join(os.tmpdir(), `ganvas-scan-display-${process.pid}.json`);
+    await saveScan(file, s);
+    expect(inspect(await loadScan(file))).to.equal(shown);
   });
 
   it('toPng(images) is a sheet of all images (8 per row) at a readable size; toPng(images, n) stays one image', async () => {
