@@ -183,6 +183,23 @@ describe('interrupt and AbortSignal', function () {
       expect(e3.name).to.equal('AbortError');
       expect(last).to.equal(2);
     });
+
+    it('Stitch.train stops on an interrupt and keeps its last finished epoch', async () => {
+      const train = (await fashionMnist('train', { count: 40 })).images;
+      const validation = (await fashionMnist('test', { count: 8, offset: 3000 })).images;
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-train-int-'));
+      const ck = path.join(dir, 'ck.json');
+      const common = {
+        classifier: demoModelDir('fmnist-resnet'), layerX: 'layer1', generator: demoModelDir('fmnist-stylegan'), runtime: rt,
+        train, validation, testNetwork: demoModelDir('fmnist-testnet'), samplesPerEpoch: 16, epochs: 2, checkpoint: ck,
+      };
+      let steps = 0;
+      const e = await rejection(Stitch.train({ ...common, onProgress: (p) => { steps++; if (p.epoch === 2 && p.step === 1) interrupt(); } }));
+      expect(e.name).to.equal('AbortError');
+      expect(steps).to.equal(2 + 1); // epoch 1's two steps of 8, then one of epoch 2
+      expect(JSON.parse(await fs.readFile(ck, 'utf8')).epoch).to.equal(1);
+      await fs.rm(dir, { recursive: true, force: true });
+    });
   });
 
   it('a SIGINT stops a scan in a process that handles SIGINT (as the tslab kernel does), and the process goes on', async () => {
