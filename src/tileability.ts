@@ -182,9 +182,16 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
   };
 }
 
-/** Entries by descending score (most tileable first). Ties keep scan order, so rankings are repeatable. */
+/**
+ * Entries by descending score (most tileable first). Ties keep scan order, so rankings are repeatable. An entry
+ * whose score is not a number (NaN: a degenerate feature map) ranks last: a NaN comparison made the sort
+ * inconsistent and misordered the finite scores around it.
+ */
 export function rank(s: Scan): ScanEntry[] {
-  return s.entries.map((e, i) => ({ e, i })).sort((a, b) => b.e.cosine - a.e.cosine || a.i - b.i).map((x) => x.e);
+  if (!s || !Array.isArray(s.entries)) throw new GanvasError('BAD_INPUT', 'rank() needs a scan ({entries: [...]}) as returned by scan() or loadScan()');
+  const score = (e: ScanEntry) => (typeof e?.cosine === 'number' && !Number.isNaN(e.cosine) ? e.cosine : -Infinity);
+  const valid = (e: ScanEntry) => (typeof e?.cosine === 'number' && !Number.isNaN(e.cosine) ? 0 : 1);
+  return s.entries.map((e, i) => ({ e, i })).sort((a, b) => valid(a.e) - valid(b.e) || score(b.e) - score(a.e) || a.i - b.i).map((x) => x.e);
 }
 
 export async function saveScan(file: string, s: Scan): Promise<void> {
