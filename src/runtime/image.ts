@@ -48,6 +48,9 @@ export async function rawToPng(data: Uint8Array, width: number, height: number, 
   }
   let img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
   if (scale !== 1) img = img.resize(width * scale, height * scale, { kernel: 'nearest' });
+  // One channel stays one channel (sharp otherwise writes 1-channel raw input as an RGB PNG): label maps are read
+  // by segmentation loaders as single-channel class indices.
+  if (channels === 1) img = img.toColourspace('b-w');
   return img.png().toBuffer();
 }
 
