@@ -63,3 +63,6 @@ export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions 
 export * from './inversion';
 export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
+export { integerIn, positiveInt, finiteNumber, valueRange, finiteVector, pixelPosition, tcpPort, MAX_BATCH_FLOATS } from './validate';
+export { ensureDir, removeOrphanTemps } from './io';
+export { assertAcyclic } from './onnx/graph';

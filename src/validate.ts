@@ -61,7 +61,7 @@ export function finiteVector(value: unknown, what: string, length?: number): Flo
   else if (value instanceof Float64Array || (Array.isArray(value) && value.every((x) => typeof x === 'number'))) v = Float32Array.from(value as ArrayLike<number>);
   else throw new GanvasError('BAD_INPUT', `${what} must be a Float32Array (or an array of numbers), got ${show(value)}`);
   if (length !== undefined && v.length !== length) {
-    throw new GanvasError('BAD_INPUT', `${what} has ${v.length} values; it needs ${length} (one per channel)`);
+    throw new GanvasError('BAD_INPUT', `${what} has ${v.length} channels, the layer has ${length}; give one value per channel`);
   }
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) throw new GanvasError('BAD_INPUT', `${what} holds ${v[i]} at index ${i}; every value must be finite`);

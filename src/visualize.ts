@@ -165,7 +165,7 @@ async function sampleBackgrounds(cut: Cut, vectors: readonly ActivationVector[],
   if (opts.batchSize !== undefined) positiveInt(opts.batchSize, 'batchSize');
   vectors.forEach((v, i) => {
     plainObject(v, `vector ${i} ({vector: Float32Array, provenance?})`);
-    finiteVector(v.vector, `vector ${i}`, cut.layer.channels);
+    finiteVector(v.vector, vectors.length === 1 ? 'the vector' : `vector ${i}`, cut.layer.channels);
     if (v.provenance !== undefined) pixelPosition(v.provenance?.y, v.provenance?.x, cut.layer.height, cut.layer.width, `vector ${i}'s provenance`);
   });
   const bg: unknown = opts.background;

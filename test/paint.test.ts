@@ -161,8 +161,9 @@ describe('paint', () => {
     for (let t = 0; t < 12; t++) {
       const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 400)));
+      // Wait for the first completed save (a loaded machine can take longer than the random delay to start Node).
+      await new Promise<void>((r) => child.stdout.on('data', (d) => { out += d; r(); }));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
       const done = out.split('\n').filter((x) => x).map(Number);
