@@ -7,38 +7,12 @@
  */
 import { expect } from 'chai';
 import { ChildProcess, spawn } from 'child_process';
+import { CLI, Ran, cleanEnv, ganvas } from './cli-helpers';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FeatureExtractor, Generator, Runtime, VectorLibrary, demoModelDir, loadScan, pixelVector, scan } from 'ganvas';
-
-export const CLI = path.join(path.dirname(require.resolve('ganvas/package.json')), 'dist', 'cli', 'main.js');
-
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function ganvas(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...cleanEnv(), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** The test's own environment without scheduler variables (a test run inside a Slurm job must not shard). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SLURM_') || k === 'JOB_COMPLETION_INDEX') delete env[k];
-  return env;
-}
 
 const SCAN = ['scan', '-g', 'fmnist-stylegan', '-l', 'b8.conv1', '-f', 'fmnist-resnet', '--feature-layer', 'layer1', '-n', '96', '--batch', '16', '-q'];
 
