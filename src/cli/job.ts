@@ -19,7 +19,7 @@ import { Range, Shard, chunkRanges, shardChunks } from './shard';
 /** What shapes a job's output: the same spec gives the same bytes. */
 export interface JobSpec {
   command: string;
-  args: Record<string, string | number | boolean | null | string[]>;
+  args: Record<string, string | number | boolean | null | string[] | number[]>;
   /** File (relative name, e.g. "generator/model.onnx") → SHA-256, hex. */
   models: Record<string, string>;
 }

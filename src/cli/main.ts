@@ -14,6 +14,7 @@ import { datasetCommand } from './dataset';
 import { mergeCommand } from './merge';
 import { scanCommand } from './scan';
 import { extraCommands } from './extra';
+import { invertCommand } from './invert';
 
 export function program(): Command {
   const p = new Command('ganvas')
@@ -22,7 +23,7 @@ export function program(): Command {
     .showHelpAfterError('(run with --help for the options)')
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const c of [scanCommand(), datasetCommand(), mergeCommand(), ...extraCommands()]) {
+  for (const c of [scanCommand(), datasetCommand(), invertCommand(), mergeCommand(), ...extraCommands()]) {
     c.showHelpAfterError('(run with --help for the options)').exitOverride();
     p.addCommand(c);
   }
