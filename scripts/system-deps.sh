@@ -14,6 +14,8 @@ PACKAGES=(
   jupyter-client
   python3-nbconvert        # headless notebook runs (python3 -m nbconvert)
   chromium                 # browser tests of the widgets
+  slurm-wlm                # the cluster test: a single-node Slurm (scripts/slurm-local.sh) runs sharded job arrays
+  munge                    # Slurm's authentication
 )
 
 missing=()

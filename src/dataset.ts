@@ -27,6 +27,12 @@ export interface DatasetOptions {
   onProgress?: (done: number, total: number) => void;
   /** Pairs written between index updates (default 16). */
   flushEvery?: number;
+  /**
+   * Make only pairs from…to−1 (default 0…count), with the seeds they have in the whole dataset; the index then lists
+   * those. The command line's workers and shards use it to split a dataset.
+   */
+  from?: number;
+  to?: number;
 }
 
 export interface DatasetEntry {
@@ -121,7 +127,12 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   const { height: h, width: w } = cut.layer;
   const flush = opts.flushEvery ?? 16;
   let pending = 0;
-  for (let i = index.entries.length; i < opts.count; i++) {
+  const from = opts.from ?? 0;
+  const to = opts.to ?? opts.count;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opts.count || from > to) {
+    throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${opts.count}), got ${from}…${to}`);
+  }
+  for (let i = from + index.entries.length; i < to; i++) {
     const maskSeed = `${seed}:${i}`;
     const sampleSeed = datasetSampleSeed(seed, i);
     const layerLabels = randomLabels(maskSeed, h, w, classes.length, { kind, keepShare: opts.keepShare });
@@ -136,11 +147,11 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
     await writeFileAtomic(path.join(opts.dir, entry.label), await rawToPng(label, W, H, 1));
     await writeFileAtomic(path.join(opts.dir, entry.mask), await rgbToPng(labelsToRgb(big, painter.colors)));
     index.entries.push(entry);
-    if (++pending >= flush || i === opts.count - 1) {
+    if (++pending >= flush || i === to - 1) {
       await writeFileAtomic(indexFile, JSON.stringify(index, null, 1));
       pending = 0;
     }
-    opts.onProgress?.(i + 1, opts.count);
+    opts.onProgress?.(i + 1 - from, to - from);
   }
   await writeFileAtomic(indexFile, JSON.stringify(index, null, 1));
   return index;

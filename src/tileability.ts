@@ -146,6 +146,13 @@ export interface ScanOptions extends TileabilityOptions {
   count?: number;
   /** Scan seed (default 0): sample seeds seed·count … and the random positions derive from it. */
   seed?: number;
+  /**
+   * Score only vectors from…to−1 of the scan (default 0…count): the entries are exactly those a full scan has at
+   * these indices when `from` is a multiple of the chunk (batchSize), since chunks then start at the same indices.
+   * The command line's workers and shards use it to split a scan.
+   */
+  from?: number;
+  to?: number;
 }
 
 /** Scores `count` random vectors (one per generated sample) in chunks, reporting progress. */
@@ -154,10 +161,15 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(count) || count < 1) throw new GanvasError('BAD_INPUT', `count must be a positive integer, got ${count}`);
   const chunk = opts.batchSize ?? 64;
+  const from = opts.from ?? 0;
+  const to = opts.to ?? count;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > count || from > to) {
+    throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${count}), got ${from}…${to}`);
+  }
   const positions = randomPositions(seed, count, cut.layer.height, cut.layer.width);
   const entries: ScanEntry[] = [];
-  for (let start = 0; start < count; start += chunk) {
-    const end = Math.min(count, start + chunk);
+  for (let start = from; start < to; start += chunk) {
+    const end = Math.min(to, start + chunk);
     const seeds = Array.from({ length: end - start }, (_, i) => seed * count + start + i);
     const head = await cut.sample(seeds, { batchSize: chunk });
     const vectors = seeds.map((_, i) => pixelVector(head.activations, i, positions[start + i][0], positions[start + i][1]));
@@ -166,7 +178,7 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
       const [y, x] = positions[start + i];
       entries.push({ ...s, provenance: { model: cut.generator.name, layer: cut.layerName, seed: seeds[i], y, x } });
     });
-    opts.onProgress?.(end, count);
+    opts.onProgress?.(end - from, to - from);
   }
   return {
     format: 'ganvas-scan/1',
