@@ -8,6 +8,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { GanvasError } from './errors';
 import { Cut } from './generator';
+import { checkpoint, operationSignal } from './interrupt';
 import { ensureDir, removeOrphanTemps, writeFileAtomic } from './io';
 import { VectorLibrary } from './library';
 import { MaskKind, randomLabels } from './masks';
@@ -33,6 +34,11 @@ export interface DatasetOptions {
    */
   from?: number;
   to?: number;
+  /**
+   * Stops between pairs (rejects with the signal's reason) after writing the index of every pair finished, so a
+   * later call with the same settings resumes there. A kernel interrupt stops it the same way.
+   */
+  signal?: AbortSignal;
 }
 
 export interface DatasetEntry {
@@ -132,7 +138,15 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opts.count || from > to) {
     throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${opts.count}), got ${from}…${to}`);
   }
+  const signal = operationSignal(opts.signal);
   for (let i = from + index.entries.length; i < to; i++) {
+    try {
+      await checkpoint(signal);
+    } catch (e) {
+      // Every pair in entries is completely written (each file atomically): index them before stopping.
+      if (pending > 0) await writeFileAtomic(indexFile, JSON.stringify(index, null, 1));
+      throw e;
+    }
     const maskSeed = `${seed}:${i}`;
     const sampleSeed = datasetSampleSeed(seed, i);
     const layerLabels = randomLabels(maskSeed, h, w, classes.length, { kind, keepShare: opts.keepShare });

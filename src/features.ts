@@ -3,6 +3,7 @@
  * (resized by nearest neighbour, value range mapped, normalized as its manifest says).
  */
 import { GanvasError } from './errors';
+import { LayerTable, LayerTableOptions, layerTable } from './layerBrowser';
 import { ModelBundle, openModel } from './manifest';
 import { truncate } from './onnx/split';
 import { LayerInfo, resolveLayer } from './onnx/layers';
@@ -31,6 +32,11 @@ export class FeatureExtractor {
     const info = await resolveLayer(bundle.model, layer);
     const model = await truncate(bundle.model, layer);
     return new FeatureExtractor(bundle, info, model, runtime ?? new Runtime());
+  }
+
+  /** The layer browser of the whole classifier (not only up to this extractor's layer): see Generator.layers. */
+  layers(opts: LayerTableOptions = {}): Promise<LayerTable> {
+    return layerTable(this.bundle.model, this.name, opts);
   }
 
   get name(): string {

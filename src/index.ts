@@ -66,3 +66,7 @@ export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries }
 export { integerIn, positiveInt, finiteNumber, valueRange, finiteVector, pixelPosition, tcpPort, MAX_BATCH_FLOATS } from './validate';
 export { ensureDir, removeOrphanTemps } from './io';
 export { assertAcyclic } from './onnx/graph';
+export { interruptSignal, interrupt, interruptError, listenForInterrupts, operationSignal, checkpoint, isAbort } from './interrupt';
+export { layerTable, LayerTable, LayerRow, LayerKind, LayerTableOptions } from './layerBrowser';
+export { show } from './show';
+export { describeTensor, displayable } from './runtime/describe';

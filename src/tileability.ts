@@ -8,6 +8,7 @@ import { GanvasError, describeError } from './errors';
 import { FeatureExtractor } from './features';
 import { Cut, HeadResult, RunOptions } from './generator';
 import { GridSize, Mask, erodeMask, gridMask, maskCount, resizeMask } from './gridMask';
+import { checkpoint, operationSignal } from './interrupt';
 import { writeFileAtomic } from './io';
 import { FloatTensor, nchw, pixelVector } from './runtime/tensor';
 import { ActivationVector, Provenance, composeBatch, indexSeeds, randomPositions, visualize, vectorsFromProvenance } from './visualize';
@@ -100,8 +101,9 @@ async function scoreOnHead(
     [...vectors, ...vectors],
     [...vectors.map(() => fullMask), ...vectors.map(() => gm)],
   );
-  const images = await cut.render(both.activations, both.carry, { batchSize: opts.batchSize });
-  const feats = await fx.features(images, cut.generator.range, { batchSize: opts.batchSize });
+  const images = await cut.render(both.activations, both.carry, { batchSize: opts.batchSize, signal: opts.signal });
+  await checkpoint(opts.signal);
+  const feats = await fx.features(images, cut.generator.range, { batchSize: opts.batchSize, signal: opts.signal });
   const [, , fh, fw] = feats.dims;
   const fm = featureMask(gm, fh, fw, opts.erosion ?? 3, ` of ${fx.name} at ${fx.layer.aliases[0] ?? fx.layer.name}`);
   const scores: Score[] = [];
@@ -120,8 +122,10 @@ export async function tileability(cut: Cut, fx: FeatureExtractor, vectors: reado
     return v.provenance.seed;
   });
   const { unique, index } = indexSeeds(seeds);
-  const head = await cut.sample(unique, { batchSize: opts.batchSize });
-  return scoreOnHead(cut, fx, head, index, vectors.map((v) => v.vector), opts);
+  const signal = operationSignal(opts.signal);
+  const head = await cut.sample(unique, { batchSize: opts.batchSize, signal });
+  await checkpoint(signal);
+  return scoreOnHead(cut, fx, head, index, vectors.map((v) => v.vector), { ...opts, signal });
 }
 
 export interface ScanEntry extends Score {
@@ -168,12 +172,16 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
   }
   const positions = randomPositions(seed, count, cut.layer.height, cut.layer.width);
   const entries: ScanEntry[] = [];
+  // Stops between chunks (and between the head, tail and feature runs of one) on `signal` or a kernel interrupt.
+  const signal = operationSignal(opts.signal);
   for (let start = from; start < to; start += chunk) {
+    await checkpoint(signal);
     const end = Math.min(to, start + chunk);
     const seeds = Array.from({ length: end - start }, (_, i) => seed * count + start + i);
-    const head = await cut.sample(seeds, { batchSize: chunk });
+    const head = await cut.sample(seeds, { batchSize: chunk, signal });
+    await checkpoint(signal);
     const vectors = seeds.map((_, i) => pixelVector(head.activations, i, positions[start + i][0], positions[start + i][1]));
-    const scores = await scoreOnHead(cut, fx, head, seeds.map((_, i) => i), vectors, { ...opts, batchSize: 2 * chunk });
+    const scores = await scoreOnHead(cut, fx, head, seeds.map((_, i) => i), vectors, { ...opts, batchSize: 2 * chunk, signal });
     scores.forEach((s, i) => {
       const [y, x] = positions[start + i];
       entries.push({ ...s, provenance: { model: cut.generator.name, layer: cut.layerName, seed: seeds[i], y, x } });
@@ -238,8 +246,9 @@ export interface SweepPoint {
 export async function sweepCurve(cut: Cut, fx: FeatureExtractor, opts: ScanOptions & { sizes?: number[] } = {}): Promise<SweepPoint[]> {
   const sizes = opts.sizes ?? [1, 2, 3, 4, 5];
   const out: SweepPoint[] = [];
+  const signal = operationSignal(opts.signal);
   for (const g of sizes) {
-    const s = await scan(cut, fx, { erosion: 1, ...opts, grid: g, onProgress: undefined });
+    const s = await scan(cut, fx, { erosion: 1, ...opts, grid: g, onProgress: undefined, signal });
     const xs = s.entries.map((e) => e.cosine);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
@@ -265,10 +274,13 @@ export interface Gallery {
  */
 export async function gallery(cut: Cut, entries: readonly ScanEntry[], opts: RunOptions & { grid?: number; scale?: number } = {}): Promise<Gallery> {
   if (entries.length === 0) throw new GanvasError('BAD_INPUT', 'a gallery needs at least one entry');
-  const vectors = await vectorsFromProvenance(cut, entries.map((e) => e.provenance), opts);
+  const signal = operationSignal(opts.signal);
+  const vectors = await vectorsFromProvenance(cut, entries.map((e) => e.provenance), { ...opts, signal });
   const g = opts.grid ?? 2;
-  const grid = await visualize(cut, vectors, { ...opts, grid: g });
-  const full = await visualize(cut, vectors, { ...opts, grid: 'full' });
+  await checkpoint(signal);
+  const grid = await visualize(cut, vectors, { ...opts, grid: g, signal });
+  await checkpoint(signal);
+  const full = await visualize(cut, vectors, { ...opts, grid: 'full', signal });
   const captions = entries.map((e) => e.cosine.toFixed(3));
   const png = await contactSheet(
     [

@@ -3,6 +3,7 @@
  * (full) or in a grid of g×g blocks — and let the rest of the generator render it, in one forward pass.
  */
 import { GanvasError } from './errors';
+import { checkpoint, operationSignal } from './interrupt';
 import { Cut, HeadResult, RunOptions, SampleOptions, takeSamples } from './generator';
 import { GridSize, Mask, gridMask } from './gridMask';
 import { Seed, uniform } from './runtime/noise';
@@ -185,7 +186,7 @@ async function sampleBackgrounds(cut: Cut, vectors: readonly ActivationVector[],
   }
   const { unique, index } = indexSeeds(seeds);
   const sampleOpts: SampleOptions = opts.noiseSeed !== undefined ? { noiseSeeds: unique.map(() => opts.noiseSeed as Seed) } : {};
-  return { head: await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize }), index };
+  return { head: await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize, signal: opts.signal }), index };
 }
 
 /** The vectors written with grid `g` into their backgrounds, rendered: one image per vector. */
@@ -203,15 +204,22 @@ async function renderOn(
 
 /** Renders each vector into its background sample with the chosen mask: one image per vector. */
 export async function visualize(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions = {}): Promise<FloatTensor> {
-  const backgrounds = await sampleBackgrounds(cut, vectors, opts);
-  return renderOn(cut, backgrounds, vectors, opts.grid ?? 'full', opts);
+  // Over many vectors both runs are batched; each stops between batches on `signal` or a kernel interrupt.
+  const signal = operationSignal(opts.signal);
+  const backgrounds = await sampleBackgrounds(cut, vectors, { ...opts, signal });
+  if (vectors.length > (opts.batchSize ?? 32)) await checkpoint(signal);
+  return renderOn(cut, backgrounds, vectors, opts.grid ?? 'full', { ...opts, signal });
 }
 
 /** Fig. 7: for each vector, the row grid(1) … grid(5) and full. Returns one tensor per vector (a row each). */
 export async function gridSweep(cut: Cut, vectors: readonly ActivationVector[], sizes: GridSize[] = [1, 2, 3, 4, 5, 'full'], opts: VisualizeOptions = {}): Promise<FloatTensor[]> {
   // The backgrounds are the same for every grid size: one head run, then one render per size.
-  const backgrounds = await sampleBackgrounds(cut, vectors, opts);
+  const signal = operationSignal(opts.signal);
+  const backgrounds = await sampleBackgrounds(cut, vectors, { ...opts, signal });
   const perSize: FloatTensor[] = [];
-  for (const g of sizes) perSize.push(await renderOn(cut, backgrounds, vectors, g, opts));
+  for (const g of sizes) {
+    await checkpoint(signal);
+    perSize.push(await renderOn(cut, backgrounds, vectors, g, { ...opts, signal }));
+  }
   return vectors.map((_, i) => concatBatch(perSize.map((t) => sliceBatch(t, i, i + 1))));
 }

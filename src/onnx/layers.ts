@@ -80,9 +80,13 @@ export async function resolveLayer(model: OnnxModel, layer: string, opts: ProbeO
   if (found) return found;
 
   const index = new GraphIndex(model);
-  const candidates = [...Object.keys(model.aliases), ...all.map((l) => l.name)];
+  // Only names that resolve are suggested: never the broken alias itself, nor another alias whose tensor is gone.
+  const exists = new Set(all.map((l) => l.name));
+  const candidates = [...Object.keys(model.aliases).filter((a) => exists.has(model.aliases[a])), ...all.map((l) => l.name)].filter((n) => n !== layer);
   const near = closestNames(layer, candidates, 6);
-  const hint = `Layers that exist nearby: ${near.map((n) => `"${n}"`).join(', ')}. List them all with layers(model).`;
+  const hint =
+    `Layers that exist nearby: ${near.map((n) => `"${n}"`).join(', ')}. ` +
+    `List them with gen.layers() for a Generator or fx.layers() for a FeatureExtractor (named layers first, with shapes).`;
   if (ownValue(model.aliases, layer) !== undefined && !index.producer.has(tensorName)) {
     throw new GanvasError(
       'NO_SUCH_LAYER',

@@ -54,8 +54,31 @@ export async function rawToPng(data: Uint8Array, width: number, height: number, 
   return img.png().toBuffer();
 }
 
-/** PNG bytes of sample n. */
-export async function toPng(t: FloatTensor, n = 0, opts: ToImageOptions = {}): Promise<Buffer> {
+/** The nearest-neighbour upscaling that shows an h×w image at about 128 px: 4 for 32×32, 2 for 64×64, 1 from 128. */
+export function readableScale(h: number, w: number): number {
+  return Math.max(1, Math.floor(128 / Math.max(h, w, 1)));
+}
+
+/**
+ * PNG bytes of sample `n` at `scale` (default 1). Without `n` (`toPng(images)` or `toPng(images, { range })`),
+ * ALL samples: one image alone, several as a sheet of up to 8 per row (sample 0 top left, in order), both at a
+ * readable size (`readableScale`) unless `scale` is given.
+ */
+export async function toPng(t: FloatTensor, n?: number | ToImageOptions, opts: ToImageOptions = {}): Promise<Buffer> {
+  if (typeof n === 'object' && n !== null) return toPng(t, undefined, n);
+  if (n === undefined) {
+    const { n: count, h, w } = nchw(t, 'image tensor');
+    const scale = opts.scale ?? readableScale(h, w);
+    if (count <= 1) return toPng(t, 0, { ...opts, scale });
+    const perRow = 8;
+    const rows: SheetRow[] = [];
+    for (let s = 0; s < count; s += perRow) {
+      const e = Math.min(count, s + perRow);
+      const per = t.data.length / count;
+      rows.push({ images: { data: t.data.subarray(s * per, e * per), dims: [e - s, ...t.dims.slice(1)] } });
+    }
+    return contactSheet(rows, { ...opts, scale });
+  }
   const px = toPixels(t, n, opts.range ?? [-1, 1]);
   return rawToPng(px.data, px.width, px.height, px.channels, opts.scale ?? 1);
 }
