@@ -63,3 +63,4 @@ export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions 
 export * from './inversion';
 export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
+export { draftManifest, writeManifest, DraftOptions, ManifestDraft } from './manifestDraft';

@@ -45,6 +45,9 @@ export interface Score {
  */
 export const TEXTURE_MARGIN = 0.125;
 
+/** textureThreshold's least threshold: a spatial std of 1% of the output range, flat to the eye. */
+export const TEXTURE_FLOOR = 0.01;
+
 /**
  * The `texture` of every image in rows `from`…`to`−1 of `images` (values in `range`): per channel the standard
  * deviation over H×W (without a border of `margin` × the size on each side), averaged over channels, divided by
@@ -275,8 +278,12 @@ export function rank(s: Scan, opts: RankOptions = {}): ScanEntry[] {
  * A texture threshold that splits a scan's entries into flat and textured: Otsu's threshold (the cut that maximizes
  * the between-class variance) over their `texture` values, which on the demo models falls in the gap between the
  * flat-background mode near 0 and the textures (README, "What we found"). Use as rank(scan, { minTexture }).
+ * Never below `floor` (default TEXTURE_FLOOR): when every render is flat — ihc-gan's `full` renders all are,
+ * texture ≤ 1e-7 — Otsu would split float noise; with the floor, rank keeps nothing, which is the honest answer.
  */
-export function textureThreshold(s: Scan, bins = 256): number {
+export function textureThreshold(s: Scan, opts: { floor?: number; bins?: number } = {}): number {
+  const bins = opts.bins ?? 256;
+  const floor = opts.floor ?? TEXTURE_FLOOR;
   const xs = s.entries.map((e) => e.texture);
   if (xs.length === 0 || xs.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
     throw new GanvasError('BAD_INPUT', 'textureThreshold needs a scan with texture values (run scan() again if it was saved by an older ganvas)');
@@ -284,7 +291,7 @@ export function textureThreshold(s: Scan, bins = 256): number {
   const vals = xs as number[];
   const lo = Math.min(...vals);
   const hi = Math.max(...vals);
-  if (hi <= lo) return lo;
+  if (hi <= lo) return Math.max(lo, floor);
   const hist = new Float64Array(bins);
   for (const x of vals) hist[Math.min(bins - 1, Math.floor(((x - lo) / (hi - lo)) * bins))]++;
   const total = vals.length;
@@ -310,7 +317,7 @@ export function textureThreshold(s: Scan, bins = 256): number {
   const cut = lo + ((bestB + 1) / bins) * (hi - lo);
   const below = Math.max(...vals.filter((x) => x < cut));
   const above = Math.min(...vals.filter((x) => x >= cut));
-  return (below + above) / 2;
+  return Math.max((below + above) / 2, floor);
 }
 
 export async function saveScan(file: string, s: Scan): Promise<void> {

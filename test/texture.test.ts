@@ -125,6 +125,8 @@ describe('texture, default erosion, feature layer (issue 16)', () => {
     expect(rank(fakeScan(entries), { minTexture: t }).every((e) => (e.texture as number) >= 0.1)).to.equal(true);
     expect(rank(fakeScan(entries), { minTexture: t }).length).to.be.at.least(38);
     expect(() => textureThreshold(fakeScan([{ cosine: 1 }]))).to.throw(GanvasError);
+    // All flat (float noise, as ihc-gan's full renders): the floor keeps the threshold above the noise.
+    expect(textureThreshold(fakeScan([{ cosine: 1, texture: 1e-8 }, { cosine: 1, texture: 7e-8 }, { cosine: 1, texture: 3e-8 }]))).to.equal(0.01);
   });
 
   it('FeatureExtractor.open without a layer: "layer2" for demo classifiers, a clear error elsewhere', async () => {
