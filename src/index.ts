@@ -70,3 +70,4 @@ export { interruptSignal, interrupt, interruptError, listenForInterrupts, operat
 export { layerTable, LayerTable, LayerRow, LayerKind, LayerTableOptions } from './layerBrowser';
 export { show } from './show';
 export { describeTensor, displayable } from './runtime/describe';
+export { draftManifest, writeManifest, DraftOptions, ManifestDraft } from './manifestDraft';

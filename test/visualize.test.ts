@@ -168,6 +168,6 @@ describe('visualize', () => {
     } catch (e) {
       expect((e as Error).message).to.include('is a generator');
     }
-    await FeatureExtractor.open(await tinyClassifier());
+    await FeatureExtractor.open(await tinyClassifier(), 'layer2');
   });
 });

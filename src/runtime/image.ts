@@ -194,6 +194,8 @@ export interface SheetOptions extends ToImageOptions {
   /** Width of the label column in pixels. Default 0 when no row has a label, else 120. */
   labelWidth?: number;
   background?: string;
+  /** Column labels drawn above the first row (e.g. ['g = 1', …, 'full']); additive, none by default. */
+  columns?: string[];
 }
 
 function escapeXml(s: string): string {
@@ -213,11 +215,15 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
   const cols = Math.max(...dims.map((d) => d.n));
   const width = labelW + cols * (cellW + gap) + gap;
   const rowH = cellH + captionH + gap;
-  const height = rows.length * rowH + gap;
+  const headH = opts.columns?.length ? 14 : 0;
+  const height = headH + rows.length * rowH + gap;
   const composites: sharp.OverlayOptions[] = [];
   const texts: string[] = [];
+  opts.columns?.forEach((c, i) => {
+    if (i < cols) texts.push(`<text x="${labelW + gap + i * (cellW + gap) + cellW / 2}" y="${gap + 10}" font-size="11" text-anchor="middle">${escapeXml(c)}</text>`);
+  });
   for (let r = 0; r < rows.length; r++) {
-    const top = gap + r * rowH;
+    const top = headH + gap + r * rowH;
     const row = rows[r];
     if (row.label) {
       texts.push(`<text x="4" y="${top + cellH / 2 + 4}" font-size="12">${escapeXml(row.label)}</text>`);
