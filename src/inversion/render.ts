@@ -76,6 +76,12 @@ export interface InversionOptions {
   batchSize?: number;
   /** Seeds the initial θ and the transforms' randomness; image i's stream depends only on (seed, i). */
   seed?: Seed;
+  /**
+   * Index of the first original in a larger set (default 0): image i's stream is then (seed, indexOffset + i), so
+   * inverting images a…b−1 of a set alone gives what inverting the whole set gives them when a is a multiple of
+   * batchSize (the command line's workers and shards split an inversion this way).
+   */
+  indexOffset?: number;
   /** Value range of the originals; the reconstructions are returned in the same range (default [0, 1]). */
   range?: [number, number];
   /** Called after every step of every batch with image-steps done and in total (g.progress() shows an ETA). */
@@ -225,6 +231,8 @@ export async function invert(
   const transforms = opts.transforms ?? method.transforms;
   const objective = opts.objective ?? activationL1();
   const seed = String(opts.seed ?? 0);
+  const offset = opts.indexOffset ?? 0;
+  checkNonNegativeInteger(offset);
   // Adam validates lr and its other options.
   const adamOptions: AdamOptions = { ...(opts.adam ?? {}), lr: opts.lr ?? 0.05 };
   new Adam(adamOptions);
@@ -280,8 +288,8 @@ export async function invert(
     const theta = new Float32Array(b * thetaPer);
     const randoms: (() => number)[] = [];
     for (let i = 0; i < b; i++) {
-      theta.set(param.init(`${seed}/${start + i}`, C, H, W), i * thetaPer);
-      randoms.push(seedrandom.alea(`${seed}/${start + i}/transforms`));
+      theta.set(param.init(`${seed}/${offset + start + i}`, C, H, W), i * thetaPer);
+      randoms.push(seedrandom.alea(`${seed}/${offset + start + i}/transforms`));
     }
     const feedData = built.feeds.map((f) => new Float32Array(b * numel(f.perImage)));
     const feeds: Feeds = {
@@ -328,4 +336,6 @@ function isCutAt(fx: FeatureExtractor, layer: string): boolean {
   return fx.layer.name === layer || fx.layer.aliases.includes(layer);
 }
 
-
+function checkNonNegativeInteger(offset: number): void {
+  if (!Number.isInteger(offset) || offset < 0) throw new GanvasError('BAD_INPUT', `indexOffset must be a non-negative integer, got ${offset}`);
+}

@@ -1,0 +1,6 @@
+/** Further subcommands (stitching training, inversion baselines, grid-size inversion). */
+import { Command } from 'commander';
+
+export function extraCommands(): Command[] {
+  return [];
+}

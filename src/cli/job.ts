@@ -1,0 +1,290 @@
+/**
+ * A chunked, resumable job: the items 0…total−1 are cut into chunks at fixed indices; each finished chunk is a
+ * JSON file written atomically into the job's work directory, so a job killed at any instant (kill -9 included)
+ * and started again with the same arguments computes only the chunks without a file. The work directory also
+ * holds job.json — the arguments that shape the output and the SHA-256 of every model file — and a resume with
+ * other arguments or a changed model is refused. Chunks are computed in this process (--workers 1) or handed to
+ * N child processes, each with its own onnxruntime sessions; which process computes a chunk never changes its bits
+ * because its boundaries, inputs and batch are fixed by index.
+ */
+import { ChildProcess, fork } from 'child_process';
+import { createHash } from 'crypto';
+import { createReadStream, promises as fs } from 'fs';
+import * as path from 'path';
+import { GanvasError, describeError } from '../errors';
+import { writeFileAtomic } from '../io';
+import { Progress, ProgressOptions } from './progress';
+import { Range, Shard, chunkRanges, shardChunks } from './shard';
+
+/** What shapes a job's output: the same spec gives the same bytes. */
+export interface JobSpec {
+  command: string;
+  args: Record<string, string | number | boolean | null | string[] | number[]>;
+  /** File (relative name, e.g. "generator/model.onnx") → SHA-256, hex. */
+  models: Record<string, string>;
+}
+
+export interface ChunkContext {
+  /** The job's work directory (for chunk-private scratch files). */
+  workDir: string;
+  onProgress: (done: number) => void;
+}
+
+/** A command's computation, run in the parent (--workers 1) or in each worker process. */
+export interface ChunkTask<Open, Ctx> {
+  open(args: Open, threads: number): Promise<Ctx>;
+  run(ctx: Ctx, range: Range, c: ChunkContext): Promise<unknown>;
+  close(ctx: Ctx): Promise<void>;
+}
+
+export interface JobPlan<Open> {
+  spec: JobSpec;
+  total: number;
+  chunkSize: number;
+  shard?: Shard;
+  workDir: string;
+  workers: number;
+  threads: number;
+  /** What a worker needs to open its models (paths, names): sent to child processes. */
+  open: Open;
+  progress: ProgressOptions & { label: string };
+}
+
+/** SHA-256 of a file, streamed (model files can be gigabytes). */
+export async function fileDigest(file: string): Promise<string> {
+  const h = createHash('sha256');
+  try {
+    for await (const piece of createReadStream(file)) h.update(piece as Buffer);
+  } catch (e) {
+    throw new GanvasError('BAD_INPUT', `cannot read ${file} to take its digest: ${describeError(e)}`, { cause: e });
+  }
+  return h.digest('hex');
+}
+
+export function canonical(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/** Differences between two specs, for messages: ["models: generator/model.onnx ab12… → cd34…", "args.count: 10 → 20"]. */
+export function specDifferences(a: JobSpec, b: JobSpec): { models: string[]; args: string[] } {
+  const diff = (x: Record<string, unknown>, y: Record<string, unknown>, prefix: string): string[] =>
+    [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => canonical(x[k]) !== canonical(y[k])).map((k) => `${prefix}${k}: ${short(x[k])} → ${short(y[k])}`);
+  return { models: diff(a.models, b.models, ''), args: [...diff(a.args, b.args, '--'), ...(a.command !== b.command ? [`command: ${a.command} → ${b.command}`] : [])] };
+}
+
+function short(v: unknown): string {
+  if (v === undefined) return '(none)';
+  const s = typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) ? `${v.slice(0, 12)}…` : JSON.stringify(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+
+interface JobFile {
+  format: 'ganvas-job/1';
+  spec: JobSpec;
+  total: number;
+  chunkSize: number;
+  shard: { index: number; count: number } | null;
+}
+
+export function chunkFile(workDir: string, r: Range): string {
+  return path.join(workDir, `chunk-${String(r[0]).padStart(9, '0')}-${String(r[1]).padStart(9, '0')}.json`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(() => true, () => false);
+}
+
+/** Creates the work directory and proves it writable, or says clearly that it is not. */
+export async function prepareDir(dir: string, what: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await writeFileAtomic(path.join(dir, '.write-test'), 'ok');
+    await fs.rm(path.join(dir, '.write-test'), { force: true });
+  } catch (e) {
+    throw new GanvasError('BAD_INPUT', `cannot write ${what} ${dir}: ${describeError(e)}. Choose a writable location for --out.`, { cause: e });
+  }
+}
+
+/** Checks or writes job.json: a resume must have the arguments and model digests of the run it continues. */
+async function claimWorkDir(plan: JobPlan<unknown>): Promise<void> {
+  const file = path.join(plan.workDir, 'job.json');
+  const mine: JobFile = {
+    format: 'ganvas-job/1', spec: plan.spec, total: plan.total, chunkSize: plan.chunkSize,
+    shard: plan.shard ? { index: plan.shard.index, count: plan.shard.count } : null,
+  };
+  let text: string | undefined;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    let old: JobFile | undefined;
+    try {
+      old = JSON.parse(text) as JobFile;
+    } catch {
+      old = undefined; // torn by nothing (written atomically), but be safe: treat as absent
+    }
+    if (old && old.format === 'ganvas-job/1') {
+      const d = specDifferences(old.spec, mine.spec);
+      if (d.models.length > 0) {
+        throw new GanvasError(
+          'BAD_INPUT',
+          `the model files changed since the interrupted run in ${plan.workDir} started (${d.models.join('; ')}); ` +
+            `its finished chunks were computed with the old model and cannot be mixed with new ones. ` +
+            `Restore the old model, or delete ${plan.workDir} to start over with the new one.`,
+        );
+      }
+      if (d.args.length > 0 || canonical(old) !== canonical(mine)) {
+        const shardDiff = canonical(old.shard) !== canonical(mine.shard) ? [`shard: ${short(old.shard)} → ${short(mine.shard)}`] : [];
+        throw new GanvasError(
+          'BAD_INPUT',
+          `${plan.workDir} holds an interrupted run with other arguments (${[...d.args, ...shardDiff].join('; ') || 'chunking differs'}); ` +
+            `rerun with the same arguments to resume it, or delete ${plan.workDir} to start over.`,
+        );
+      }
+      return;
+    }
+  }
+  await writeFileAtomic(file, JSON.stringify(mine, null, 1));
+}
+
+/** Runs the plan's chunks (those of its shard), skipping finished ones; returns every chunk's result in order. */
+export async function runJob<Open, Ctx>(plan: JobPlan<Open>, task: ChunkTask<Open, Ctx>, workerModule: string): Promise<unknown[]> {
+  await prepareDir(plan.workDir, 'the work directory');
+  await claimWorkDir(plan as JobPlan<unknown>);
+  const mine = shardChunks(chunkRanges(plan.total, plan.chunkSize), plan.shard);
+  const todo: Range[] = [];
+  let resumed = 0;
+  for (const r of mine) {
+    if (await exists(chunkFile(plan.workDir, r))) resumed += r[1] - r[0];
+    else todo.push(r);
+  }
+  const items = mine.reduce((a, r) => a + r[1] - r[0], 0);
+  const progress = new Progress(plan.progress.label, items, resumed, plan.progress);
+  const partial = new Map<number, number>();
+  let finished = resumed;
+  const report = (): void => progress.update(finished + [...partial.values()].reduce((a, b) => a + b, 0));
+  const onChunkProgress = (r: Range, done: number): void => {
+    partial.set(r[0], done);
+    report();
+  };
+  const onChunkDone = (r: Range): void => {
+    partial.delete(r[0]);
+    finished += r[1] - r[0];
+    report();
+  };
+  if (todo.length > 0) {
+    if (plan.workers <= 1 || todo.length === 1) {
+      const ctx = await task.open(plan.open, plan.threads);
+      try {
+        for (const r of todo) {
+          const result = await task.run(ctx, r, { workDir: plan.workDir, onProgress: (d) => onChunkProgress(r, d) });
+          await writeFileAtomic(chunkFile(plan.workDir, r), JSON.stringify(result));
+          onChunkDone(r);
+        }
+      } finally {
+        await task.close(ctx);
+      }
+    } else {
+      await runInWorkers(plan, todo, workerModule, onChunkProgress, onChunkDone);
+    }
+  }
+  progress.finish();
+  const results: unknown[] = [];
+  for (const r of mine) {
+    const file = chunkFile(plan.workDir, r);
+    try {
+      results.push(JSON.parse(await fs.readFile(file, 'utf8')));
+    } catch (e) {
+      throw new GanvasError('RUNTIME', `chunk ${r[0]}…${r[1] - 1} is missing or unreadable (${file}): ${describeError(e)}; rerun to recompute it`, { cause: e });
+    }
+  }
+  return results;
+}
+
+/** Messages between the parent and a worker process. */
+export type ToWorker =
+  | { type: 'open'; command: string; open: unknown; threads: number; workDir: string; models: Record<string, string> }
+  | { type: 'chunk'; range: Range }
+  | { type: 'close' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'progress'; range: Range; done: number }
+  | { type: 'done'; range: Range }
+  | { type: 'error'; message: string; code?: string };
+
+/**
+ * N child processes (not worker threads: onnxruntime-node cannot be loaded again in a new thread once one has
+ * exited), each opening its own models and sessions; chunks are handed out in index order to whichever worker is
+ * free, and each worker writes its chunk files itself. Any failure stops all workers; finished chunks stay.
+ */
+async function runInWorkers<Open>(
+  plan: JobPlan<Open>,
+  todo: Range[],
+  workerModule: string,
+  onProgress: (r: Range, done: number) => void,
+  onDone: (r: Range) => void,
+): Promise<void> {
+  const n = Math.min(plan.workers, todo.length);
+  const queue = [...todo];
+  const children: ChildProcess[] = [];
+  const stopAll = (): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    stopAll();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await Promise.all(
+      Array.from({ length: n }, (_, w) =>
+        new Promise<void>((resolve, reject) => {
+          const child = fork(workerModule, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, GANVAS_WORKER: String(w) } });
+          children.push(child);
+          let current: Range | undefined;
+          let failed = false;
+          const fail = (msg: string): void => {
+            if (failed) return;
+            failed = true;
+            stopAll();
+            reject(new GanvasError('RUNTIME', `worker ${w}: ${msg}`));
+          };
+          const next = (): void => {
+            current = queue.shift();
+            if (current) child.send({ type: 'chunk', range: current } satisfies ToWorker);
+            else child.send({ type: 'close' } satisfies ToWorker);
+          };
+          child.on('message', (m: FromWorker) => {
+            if (m.type === 'ready') next();
+            else if (m.type === 'progress') onProgress(m.range, m.done);
+            else if (m.type === 'done') {
+              onDone(m.range);
+              next();
+            } else if (m.type === 'error') fail(m.message);
+          });
+          child.on('error', (e) => fail(describeError(e)));
+          child.on('exit', (code, signal) => {
+            if (failed) return;
+            if (code === 0 && current === undefined) resolve();
+            else fail(`exited with ${signal ?? `code ${code}`}${current ? ` while computing items ${current[0]}…${current[1] - 1}` : ''}`);
+          });
+          child.send({ type: 'open', command: plan.spec.command, open: plan.open, threads: plan.threads, workDir: plan.workDir, models: plan.spec.models } satisfies ToWorker);
+        }),
+      ),
+    );
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    stopAll();
+  }
+}
+
+/** Removes a finished job's work directory. */
+export async function removeWorkDir(dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true });
+}

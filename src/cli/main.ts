@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `ganvas` command: batch jobs of the library for a workstation's cores or a cluster's scheduler.
+ *
+ *   ganvas scan --generator fmnist-stylegan --layer b8.conv1 --features fmnist-resnet --count 100000 --out scan.json --workers 8
+ *   ganvas scan ... --shard 3/16            (or inside `sbatch --array=0-15`, without --shard)
+ *   ganvas merge scan.shard-*-of-0016.json --out scan.json
+ *
+ * Errors are GanvasErrors printed as one message with a non-zero exit status (1; 2 for usage errors).
+ */
+import { Command, CommanderError } from 'commander';
+import { GanvasError, describeError } from '../errors';
+import { datasetCommand } from './dataset';
+import { mergeCommand } from './merge';
+import { scanCommand } from './scan';
+import { extraCommands } from './extra';
+import { invertCommand } from './invert';
+
+export function program(): Command {
+  const p = new Command('ganvas')
+    .description('ganvas batch jobs: tileability scans, painted datasets and more, on every core (--workers) and across a cluster (--shard, Slurm arrays, Kubernetes Indexed Jobs); resumable after any kill')
+    .version(require('../../package.json').version as string)
+    .showHelpAfterError('(run with --help for the options)')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+  for (const c of [scanCommand(), datasetCommand(), invertCommand(), mergeCommand(), ...extraCommands()]) {
+    c.showHelpAfterError('(run with --help for the options)').exitOverride();
+    p.addCommand(c);
+  }
+  return p;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander printed its message (and help) already; help and version are not errors.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof GanvasError) {
+      process.stderr.write(`ganvas: error: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`ganvas: unexpected error: ${describeError(e)}\n${e instanceof Error ? e.stack ?? '' : ''}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then((code) => process.exit(code));
+}
