@@ -13,6 +13,7 @@ import { FloatTensor, nchw, pixelVector } from './runtime/tensor';
 import { ActivationVector, Provenance, composeBatch, indexSeeds, randomPositions, visualize, vectorsFromProvenance } from './visualize';
 import { contactSheet } from './runtime/image';
 import { promises as fs } from 'fs';
+import { integerIn, positiveInt } from './validate';
 
 export interface TileabilityOptions extends RunOptions {
   /** Grid size compared against `full` (default 2). */
@@ -148,12 +149,14 @@ export interface ScanOptions extends TileabilityOptions {
   seed?: number;
 }
 
+/** The most vectors one scan scores: its positions and entries are held in memory (2^22 entries ≈ 400 MB; the paper scores 2048). */
+export const MAX_SCAN_COUNT = 2 ** 22;
+
 /** Scores `count` random vectors (one per generated sample) in chunks, reporting progress. */
 export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {}): Promise<Scan> {
-  const count = opts.count ?? 2048;
-  const seed = opts.seed ?? 0;
-  if (!Number.isInteger(count) || count < 1) throw new GanvasError('BAD_INPUT', `count must be a positive integer, got ${count}`);
-  const chunk = opts.batchSize ?? 64;
+  const count = positiveInt(opts.count ?? 2048, 'scan count', MAX_SCAN_COUNT);
+  const seed = integerIn(opts.seed ?? 0, 'scan seed', -(2 ** 31), 2 ** 31);
+  const chunk = positiveInt(opts.batchSize ?? 64, 'batchSize');
   const positions = randomPositions(seed, count, cut.layer.height, cut.layer.width);
   const entries: ScanEntry[] = [];
   for (let start = 0; start < count; start += chunk) {
