@@ -276,7 +276,12 @@ function build(): FuzzCase[] {
   for (const p of manifestPaths) {
     for (const [vn, v] of badValues) {
       // Names are free text: any non-empty string is a valid name. "N"-like strings are valid symbolic axes.
-      const fine = (p.join('.') === 'name' && typeof v === 'string' && v !== '') || (p.join('.') === 'inputs.0.shape.0' && typeof v === 'string' && v !== '');
+      const key = p.join('.');
+      const fine =
+        (key === 'name' && typeof v === 'string' && v !== '') ||
+        (key === 'inputs.0.shape.0' && typeof v === 'string' && v !== '') ||
+        key === 'inputs.0.distribution' && v === undefined || // the default, "normal"
+        (key === 'outputs.0.range.1' && typeof v === 'number' && v > -1); // any finite high > low is a valid range
       add('manifest', `${p.join('.')}=${vn}`, async () => {
         const man = JSON.parse(JSON.stringify(await goodManifest())) as Json;
         setPath(man, p, v);
@@ -290,6 +295,7 @@ function build(): FuzzCase[] {
     for (const [vn, v] of clsValues) {
       if (p.join('.') === 'preprocess.mean' && vn === 'deleted') continue; // mean is optional: a legitimate manifest
       if (p.join('.') === 'preprocess.std' && vn === 'deleted') continue;
+      const fine = p.join('.') === 'preprocess.std.0' && typeof v === 'number' && v > 0; // any positive std is valid
       add('manifest', `classifier.${p.join('.')}=${vn}`, async () => {
         const man = JSON.parse(JSON.stringify(await clsManifest())) as Json;
         setPath(man, p, v);
@@ -298,7 +304,7 @@ function build(): FuzzCase[] {
         await fs.writeFile(path.join(d, 'ganvas.json'), JSON.stringify(man));
         const fx = await FeatureExtractor.open(d, 'layer2', rt());
         return fx.name;
-      });
+      }, fine ? (r) => { if (r !== 'tiny-cls') throw new Error('wrong model'); } : undefined);
     }
   }
   for (const [name, text] of [['not-json', '{"format": '], ['array', '[]'], ['null', 'null'], ['number', '42'], ['empty', ''], ['bom', '\ufeff{}']] as const) {
@@ -545,7 +551,9 @@ function build(): FuzzCase[] {
     add('count', `randomLabels-${n}`, async () => randomLabels('s', ...(args as unknown as [number, number, number])).data.length);
   }
   for (const v of [0, NaN, -1, 1.5, 1e6, '2']) add('count', `toPng-scale-${String(v)}`, async () => toPng({ data: new Float32Array(16), dims: [1, 1, 4, 4] }, 0, { scale: v as number }));
-  for (const v of [[1, 1], [NaN, 1], [1, 0], null]) add('count', `toPng-range-${JSON.stringify(v)}`, async () => toPng({ data: new Float32Array(16), dims: [1, 1, 4, 4] }, 0, { range: v as [number, number] }));
+  for (const v of [[1, 1], [NaN, 1], [1, 0], 'x']) add('count', `toPng-range-${JSON.stringify(v)}`, async () => toPng({ data: new Float32Array(16), dims: [1, 1, 4, 4] }, 0, { range: v as [number, number] }));
+  // null, like undefined, means "the default range [-1, 1]": a documented success.
+  add('count', 'toPng-range-null', async () => toPng({ data: new Float32Array(16), dims: [1, 1, 4, 4] }, 0, { range: null as never }), isPng);
   add('count', 'toPng-nan-pixels', async () => toPng({ data: new Float32Array(16).fill(NaN), dims: [1, 1, 4, 4] }));
 
   // --- Paths -------------------------------------------------------------------------------------------------
@@ -572,13 +580,22 @@ function build(): FuzzCase[] {
     add('path', `library-save-${n}`, async () => new VectorLibrary('m', 'l', 2).save(await p()));
     add('path', `saveScan-${n}`, async () => saveScan(await p(), { format: 'ganvas-scan/1', entries: [] } as unknown as Scan));
     add('path', `writeFileAtomic-${n}`, async () => writeFileAtomic(await p(), 'x'));
+    if (n === 'dir-as-file') continue; // a dataset directory that is a directory: fine
     add('path', `dataset-${n}`, async () => {
       const c = await cut();
       const lib = VectorLibrary.for(c);
       lib.add('a', RED, vec4(1));
-      return generateDataset(c, lib, { dir: path.dirname(await p()) === '.' ? '' : path.join(await p(), 'ds'), count: 1 });
+      return generateDataset(c, lib, { dir: await p(), count: 1 });
     });
   }
+  add('path', 'dataset-dir-is-a-file', async () => {
+    const c = await cut();
+    const lib = VectorLibrary.for(c);
+    lib.add('a', RED, vec4(1));
+    const d = await tmpDir();
+    await fs.writeFile(path.join(d, 'ds'), 'x');
+    return generateDataset(c, lib, { dir: path.join(d, 'ds'), count: 1 });
+  });
 
   // --- Widget server -----------------------------------------------------------------------------------------
   for (const [n, o] of [['port-abc', { port: 'abc' }], ['port-neg', { port: -1 }], ['port-70000', { port: 70000 }], ['port-1.5', { port: 1.5 }], ['port-nan', { port: NaN }], ['token-empty', { token: '' }], ['token-short', { token: 'abc' }], ['token-number', { token: 123 }]] as const) {
