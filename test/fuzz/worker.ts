@@ -2,7 +2,12 @@
  * A fuzz child: receives case ids over IPC, runs each, and answers with its classification. See pool.ts.
  */
 import { GanvasError } from 'ganvas';
-import { caseById } from './cases';
+import * as path from 'path';
+import { FUZZ_ROOT, caseById } from './cases';
+
+// Models that passed their sandboxed first run are remembered under GANVAS_CACHE: keep the suite's to itself, so
+// that every run starts from nothing.
+process.env.GANVAS_CACHE = path.join(FUZZ_ROOT, 'cache');
 
 process.on('message', (msg: { id: string }) => {
   void (async () => {
