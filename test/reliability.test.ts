@@ -14,6 +14,8 @@ import {
   WidgetServer,
   decodeModel,
   generateDataset,
+  layers,
+  loadModel,
   openModel,
   rank,
   readMask,
@@ -87,6 +89,27 @@ describe('reliability (issue 15)', () => {
     twice.node('Sigmoid', [y], 'r');
     twice.output('r', ['N', 4]);
     expect(throwsGanvas(() => decodeModel(twice.bytes(), 'ssa.onnx')).message).to.include('tensor "r" is written by two nodes');
+  });
+
+  it('a model that makes onnxruntime abort natively is run first in a child: a GanvasError, and this process lives', async function () {
+    this.timeout(120000);
+    // Found by the fuzz suite (onnx/rewire-11): Resize reading its scales from a computed [N, 1, 8, 8] tensor makes
+    // onnxruntime-node 1.23 abort with "stack smashing detected"; before the sandbox the whole process died.
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 1, 8, 8]);
+    const s = g.node('Mul', [x, g.init('k', [1], [0.5])], 's');
+    g.node('Resize', [x, '', s], 'y', { mode: 'nearest' });
+    g.output('y');
+    const dir = await tmp('abort');
+    await fs.writeFile(path.join(dir, 'model.onnx'), g.bytes());
+    const prev = process.env.GANVAS_CACHE;
+    process.env.GANVAS_CACHE = dir;
+    try {
+      const e = await rejectsGanvas(loadModel(path.join(dir, 'model.onnx')).then((m) => layers(m)), 'RUNTIME');
+      expect(e.message).to.match(/onnxruntime crashed running .*model\.onnx for the first time \(SIGABRT/);
+    } finally {
+      process.env.GANVAS_CACHE = prev;
+    }
   });
 
   it('manifests: shapes, distributions, preprocess and ranges are checked, and against the graph at open', async () => {
