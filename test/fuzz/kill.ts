@@ -23,14 +23,26 @@ export interface KillResult {
 
 type Log = (msg: string) => void;
 
-/** Spawns `node -e script`, waits for its first output line, then kills it after a random delay up to `maxDelayMs`. */
-async function killSomewhere(script: string, args: string[], maxDelayMs: number): Promise<{ lines: string[]; finished: boolean }> {
+/**
+ * Spawns `node -e script`, waits until it has printed `afterLines` lines (its start, or some units of work done),
+ * then kills it after a random delay up to `maxDelayMs`: a random moment inside the work however loaded the
+ * machine is (a fixed delay from the spawn mostly landed before the start or after the end).
+ */
+async function killSomewhere(script: string, args: string[], maxDelayMs: number, afterLines = 1): Promise<{ lines: string[]; finished: boolean }> {
   const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  await Promise.race([new Promise<void>((r) => child.stdout.on('data', (d) => { out += d; r(); })), exited]);
+  await Promise.race([
+    new Promise<void>((r) =>
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.split('\n').length - 1 >= afterLines) r();
+      }),
+    ),
+    exited,
+  ]);
   await Promise.race([new Promise((r) => setTimeout(r, Math.floor(Math.random() * maxDelayMs))), exited]);
   child.kill('SIGKILL');
   await exited;
@@ -114,7 +126,9 @@ export async function datasetKillTrials(n: number, log: Log = () => undefined, c
   const opts = (dir: string, flushEvery: number) => ({ dir, count, seed: 3, kind: 'blobs' as const, flushEvery });
   // The reference: one uninterrupted run.
   const refDir = path.join(root, 'reference');
+  const t0 = Date.now();
   await generateDataset(cut, lib, opts(refDir, 4));
+  const perPairMs = Math.max(5, (Date.now() - t0) / count);
   const script = `
     const g = require(${ganvasPath()});
     (async () => {
@@ -133,7 +147,9 @@ export async function datasetKillTrials(n: number, log: Log = () => undefined, c
   for (let attempt = 0; r.trials < n && attempt < 3 * n; attempt++) {
     const dir = path.join(root, `t${attempt}`);
     const flushEvery = 1 + Math.floor(Math.random() * 5);
-    const { lines, finished } = await killSomewhere(script, [modelDir, dir, String(flushEvery)], 1500);
+    // Killed while writing pair t (after "start" and t progress lines), at a random instant within it.
+    const t = Math.floor(Math.random() * count);
+    const { lines, finished } = await killSomewhere(script, [modelDir, dir, String(flushEvery)], 2 * perPairMs, 1 + t);
     if (finished) {
       await fs.rm(dir, { recursive: true, force: true });
       continue; // the kill came after the work: not a trial
