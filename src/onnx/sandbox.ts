@@ -32,7 +32,7 @@ function cacheDir(): string {
   return process.env.GANVAS_CACHE ? path.join(process.env.GANVAS_CACHE, 'verified') : path.join(os.homedir(), '.cache', 'ganvas', 'verified');
 }
 
-/** Runs the probe of `model` once in a child process when the model is untrusted; throws what went wrong there. */
+/** Runs the probe of `model` once in a child process when the model is untrusted; throws if it crashed or hung there. */
 export async function firstRunInSandbox(model: OnnxModel, inputShapes: Record<string, number[]> | undefined): Promise<void> {
   if (!untrusted.has(model.proto) || process.env.GANVAS_SANDBOX === '0') return;
   const key = `${model.digest()}-${Buffer.from(JSON.stringify(inputShapes ?? {})).toString('hex').slice(0, 40)}`;
@@ -62,20 +62,13 @@ export async function firstRunInSandbox(model: OnnxModel, inputShapes: Record<st
     child.on('exit', (c, s) => resolve([c, s]));
   });
   clearTimeout(timer);
-  if (code === 0) {
+  if (code === 0 || (code === 3 && isReply(out))) {
+    // 3: the probe failed cleanly there (a GanvasError: e.g. an input shape the caller must give). It will fail the
+    // same way here, with the caller's options; what mattered is that it did not crash.
     verified.add(key);
     untrusted.delete(model.proto);
     await fs.mkdir(cacheDir(), { recursive: true }).then(() => fs.writeFile(mark, ''), () => undefined).catch(() => undefined);
     return;
-  }
-  if (code === 3) {
-    let reply: { code?: GanvasErrorCode; message?: string } = {};
-    try {
-      reply = JSON.parse(out);
-    } catch {
-      // fall through to the generic message
-    }
-    if (reply.message) throw new GanvasError(reply.code ?? 'RUNTIME', reply.message);
   }
   const native = err.split('\n').map((l) => l.trim()).filter((l) => l && !/\[W:onnxruntime/.test(l)).slice(-2).join(' | ');
   throw new GanvasError(
@@ -85,4 +78,13 @@ export async function firstRunInSandbox(model: OnnxModel, inputShapes: Record<st
       : `onnxruntime crashed running ${model.source} for the first time (${signal ?? `exit code ${code}`}${native ? `: ${native}` : ''}). ` +
           `The model is malformed in a way onnxruntime does not check; ganvas ran it in a separate process so that your session survives. Re-export the model.`,
   );
+}
+
+function isReply(out: string): boolean {
+  try {
+    const r = JSON.parse(out) as { code?: GanvasErrorCode; message?: string };
+    return typeof r.message === 'string';
+  } catch {
+    return false;
+  }
 }
