@@ -110,7 +110,8 @@ describe('reliability (issue 15)', () => {
       // Running it directly (no probe first) goes through the same first run.
       await rejectsGanvas(rt.session(await loadModel(path.join(dir, 'model.onnx'))), 'RUNTIME');
     } finally {
-      process.env.GANVAS_CACHE = prev;
+      if (prev === undefined) delete process.env.GANVAS_CACHE;
+      else process.env.GANVAS_CACHE = prev;
     }
   });
 
