@@ -44,6 +44,9 @@ export class FeatureExtractor {
    * classifiers; otherwise a GanvasError that lists the aliases — "layer2" means nothing in a model of your own.
    */
   static async open(location: string | ModelBundle, layer?: string, runtime?: Runtime): Promise<FeatureExtractor> {
+    if (typeof location !== 'string' && (typeof location !== 'object' || location === null || !('manifest' in location))) {
+      throw new GanvasError('BAD_MANIFEST', `FeatureExtractor.open needs a model directory, a ganvas.json path or an opened model, got ${location === null ? 'null' : typeof location}`);
+    }
     const bundle = typeof location === 'string' ? await openModel(location) : location;
     if (bundle.manifest.role === 'generator') {
       throw new GanvasError('BAD_MANIFEST', `${bundle.manifest.name} is a generator; a feature extractor must be a classifier or features model`);

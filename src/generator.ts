@@ -46,6 +46,9 @@ export class Generator {
   }
 
   static async open(location: string | ModelBundle, runtime?: Runtime): Promise<Generator> {
+    if (typeof location !== 'string' && (typeof location !== 'object' || location === null || !('manifest' in location))) {
+      throw new GanvasError('BAD_MANIFEST', `Generator.open needs a model directory (with model.onnx and ganvas.json), a ganvas.json path or an opened model, got ${location === null ? 'null' : typeof location}`);
+    }
     return new Generator(typeof location === 'string' ? await openModel(location) : location, runtime);
   }
 

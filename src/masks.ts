@@ -16,12 +16,15 @@ export interface RandomMaskOptions {
 }
 
 export function randomLabels(seed: Seed, height: number, width: number, classes: number, opts: RandomMaskOptions = {}): LabelMap {
-  if (!Number.isInteger(classes) || classes < 1) throw new GanvasError('BAD_INPUT', `random masks need at least one class, got ${classes}`);
+  if (!Number.isInteger(classes) || classes < 1 || classes > 32767) {
+    throw new GanvasError('BAD_INPUT', `random masks need an integer number of classes from 1 to 32767 (16-bit labels), got ${classes}`);
+  }
   const rng = seedrandom.alea(`mask:${seed}`);
   const int = (n: number) => Math.min(n - 1, Math.floor(rng() * n));
   if (!Number.isInteger(height) || !Number.isInteger(width) || height < 1 || width < 1) {
     throw new GanvasError('BAD_INPUT', `a label map needs a positive integer size, got ${height}×${width}`);
   }
+  if (height * width > 2 ** 26) throw new GanvasError('BAD_INPUT', `a ${height}×${width} label map is too large (at most 2^26 positions); label maps are drawn at the hidden layer's size`);
   const keepShare = opts.keepShare ?? 0.25;
   if (!(keepShare >= 0 && keepShare <= 1)) throw new GanvasError('BAD_INPUT', `keepShare is a probability in [0, 1], got ${keepShare}`);
   const pick = () => (rng() < keepShare ? -1 : int(classes));

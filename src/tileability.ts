@@ -15,6 +15,7 @@ import { ActivationVector, Provenance, composeBatch, indexSeeds, randomPositions
 import { contactSheet } from './runtime/image';
 import { quantileSorted, withSummary } from './runtime/describe';
 import { promises as fs } from 'fs';
+import { integerIn, positiveInt } from './validate';
 
 export interface TileabilityOptions extends RunOptions {
   /** Grid size compared against `full` (default 2). */
@@ -227,12 +228,14 @@ export interface ScanOptions extends TileabilityOptions {
   to?: number;
 }
 
+/** The most vectors one scan scores: its positions and entries are held in memory (2^22 entries ≈ 400 MB; the paper scores 2048). */
+export const MAX_SCAN_COUNT = 2 ** 22;
+
 /** Scores `count` random vectors (one per generated sample) in chunks, reporting progress. */
 export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {}): Promise<Scan> {
-  const count = opts.count ?? 2048;
-  const seed = opts.seed ?? 0;
-  if (!Number.isInteger(count) || count < 1) throw new GanvasError('BAD_INPUT', `count must be a positive integer, got ${count}`);
-  const chunk = opts.batchSize ?? 64;
+  const count = positiveInt(opts.count ?? 2048, 'scan count', MAX_SCAN_COUNT);
+  const seed = integerIn(opts.seed ?? 0, 'scan seed', -(2 ** 31), 2 ** 31);
+  const chunk = positiveInt(opts.batchSize ?? 64, 'batchSize');
   const from = opts.from ?? 0;
   const to = opts.to ?? count;
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > count || from > to) {

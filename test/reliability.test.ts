@@ -7,7 +7,6 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { deflateSync } from 'zlib';
 import {
   Generator,
   Runtime,
@@ -15,6 +14,8 @@ import {
   WidgetServer,
   decodeModel,
   generateDataset,
+  layers,
+  loadModel,
   openModel,
   rank,
   readMask,
@@ -28,43 +29,11 @@ import {
   Scan,
 } from 'ganvas';
 import { GraphBuilder } from './builder';
+import { pngClaiming } from './fuzz/png';
 import { tinyClassifier, tinyGenerator } from './models';
 import { rejectsGanvas, throwsGanvas } from './util';
 
 const tmp = (p: string) => fs.mkdtemp(path.join(os.tmpdir(), `ganvas-rel-${p}-`));
-
-/** A PNG whose header claims width×height (valid CRCs) over a tiny IDAT: decoders read the size before the pixels. */
-export function pngClaiming(width: number, height: number): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (b: Buffer) => {
-    let c = 0xffffffff;
-    for (const x of b) c = crcTable[(c ^ x) & 255] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, c]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(64))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 describe('reliability (issue 15)', () => {
   const rt = new Runtime({ threads: 1 });
@@ -75,7 +44,7 @@ describe('reliability (issue 15)', () => {
     const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="8000" height="8000"><filter id="b"><feGaussianBlur stdDeviation="90"/></filter><rect width="8000" height="8000" filter="url(#b)"/><image href="secret.png"/></svg>';
     await fs.writeFile(path.join(dir, 'm.svg'), svg);
     const t0 = Date.now();
-    expect((await rejectsGanvas(readMask(Buffer.from(svg)), 'BAD_IMAGE')).message).to.match(/SVG\/XML file; ganvas reads PNG or JPEG images only/);
+    expect((await rejectsGanvas(readMask(Buffer.from(svg)), 'BAD_IMAGE')).message).to.match(/cannot read mask \(\d+ bytes\): it is an SVG\/XML file \(expected a PNG or JPEG/);
     expect((await rejectsGanvas(readMask(path.join(dir, 'm.svg')), 'BAD_IMAGE')).message).to.include('PNG or JPEG');
     const huge = await rejectsGanvas(readMask(pngClaiming(20000, 20000)), 'BAD_IMAGE');
     expect(huge.message).to.match(/at most 67108864 pixels/);
@@ -120,6 +89,30 @@ describe('reliability (issue 15)', () => {
     twice.node('Sigmoid', [y], 'r');
     twice.output('r', ['N', 4]);
     expect(throwsGanvas(() => decodeModel(twice.bytes(), 'ssa.onnx')).message).to.include('tensor "r" is written by two nodes');
+  });
+
+  it('a model that makes onnxruntime abort natively is run first in a child: a GanvasError, and this process lives', async function () {
+    this.timeout(120000);
+    // Found by the fuzz suite (onnx/rewire-11): Resize reading its scales from a computed [N, 1, 8, 8] tensor makes
+    // onnxruntime-node 1.23 abort with "stack smashing detected"; before the sandbox the whole process died.
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 1, 8, 8]);
+    const s = g.node('Mul', [x, g.init('k', [1], [0.5])], 's');
+    g.node('Resize', [x, '', s], 'y', { mode: 'nearest' });
+    g.output('y');
+    const dir = await tmp('abort');
+    await fs.writeFile(path.join(dir, 'model.onnx'), g.bytes());
+    const prev = process.env.GANVAS_CACHE;
+    process.env.GANVAS_CACHE = dir;
+    try {
+      const e = await rejectsGanvas(loadModel(path.join(dir, 'model.onnx')).then((m) => layers(m)), 'RUNTIME');
+      expect(e.message).to.match(/onnxruntime crashed running .*model\.onnx for the first time \(SIGABRT/);
+      // Running it directly (no probe first) goes through the same first run.
+      await rejectsGanvas(rt.session(await loadModel(path.join(dir, 'model.onnx'))), 'RUNTIME');
+    } finally {
+      if (prev === undefined) delete process.env.GANVAS_CACHE;
+      else process.env.GANVAS_CACHE = prev;
+    }
   });
 
   it('manifests: shapes, distributions, preprocess and ranges are checked, and against the graph at open', async () => {

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { GanvasError, describeError } from '../errors';
 import { assertAcyclic } from './graph';
+import { markUntrusted } from './sandbox';
 
 export type ModelProto = onnx.ModelProto;
 export type GraphProto = onnx.IGraphProto;
@@ -125,7 +126,9 @@ export async function loadModel(file: string | Uint8Array | OnnxModel): Promise<
   } catch (e) {
     throw new GanvasError('NOT_ONNX', `cannot read model file ${file}: ${describeError(e)}`, { cause: e });
   }
-  return decodeModel(bytes, path.resolve(file));
+  const model = decodeModel(bytes, path.resolve(file));
+  markUntrusted(model.proto, model.source);
+  return model;
 }
 
 /** The model's default-domain (ai.onnx) opset version (0 when it imports none; decodeModel refuses such files). */

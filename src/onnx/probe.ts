@@ -8,6 +8,7 @@ import { GanvasError, describeError } from '../errors';
 import { mapFor, memoPromise } from '../memo';
 import { gaussian } from '../runtime/noise';
 import { GraphIndex } from './graph';
+import { firstRunInSandbox } from './sandbox';
 import { OnnxModel, onnx, withGraph } from './model';
 import { Dim, ElemType, formatDims, valueInfoType } from './types';
 
@@ -38,6 +39,7 @@ export function probe(model: OnnxModel, opts: ProbeOptions = {}): Promise<ProbeR
 }
 
 async function runProbe(model: OnnxModel, opts: ProbeOptions): Promise<ProbeResult> {
+  await firstRunInSandbox(model, opts.inputShapes);
   const index = new GraphIndex(model);
   const outputs = model.outputNames();
   const seen = new Set<string>();
@@ -125,6 +127,9 @@ function probeInput(
     });
   }
   const n = shape.reduce((a, b) => a * b, 1);
+  if (!(n <= 2 ** 26)) {
+    throw new GanvasError('BAD_INPUT', `input "${name}" of ${source} has shape [${shape.join(', ')}] (${n} values at batch ${batch}); ganvas probes inputs of at most 2^26 values`);
+  }
   switch (type ?? 'float32') {
     case 'float32':
       return new ort.Tensor('float32', gaussian(`probe:${name}`, n), shape);

@@ -156,7 +156,7 @@ export async function imageBytes(input: unknown, what: string): Promise<Buffer> 
     const head = bytes.subarray(0, 256).toString('latin1');
     const kind = /<svg|<\?xml/i.test(head) ? 'an SVG/XML file' : bytes.length === 0 ? 'empty' : 'neither PNG nor JPEG';
     const name = typeof input === 'string' ? input : `(${bytes.length} bytes)`;
-    throw new GanvasError('BAD_IMAGE', `${what} ${name} is ${kind}; ganvas reads PNG or JPEG images only (save the ${what} as PNG)`);
+    throw new GanvasError('BAD_IMAGE', `cannot read ${what} ${name}: it is ${kind} (expected a PNG or JPEG; ganvas reads no other format — save the ${what} as PNG)`);
   }
   return bytes;
 }

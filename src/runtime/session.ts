@@ -9,6 +9,7 @@ import { memoPromise } from '../memo';
 import { OnnxModel } from '../onnx/model';
 import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
 import { FloatTensor, concatBatch, numel, sliceBatch } from './tensor';
+import { firstRunInSandbox } from '../onnx/sandbox';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -310,6 +311,8 @@ export class Runtime {
   }
 
   private async create(model: OnnxModel): Promise<ModelSession> {
+    // A model file from outside ganvas runs first in a child process (onnx/sandbox.ts), whichever call runs it first.
+    await firstRunInSandbox(model, undefined);
     const eps = this.options.executionProviders;
     if (eps.includes('cuda')) {
       const backends = ort.listSupportedBackends().map((b) => b.name);

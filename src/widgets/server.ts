@@ -40,6 +40,10 @@ export class WidgetServer {
 
   static async start(opts: WidgetServerOptions = {}): Promise<WidgetServer> {
     const token = opts.token ?? randomBytes(32).toString('hex');
+    // An empty or short token would let any local page in (an empty one compared equal to a missing one).
+    if (typeof token !== 'string' || token.length < 16) {
+      throw new GanvasError('BAD_INPUT', 'a widget server token must be a string of at least 16 characters (leave it out to get a random 32-byte one)');
+    }
     const origins = [...(opts.allowedOrigins ?? []), ...(process.env.GANVAS_WIDGET_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
     // A string port ("abc") would make Node listen on a Unix socket of that name: only integer TCP ports pass.
     const port = tcpPort(opts.port ?? (process.env.GANVAS_WIDGET_PORT ? Number(process.env.GANVAS_WIDGET_PORT) : 0), opts.port !== undefined ? 'the widget server port' : 'GANVAS_WIDGET_PORT');
