@@ -108,7 +108,7 @@ export async function prepareDir(dir: string, what: string): Promise<void> {
 }
 
 /** Checks or writes job.json: a resume must have the arguments and model digests of the run it continues. */
-async function claimWorkDir(plan: JobPlan<unknown>): Promise<void> {
+async function claimWorkDir(plan: Pick<JobPlan<unknown>, 'workDir' | 'spec' | 'total' | 'chunkSize' | 'shard'>): Promise<void> {
   const file = path.join(plan.workDir, 'job.json');
   const mine: JobFile = {
     format: 'ganvas-job/1', spec: plan.spec, total: plan.total, chunkSize: plan.chunkSize,
@@ -149,6 +149,15 @@ async function claimWorkDir(plan: JobPlan<unknown>): Promise<void> {
     }
   }
   await writeFileAtomic(file, JSON.stringify(mine, null, 1));
+}
+
+/**
+ * For commands that are one piece of work with their own checkpoint (stitch training, grid-size inversion): the
+ * work directory, its job.json checked against the arguments and model digests as for chunked jobs.
+ */
+export async function claimJob(workDir: string, spec: JobSpec): Promise<void> {
+  await prepareDir(workDir, 'the work directory');
+  await claimWorkDir({ workDir, spec, total: 1, chunkSize: 1, shard: undefined });
 }
 
 /** Runs the plan's chunks (those of its shard), skipping finished ones; returns every chunk's result in order. */
