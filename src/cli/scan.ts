@@ -11,7 +11,7 @@ import { Cut, Generator } from '../generator';
 import { Runtime } from '../runtime/session';
 import { scan } from '../tileability';
 import { ChunkTask, prepareDir } from './job';
-import { JobCommand, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation } from './common';
+import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation } from './common';
 import { Shard, shardFile, shardTag } from './shard';
 
 export interface ScanOpen {
@@ -83,14 +83,15 @@ export function scanCommand(): Command {
     .requiredOption('-o, --out <file>', 'output JSON file (a shard writes <file> with ".shard-iiii-of-nnnn" before the extension)');
   addRunOptions(cmd);
   cmd.action(async (flags: ScanFlags) => {
-    const written = await executeJob(await prepareScan(flags), flags);
+    const start = await scanStart(flags);
+    const written = await executeJob(flags, start, () => prepareScan(flags, start));
     if (!flags.quiet) process.stderr.write(`wrote ${written}\n`);
   });
   return cmd;
 }
 
-export async function prepareScan(flags: ScanFlags): Promise<JobCommand<ScanOpen, ScanCtx>> {
-  await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
+export async function scanStart(flags: ScanFlags): Promise<JobStart<ScanOpen>> {
+  const out = path.resolve(flags.out);
   const open: ScanOpen = {
     generator: path.resolve(await modelLocation(flags.generator, '--generator')),
     layer: flags.layer,
@@ -102,22 +103,28 @@ export async function prepareScan(flags: ScanFlags): Promise<JobCommand<ScanOpen
     erosion: flags.erosion,
     batch: flags.batch,
   };
-  const task = scanTask;
-  const ctx = await task.open(open, flags.threads ?? defaultThreads(flags.workers));
+  return {
+    command: 'scan', open, total: open.count, chunkSize: open.batch,
+    workDir: (shard: Shard | undefined) => path.join(path.dirname(out), `.${path.basename(out)}.${shard ? shardTag(shard) : 'all'}.ganvas-work`),
+    outFile: (shard: Shard | undefined) => shardFile(out, shard),
+  };
+}
+
+export async function prepareScan(flags: ScanFlags, start: JobStart<ScanOpen>): Promise<JobCommand<ScanOpen, ScanCtx>> {
+  await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
+  const open = start.open;
+  const ctx = await scanTask.open(open, flags.threads ?? defaultThreads(flags.workers));
   // The header as the library writes it: a scan of no vectors (validates layers, grid and erosion up front).
   const { entries: _none, ...header } = await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 0 });
   void _none;
   const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await bundleDigests('features', ctx.fx.bundle)) };
-  const out = path.resolve(flags.out);
   return {
-    command: 'scan', task, open, ctx, header, total: open.count, chunkSize: open.batch, out,
+    ...start, task: scanTask, ctx, header,
     spec: {
       command: 'scan',
       args: { generator: ctx.gen.name, layer: open.layer, features: ctx.fx.name, featureLayer: open.featureLayer, count: open.count, seed: open.seed, grid: open.grid, erosion: open.erosion, batch: open.batch },
       models,
     },
-    workDir: (shard: Shard | undefined) => path.join(path.dirname(out), `.${path.basename(out)}.${shard ? shardTag(shard) : 'all'}.ganvas-work`),
-    outFile: (shard: Shard | undefined) => shardFile(out, shard),
     entries: (results) => (results as unknown[][]).flat(),
   };
 }
