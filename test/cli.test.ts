@@ -6,7 +6,7 @@
  * message, a non-zero exit and no output file.
  */
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { CLI, Ran, cleanEnv, ganvas } from './cli-helpers';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
@@ -155,6 +155,25 @@ describe('ganvas command line', function () {
     ok(await ganvas([...SCAN, '-o', out, '--workers', '2', '--threads', '1']));
     expect((await fs.readFile(out)).equals(wholeBytes)).to.equal(true);
     expect(await exists(work), 'the work directory is removed after success').to.equal(false);
+  });
+
+  it('a worker killed mid-run fails the command clearly (no output); the rerun completes with the same bytes', async () => {
+    const out = path.join(tmp, 'workerkill.json');
+    const work = path.join(tmp, '.workerkill.json.all.ganvas-work');
+    const child = spawn(process.execPath, [CLI, ...SCAN, '-o', out, '--workers', '2', '--threads', '1'], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    while (!(await fs.readdir(work).catch(() => [] as string[])).some((f) => f.startsWith('chunk-')) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    const kids = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n').filter((x) => x !== '');
+    expect(kids.length, 'two worker processes').to.equal(2);
+    process.kill(Number(kids[0]), 'SIGKILL');
+    const code = await exited;
+    expect(code, stderr).to.equal(1);
+    expect(stderr).to.match(/ganvas: error: worker \d exited with SIGKILL/);
+    expect(await exists(out)).to.equal(false);
+    ok(await ganvas([...SCAN, '-o', out, '--workers', '2', '--threads', '1']));
+    expect((await fs.readFile(out)).equals(wholeBytes)).to.equal(true);
   });
 
   it('refuses to resume when the model file changed, or with other arguments', async () => {
