@@ -39,8 +39,13 @@ The shipped demo generator `fmnist-stylegan` is a small StyleGAN2 trained on Fas
 skip RGB branches) becomes a tail input, and the noise inputs read after the cut stay tail inputs."""),
     ("code", """cut.split.tailInputs.map((t) => `${t.role}: ${t.name}`)"""),
     ("md", """Generate a few samples and take activation vectors at random positions. Every vector remembers where it came
-from (model, layer, sample seed, y, x), so it can be regenerated anywhere."""),
-    ("code", """const { vectors } = await g.sampleVectors(cut, { count: 6, seed: 1 });
+from (model, layer, sample seed, y, x), so it can be regenerated anywhere. Many random positions are black
+background, whose `full` render is flat; `spatialStd` measures how much a render varies (0 = one flat colour), so
+we keep the 6 most textured of 24."""),
+    ("code", """const { vectors: pool } = await g.sampleVectors(cut, { count: 24, seed: 1 });
+const texture = g.spatialStd(await g.visualize(cut, pool, { grid: 'full' }), gen.range, 0, undefined, g.TEXTURE_MARGIN);
+const vectors = texture.map((t, i) => [t, i]).sort((a, b) => b[0] - a[0]).slice(0, 6).map((p) => pool[p[1]]);
+console.log(`${texture.filter((t) => t < 0.01).length} of 24 full renders are flat (texture < 0.01)`);
 vectors.map((v) => v.provenance)"""),
     ("md", """Two ways to look at a vector (Fig. 2): **full** writes it into every position; **grid(g)** writes it into g×g
 blocks separated by one-position gaps and keeps the sample's own activations in between."""),
@@ -55,7 +60,21 @@ g.showPng(await g.contactSheet([
   { label: 'full', images: full },
 ], { range: gen.range, scale: 3, labelWidth: 70 }));"""),
     ("md", """Vectors whose `full` render looks like their `grid(2)` render are **tileable** (textures that repeat);
-the others **stretch**. Notebook 02 measures that."""),
+the others **stretch**. Notebook 02 measures that.
+
+## The tissue model: ihc-gan
+
+`ihc-gan` makes 64×64 crops of a stained tissue slide. Nothing after its hidden layers varies over space (no noise
+input), so a vector written everywhere (`full`) renders as one flat colour inside a frame; `grid(2)` shows the
+structure a vector draws — nuclei, stroma, glass."""),
+    ("code", """const ihc = await g.Generator.open(g.demoModelDir('ihc-gan'), rt);
+const ihcCut = await ihc.cut('l16');
+const { vectors: tissue } = await g.sampleVectors(ihcCut, { count: 6, seed: 1 });
+g.showPng(await g.contactSheet([
+  { label: 'sample', images: await ihc.generate(tissue.map((v) => v.provenance!.seed)) },
+  { label: 'grid(2)', images: await g.visualize(ihcCut, tissue, { grid: 2 }) },
+  { label: 'full', images: await g.visualize(ihcCut, tissue, { grid: 'full' }) },
+], { range: ihc.range, scale: 2, labelWidth: 70 }));"""),
 ])
 
 nb("02-tileability.ipynb", [
@@ -79,11 +98,18 @@ console.log(`scores: max ${scores[0].toFixed(3)}, median ${scores[scores.length 
     ("code", """await g.saveScan('/tmp/ganvas-scan.json', scan);
 const again = await g.loadScan('/tmp/ganvas-scan.json');
 JSON.stringify(again) === JSON.stringify(scan)"""),
+    ("md", """Flat background renders the same with `full` and `grid(2)`, so it tops the plain ranking. Every score
+also carries `texture`, the spatial std of the `full` render; `textureThreshold` finds the gap between flat and
+textured renders, and `rank(scan, { minTexture })` leaves the flat ones out (README, *What we found*)."""),
+    ("code", """const minTexture = g.textureThreshold(scan);
+const textured = g.rank(scan, { minTexture: minTexture });
+console.log(`texture threshold ${minTexture.toFixed(3)}: ${scan.entries.length - textured.length} of ${scan.entries.length} full renders are flat; ${ranked.slice(0, 8).filter((e) => e.texture! < minTexture).length} of the plain top 8`);"""),
     ("md", """The most and least tileable vectors, grid(2) above full (Figs. 5 and 6). Click one to enlarge it, see its
 provenance and its grid-size row (live in a local Jupyter; a static image elsewhere)."""),
-    ("code", """const top = await g.gallery(cut, ranked.slice(0, 8));
-const bottom = await g.gallery(cut, ranked.slice(-8).reverse());
-await g.showGallery(cut, [top, bottom], { titles: ['most tileable (top 8)', 'least tileable (bottom 8)'] });"""),
+    ("code", """const top = await g.gallery(cut, textured.slice(0, 8));
+const plainTop = await g.gallery(cut, ranked.slice(0, 8));
+const bottom = await g.gallery(cut, textured.slice(-8).reverse());
+await g.showGallery(cut, [top, plainTop, bottom], { titles: ['most tileable textures (top 8, minTexture)', 'most tileable of all (top 8: mostly flat background)', 'least tileable (bottom 8)'] });"""),
 ])
 
 nb("03-grid-size.ipynb", [
@@ -98,7 +124,7 @@ const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer
 const low = g.rank(scan).slice(-4).reverse();
 const vectors = await g.vectorsFromProvenance(cut, low.map((e) => e.provenance));
 const rows = await g.gridSweep(cut, vectors, [1, 2, 3, 4, 5, 'full']);
-g.showPng(await g.contactSheet(rows.map((images, i) => ({ label: `score ${low[i].cosine.toFixed(3)}`, images })), { range: gen.range, scale: 3, labelWidth: 90 }));"""),
+g.showPng(await g.contactSheet(rows.map((images, i) => ({ label: `score ${low[i].cosine.toFixed(3)}`, images })), { range: gen.range, scale: 3, labelWidth: 90, columns: ['g = 1', 'g = 2', 'g = 3', 'g = 4', 'g = 5', 'full'] }));"""),
     ("code", """const curve = await g.sweepCurve(cut, fx, { count: 96, seed: 3, sizes: [1, 2, 3, 4, 5], onProgress: g.progress('grid sizes') });
 await g.showSweepPlot(curve, { title: `${gen.name} ${cut.layerName}: tileability vs grid size` });
 curve"""),
@@ -113,7 +139,8 @@ Painting with tileable vectors fills the region with their texture; non-tileable
     ("code", SETUP),
     ("md", """Build a small vector library from the most and least tileable vectors of a quick scan (saved as JSON + `.npy`)."""),
     ("code", """const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);
-const ranked = g.rank(await g.scan(cut, fx, { count: 128, seed: 4 }));
+const scan = await g.scan(cut, fx, { count: 128, seed: 4 });
+const ranked = g.rank(scan, { minTexture: g.textureThreshold(scan) }); // textures only: no flat black brushes
 const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[1].provenance, ranked[ranked.length - 1].provenance]);
 const lib = g.VectorLibrary.for(cut);
 lib.add('tileable A', '#ff0000', picks[0].vector, picks[0].provenance);
@@ -131,7 +158,14 @@ for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
   mask.data.set(c, 3 * (y * size + x));
 }
 const painting = await g.paint(cut, mask, lib, { seed: 3 });
-g.showPng(await g.contactSheet([{ label: 'unpainted', images: await gen.generate([3]) }, { label: 'painted', images: painting.image }], { range: gen.range, scale: 4, labelWidth: 80 }));"""),
+// The mask as an image at the output size (nearest), in the generator's range, to show beside the painting.
+const [lo, hi] = gen.range;
+const side = painting.image.dims[3];
+const maskImage = { data: new Float32Array(3 * side * side), dims: [1, 3, side, side] };
+for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) for (let k = 0; k < 3; k++) {
+  maskImage.data[(k * side + y) * side + x] = lo + (mask.data[3 * (Math.floor((y * size) / side) * size + Math.floor((x * size) / side)) + k] / 255) * (hi - lo);
+}
+g.showPng(await g.contactSheet([{ label: 'mask', images: maskImage }, { label: 'unpainted', images: await gen.generate([3]) }, { label: 'painted', images: painting.image }], { range: gen.range, scale: 4, labelWidth: 80 }));"""),
     ("md", """Variations (Fig. 8): the same mask with other vectors, and with other noise seeds."""),
     ("code", """const painter = new g.Painter(cut, lib);
 const byVector = await painter.vectorVariations(mask, '#ff0000', lib.entries.map((e) => e.vector), { seed: 3 });

@@ -5,6 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 node "$root/scripts/link-self.js"
 bash "$root/scripts/system-deps.sh"
+# This checkout's own tslab kernelspec (.jupyter, written by system-deps.sh) comes first; nothing machine-wide.
+export JUPYTER_PATH="$root/.jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 [ -f "$root/dist/index.js" ] || (cd "$root" && npm run build)
 args=(--notebook-dir="$root/notebooks" --ip=127.0.0.1 --port="${GANVAS_PORT:-8888}")
 [ -z "${DISPLAY:-}" ] && args+=(--no-browser)

@@ -38,11 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The tslab Jupyter kernel, pointing at this checkout's tslab (so notebooks run without a global install).
+# The tslab Jupyter kernel of this checkout, kept inside it (.jupyter/kernels/tslab; scripts/kernelspec.js):
+# nothing machine-wide is installed. start.sh, report.sh and the notebook tests put .jupyter on JUPYTER_PATH.
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ -x "$root/node_modules/.bin/tslab" ]; then
-  "$root/node_modules/.bin/tslab" install --python=/usr/bin/python3 --binary="$root/node_modules/.bin/tslab" >/dev/null
-else
-  echo "ganvas: node_modules/.bin/tslab is missing; run npm ci first" >&2
-  exit 1
-fi
+node "$root/scripts/kernelspec.js" >/dev/null

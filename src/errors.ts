@@ -14,7 +14,8 @@ export type GanvasErrorCode =
   | 'BAD_NPY'
   | 'RUNTIME'
   | 'PROVIDER'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  | 'BAD_PATH';
 
 export class GanvasError extends Error {
   readonly code: GanvasErrorCode;

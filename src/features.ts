@@ -3,13 +3,32 @@
  * (resized by nearest neighbour, value range mapped, normalized as its manifest says).
  */
 import { GanvasError } from './errors';
-import { ModelBundle, openModel } from './manifest';
+import * as path from 'path';
+import { LayerTable, LayerTableOptions, layerTable } from './layerBrowser';
+import { ModelBundle, demoModelDir, openModel } from './manifest';
 import { truncate } from './onnx/split';
 import { LayerInfo, resolveLayer } from './onnx/layers';
 import { OnnxModel } from './onnx/model';
 import { ModelSession, Runtime } from './runtime/session';
 import { FloatTensor, nchw, nearestIndex } from './runtime/tensor';
 import { RunOptions } from './generator';
+
+/** The layer FeatureExtractor.open uses when none is given (see there), or a GanvasError saying to name one. */
+export function defaultFeatureLayer(bundle: ModelBundle): string {
+  const aliases = Object.keys(bundle.manifest.layers ?? {});
+  if (aliases.length === 1) return aliases[0];
+  const demoRoot = path.resolve(demoModelDir('.'));
+  const rel = path.relative(demoRoot, path.resolve(bundle.dir));
+  const isDemo = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes(path.sep);
+  if (isDemo && aliases.includes('layer2')) return 'layer2';
+  throw new GanvasError(
+    'BAD_INPUT',
+    `FeatureExtractor.open(${JSON.stringify(bundle.manifest.name)}) needs a layer: name the hidden layer the features come from, ` +
+      `e.g. FeatureExtractor.open(dir, ${JSON.stringify(aliases[0] ?? 'layerName')}, runtime). ` +
+      (aliases.length ? `Its manifest's layer aliases: ${aliases.join(', ')}.` : 'Its manifest has no layer aliases;') +
+      ` Any ONNX tensor name works too (list them with layers(bundle.model), bundle = await openModel(dir)).`,
+  );
+}
 
 export class FeatureExtractor {
   private constructor(
@@ -19,8 +38,12 @@ export class FeatureExtractor {
     readonly runtime: Runtime,
   ) {}
 
-  /** Opens a classifier/features model and cuts it at `layer` (default "layer2", as in paper 000 §4.2). */
-  static async open(location: string | ModelBundle, layer = 'layer2', runtime?: Runtime): Promise<FeatureExtractor> {
+  /**
+   * Opens a classifier/features model and cuts it at `layer` (a manifest alias or an ONNX tensor name). Without
+   * one: the manifest's only layer alias when it has exactly one; "layer2" (paper 000 §4.2) for the shipped demo
+   * classifiers; otherwise a GanvasError that lists the aliases — "layer2" means nothing in a model of your own.
+   */
+  static async open(location: string | ModelBundle, layer?: string, runtime?: Runtime): Promise<FeatureExtractor> {
     const bundle = typeof location === 'string' ? await openModel(location) : location;
     if (bundle.manifest.role === 'generator') {
       throw new GanvasError('BAD_MANIFEST', `${bundle.manifest.name} is a generator; a feature extractor must be a classifier or features model`);
@@ -28,9 +51,15 @@ export class FeatureExtractor {
     if (!bundle.manifest.preprocess) {
       throw new GanvasError('BAD_MANIFEST', `${bundle.manifest.name} has no "preprocess" in its manifest`);
     }
+    layer ??= defaultFeatureLayer(bundle);
     const info = await resolveLayer(bundle.model, layer);
     const model = await truncate(bundle.model, layer);
     return new FeatureExtractor(bundle, info, model, runtime ?? new Runtime());
+  }
+
+  /** The layer browser of the whole classifier (not only up to this extractor's layer): see Generator.layers. */
+  layers(opts: LayerTableOptions = {}): Promise<LayerTable> {
+    return layerTable(this.bundle.model, this.name, opts);
   }
 
   get name(): string {

@@ -5,6 +5,7 @@
  * activation vector's provenance (model, layer, seed, y, x) is enough to regenerate it anywhere.
  */
 import { GanvasError } from './errors';
+import { LayerTable, LayerTableOptions, layerTable } from './layerBrowser';
 import { memoPromise } from './memo';
 import { ModelBundle, imageOutput, openModel } from './manifest';
 import { Split, split } from './onnx/split';
@@ -23,6 +24,8 @@ export interface SampleOptions {
 export interface RunOptions {
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Stops between batches (rejects with the signal's reason); a kernel interrupt stops the work too. */
+  signal?: AbortSignal;
 }
 
 export class Generator {
@@ -115,6 +118,15 @@ export class Generator {
     const s = await this.session();
     const out = await s.runBatched(this.inputs(seeds, opts), { ...opts, outputs: [this.outputName] });
     return out[this.outputName];
+  }
+
+  /**
+   * The layer browser: the manifest's named layers first, then the other spatial activations, each with its
+   * shape and what it is; `{ all: true }` adds style vectors, modulation intermediates, noise maps and the output.
+   * A notebook shows the result as a table.
+   */
+  layers(opts: LayerTableOptions = {}): Promise<LayerTable> {
+    return layerTable(this.bundle.model, this.name, opts);
   }
 
   /** The generator cut at a hidden layer (split once per layer and cached). */

@@ -21,6 +21,7 @@
  * Measured by `npm run bench:grid-inversion` (batch 64, one thread): 0.98–1.04× the JS layout's time on the demo
  * pairs, so the simpler 'js' is the default; 83–88% of a step is onnxruntime's forward + backward either way.
  */
+import { checkpoint, operationSignal } from './interrupt';
 import { promises as fs } from 'fs';
 import { GanvasError, describeError } from './errors';
 import { FeatureExtractor } from './features';
@@ -406,6 +407,7 @@ export async function invertTargets(
   opts: InvertOptions = {},
 ): Promise<InversionOutcome> {
   const o = checkInvertOptions(opts);
+  const signal = operationSignal(opts.signal);
   const chain = await inversionChain(cut, fx);
   const mask = inversionMask(chain, g, { layer: cut.layerName, features: `of ${fx.name} at ${fx.layer.aliases[0] ?? fx.layer.name}` });
   const n = head.activations.dims[0];
@@ -436,7 +438,7 @@ export async function invertTargets(
     const v2 = new Float32Array(b * c);
     const before = new Float32Array(b * 2 * c);
     for (let step = 0; step < o.steps; step++) {
-      opts.signal?.throwIfAborted();
+      await checkpoint(signal);
       if (graph) {
         for (let i = 0; i < b; i++) {
           v1.set(v.subarray(i * 2 * c, i * 2 * c + c), i * c);
@@ -471,7 +473,7 @@ export async function invertTargets(
       opts.onProgress?.(done, total);
     }
   }
-  opts.signal?.throwIfAborted();
+  await checkpoint(signal);
   const a = { data: layoutVectors(vectors, mask, n, c, h, w), dims: [n, c, h, w] };
   const feats = spatialMeans(await chainFeatures(cut, chain, a, head.carry, o.batchSize));
   const cosines: number[] = [];
@@ -619,6 +621,7 @@ async function existing(file: string | undefined, settings: GridInversionSetting
  */
 export async function gridInversion(cut: Cut, fx: FeatureExtractor, opts: GridInversionOptions = {}): Promise<GridInversionResult> {
   const o = checkInvertOptions(opts);
+  const signal = operationSignal(opts.signal);
   const count = opts.count ?? 512;
   const runs = opts.runs ?? 3;
   const sizes = opts.sizes ?? [0, 1, 2, 3, 4, 5];
@@ -652,7 +655,7 @@ export async function gridInversion(cut: Cut, fx: FeatureExtractor, opts: GridIn
   for (let run = 0; run < runs; run++) {
     const todo = pending(run);
     if (todo.length === 0) continue;
-    opts.signal?.throwIfAborted();
+    await checkpoint(signal);
     const targets = inversionTargets(settings, run, fh, fw);
     const head = await cut.sample(targets.map((t) => t.seed), { batchSize: o.batchSize });
     const y = pixelsAt(await chainFeatures(cut, chain, head.activations, head.carry, o.batchSize), targets);
@@ -663,7 +666,7 @@ export async function gridInversion(cut: Cut, fx: FeatureExtractor, opts: GridIn
       const out = await invertTargets(cut, fx, head, y, g, {
         ...o,
         initSeed: seed + run,
-        signal: opts.signal,
+        signal,
         onProgress: (d) => opts.onProgress?.(base + d, total),
       });
       done = base + count * o.steps;

@@ -63,3 +63,11 @@ export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions 
 export * from './inversion';
 export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
+export { integerIn, positiveInt, finiteNumber, valueRange, finiteVector, pixelPosition, tcpPort, MAX_BATCH_FLOATS } from './validate';
+export { ensureDir, removeOrphanTemps } from './io';
+export { assertAcyclic } from './onnx/graph';
+export { interruptSignal, interrupt, interruptError, listenForInterrupts, operationSignal, checkpoint, isAbort } from './interrupt';
+export { layerTable, LayerTable, LayerRow, LayerKind, LayerTableOptions } from './layerBrowser';
+export { show } from './show';
+export { describeTensor, displayable } from './runtime/describe';
+export { draftManifest, writeManifest, DraftOptions, ManifestDraft } from './manifestDraft';

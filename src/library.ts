@@ -7,8 +7,9 @@ import * as path from 'path';
 import { GanvasError, closestNames, describeError } from './errors';
 import { Cut } from './generator';
 import { createHash } from 'crypto';
-import { writeFileAtomic } from './io';
+import { processAlive, writeFileAtomic } from './io';
 import { readNpy, writeNpy } from './runtime/npy';
+import { finiteVector, plainObject, positiveInt, show } from './validate';
 import { Provenance } from './visualize';
 
 export interface LibraryEntry {
@@ -23,6 +24,7 @@ export interface LibraryEntry {
 export const KEEP_COLOR = '#00ff00';
 
 export function normalizeColor(color: string): string {
+  if (typeof color !== 'string') throw new GanvasError('BAD_INPUT', `a color must be a string "#rrggbb" (e.g. "#ff0000"), got ${show(color)}`);
   const m = /^#?([0-9a-fA-F]{6})$/.exec(color.trim());
   if (!m) throw new GanvasError('BAD_INPUT', `"${color}" is not a color; write it as "#rrggbb" (e.g. "#ff0000")`);
   return `#${m[1].toLowerCase()}`;
@@ -40,7 +42,11 @@ export class VectorLibrary {
     readonly model: string,
     readonly layer: string,
     readonly channels: number,
-  ) {}
+  ) {
+    if (typeof model !== 'string' || model === '') throw new GanvasError('BAD_INPUT', `a library's model must be a non-empty string, got ${show(model)}`);
+    if (typeof layer !== 'string' || layer === '') throw new GanvasError('BAD_INPUT', `a library's layer must be a non-empty string, got ${show(layer)}`);
+    positiveInt(channels, "a library's channel count", 1 << 20);
+  }
 
   /** An empty library for a cut's model and layer. */
   static for(cut: Cut): VectorLibrary {
@@ -48,12 +54,16 @@ export class VectorLibrary {
   }
 
   add(name: string, color: string, vector: Float32Array, provenance?: Provenance): LibraryEntry {
-    if (!name) throw new GanvasError('BAD_INPUT', 'a library vector needs a name');
+    if (typeof name !== 'string' || name === '') throw new GanvasError('BAD_INPUT', `a library vector needs a name (a non-empty string), got ${show(name)}`);
     const c = normalizeColor(color);
     if (c === KEEP_COLOR) throw new GanvasError('BAD_INPUT', `${KEEP_COLOR} is reserved for "keep the original activations"; choose another color for "${name}"`);
-    if (vector.length !== this.channels) {
-      throw new GanvasError('BAD_INPUT', `vector "${name}" has ${vector.length} channels; ${this.model} at ${this.layer} has ${this.channels}`);
+    if (vector === null || vector === undefined || typeof vector !== 'object') {
+      throw new GanvasError('BAD_INPUT', `vector "${name}" must be a Float32Array of ${this.channels} values, got ${show(vector)}`);
     }
+    if ((vector as { length?: unknown }).length !== this.channels) {
+      throw new GanvasError('BAD_INPUT', `vector "${name}" has ${show((vector as { length?: unknown }).length)} channels; ${this.model} at ${this.layer} has ${this.channels}`);
+    }
+    finiteVector(vector, `vector "${name}"`, this.channels);
     if (this.entries.some((e) => e.name === name)) throw new GanvasError('BAD_INPUT', `the library already has a vector named "${name}"`);
     const same = this.entries.find((e) => e.color === c);
     if (same) throw new GanvasError('BAD_INPUT', `color ${c} is already used by "${same.name}"; each vector needs its own color`);
@@ -90,7 +100,7 @@ export class VectorLibrary {
    * files of this library and temporaries left by killed saves are removed after the commit.
    */
   async save(file: string): Promise<void> {
-    if (!file.endsWith('.json')) throw new GanvasError('BAD_INPUT', `a library file must end in .json, got ${file}`);
+    if (typeof file !== 'string' || !file.endsWith('.json')) throw new GanvasError('BAD_INPUT', `a library file must end in .json, got ${show(file)}`);
     const matrix = new Float32Array(this.entries.length * this.channels);
     this.entries.forEach((e, i) => matrix.set(e.vector, i * this.channels));
     const bytes = writeNpy({ data: matrix, dims: [this.entries.length, this.channels] });
@@ -118,6 +128,27 @@ export class VectorLibrary {
       throw new GanvasError('BAD_INPUT', `cannot read library ${file}: ${describeError(e)}`, { cause: e });
     }
     if (json?.format !== 'ganvas-library/1') throw new GanvasError('BAD_INPUT', `${file} is not a ganvas vector library ("format": "ganvas-library/1")`);
+    const problems: string[] = [];
+    if (typeof json.model !== 'string' || json.model === '') problems.push(`"model" must be a non-empty string, got ${show(json.model)}`);
+    if (typeof json.layer !== 'string' || json.layer === '') problems.push(`"layer" must be a non-empty string, got ${show(json.layer)}`);
+    if (typeof json.channels !== 'number' || !Number.isInteger(json.channels) || json.channels < 1 || json.channels > 1 << 20) {
+      problems.push(`"channels" must be a positive integer, got ${show(json.channels)}`);
+    }
+    if (!Array.isArray(json.entries)) problems.push(`"entries" must be a list of {name, color}, got ${show(json.entries)}`);
+    else {
+      json.entries.forEach((e, i) => {
+        if (typeof e !== 'object' || e === null || typeof e.name !== 'string' || typeof e.color !== 'string') {
+          problems.push(`entries[${i}] must be {"name": string, "color": "#rrggbb"}, got ${show(e)}`);
+        } else if (e.provenance !== undefined) {
+          try {
+            plainObject(e.provenance, `entries[${i}].provenance`);
+          } catch (err) {
+            problems.push(describeError(err));
+          }
+        }
+      });
+    }
+    if (problems.length > 0) throw new GanvasError('BAD_INPUT', `${file} is not a valid vector library:\n  - ${problems.join('\n  - ')}`);
     // The JSON names its vector file (a content-named one since saves became single-commit; `<base>.npy` before).
     const named = (json as { vectors?: unknown }).vectors;
     if (named !== undefined && (typeof named !== 'string' || named.includes('/') || named.includes('\\') || !named.endsWith('.npy'))) {
@@ -131,10 +162,16 @@ export class VectorLibrary {
       throw new GanvasError('BAD_INPUT', `library ${file} is missing its vectors ${npyFile}: ${describeError(e)}`, { cause: e });
     }
     if (m.dims.length !== 2 || m.dims[0] !== json.entries.length || m.dims[1] !== json.channels) {
-      throw new GanvasError('BAD_INPUT', `${npyFile} has shape (${m.dims.join(', ')}), expected (${json.entries.length}, ${json.channels})`);
+      throw new GanvasError('BAD_INPUT', `${npyFile} has shape (${m.dims.join(', ')}), but ${file} lists ${json.entries.length} entries of ${json.channels} channels: expected (${json.entries.length}, ${json.channels})`);
     }
     const lib = new VectorLibrary(json.model, json.layer, json.channels);
-    json.entries.forEach((e, i) => lib.add(e.name, e.color, m.data.subarray(i * json.channels, (i + 1) * json.channels), e.provenance));
+    json.entries.forEach((e, i) => {
+      try {
+        lib.add(e.name, e.color, m.data.subarray(i * json.channels, (i + 1) * json.channels), e.provenance);
+      } catch (err) {
+        throw new GanvasError('BAD_INPUT', `library ${file}, entry ${i} ("${e.name}"): ${describeError(err)}`, { cause: err });
+      }
+    });
     if (expect) lib.checkFits(expect);
     return lib;
   }
@@ -159,15 +196,5 @@ async function removeStale(dir: string, base: string, keep: string): Promise<voi
     const t = temp.exec(n);
     if (t) stale = !processAlive(Number(t[3]));
     if (stale) await fs.rm(path.join(dir, n), { force: true }).catch(() => undefined);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

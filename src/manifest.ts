@@ -6,7 +6,8 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { GanvasError, closestNames, describeError } from './errors';
 import { OnnxModel, loadModel } from './onnx/model';
-import { Dim } from './onnx/types';
+import { Dim, formatDims, valueInfoType } from './onnx/types';
+import { show } from './validate';
 
 export type Role = 'generator' | 'classifier' | 'features';
 export type InputKind = 'latent' | 'noise' | 'style' | 'image' | 'other';
@@ -57,6 +58,16 @@ export interface ModelBundle {
 }
 
 const ROLES: Role[] = ['generator', 'classifier', 'features'];
+type Distribution = NonNullable<ManifestInput['distribution']>;
+const DISTRIBUTIONS: Distribution[] = ['normal', 'uniform', 'zeros'];
+/** The largest fixed axis a manifest may give (1e12 or 3e8 took 24 s and 3 GB before failing). */
+const MAX_DIM = 2 ** 20;
+/** The most values one sample of one input may hold (64 Mi floats, 256 MiB). */
+const MAX_SAMPLE_VALUES = 2 ** 26;
+
+function isRange(r: unknown): r is [number, number] {
+  return Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number' && Number.isFinite(x)) && r[0] < r[1];
+}
 const KINDS: InputKind[] = ['latent', 'noise', 'style', 'image', 'other'];
 
 /** Checks a parsed manifest; every complaint names the field and what would be right. */
@@ -75,16 +86,27 @@ export function validateManifest(json: unknown, source: string): Manifest {
     m.inputs.forEach((inp: Record<string, unknown>, i: number) => {
       if (typeof inp?.name !== 'string') problems.push(`inputs[${i}].name must be a string`);
       if (!KINDS.includes(inp?.kind as InputKind)) problems.push(`inputs[${i}].kind must be one of ${KINDS.join(', ')}`);
-      if (!Array.isArray(inp?.shape)) problems.push(`inputs[${i}].shape must be an array such as ["N", 64]`);
+      if (!Array.isArray(inp?.shape) || inp.shape.length === 0) problems.push(`inputs[${i}].shape must be a non-empty array such as ["N", 64]`);
+      else {
+        let per = 1;
+        inp.shape.forEach((d: unknown, j: number) => {
+          if (typeof d === 'string' && d !== '') return;
+          if (typeof d !== 'number' || !Number.isInteger(d) || d < 1 || d > MAX_DIM) {
+            problems.push(`inputs[${i}].shape[${j}] must be a positive integer up to ${MAX_DIM} or a symbolic name such as "N", got ${show(d)}`);
+          } else if (j > 0) per *= d;
+        });
+        if (per > MAX_SAMPLE_VALUES) problems.push(`inputs[${i}].shape describes ${per} values per sample; ganvas feeds at most ${MAX_SAMPLE_VALUES}`);
+      }
+      if (inp?.distribution !== undefined && !DISTRIBUTIONS.includes(inp.distribution as Distribution)) {
+        problems.push(`inputs[${i}].distribution must be one of ${DISTRIBUTIONS.map((d) => `"${d}"`).join(', ')}, got ${show(inp.distribution)}`);
+      }
     });
   if (!Array.isArray(m.outputs) || m.outputs.length === 0) problems.push('"outputs" must list at least one output');
   else
     m.outputs.forEach((o: Record<string, unknown>, i: number) => {
       if (typeof o?.name !== 'string') problems.push(`outputs[${i}].name must be a string`);
       const r = o?.range;
-      if (r !== undefined && !(Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === 'number') && r[0] < r[1])) {
-        problems.push(`outputs[${i}].range must be [low, high] with low < high`);
-      }
+      if (r !== undefined && !isRange(r)) problems.push(`outputs[${i}].range must be [low, high] with finite low < high (e.g. [-1, 1]), got ${show(r)}`);
     });
   if (m.role === 'generator' && Array.isArray(m.outputs) && !m.outputs.some((o: Record<string, unknown>) => Array.isArray(o?.range))) {
     problems.push('a generator needs an image output with a "range" (e.g. [-1, 1])');
@@ -93,13 +115,32 @@ export function validateManifest(json: unknown, source: string): Manifest {
     const p = m.preprocess as Record<string, unknown> | undefined;
     if (!p) problems.push(`a ${String(m.role)} needs "preprocess" ({size, channels, range, mean, std})`);
     else {
-      if (!Array.isArray(p.size) || p.size.length !== 2) problems.push('preprocess.size must be [H, W]');
-      if (typeof p.channels !== 'number') problems.push('preprocess.channels must be a number');
-      if (!Array.isArray(p.range) || p.range.length !== 2) problems.push('preprocess.range must be [low, high]');
+      if (typeof p !== 'object' || Array.isArray(p)) problems.push(`"preprocess" must be an object {size, channels, range, mean, std}, got ${show(p)}`);
+      else {
+        if (!Array.isArray(p.size) || p.size.length !== 2 || !p.size.every((d) => Number.isInteger(d) && d >= 1 && d <= 8192)) {
+          problems.push(`preprocess.size must be [H, W], positive integers up to 8192, got ${show(p.size)}`);
+        }
+        if (p.channels !== 1 && p.channels !== 3) problems.push(`preprocess.channels must be 1 (grayscale) or 3 (RGB), got ${show(p.channels)}`);
+        if (!isRange(p.range)) problems.push(`preprocess.range must be [low, high] with finite low < high (the pixel range before normalization, e.g. [0, 1]), got ${show(p.range)}`);
+        for (const key of ['mean', 'std'] as const) {
+          const v = p[key];
+          if (v === undefined) continue;
+          const n = typeof p.channels === 'number' ? p.channels : NaN;
+          if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+            problems.push(`preprocess.${key} must list ${Number.isNaN(n) ? 'one finite number per channel' : `${n} finite number(s), one per channel`}, got ${show(v)}`);
+          } else if (key === 'std' && !v.every((x) => x > 0)) {
+            problems.push(`preprocess.std must be positive (inputs are divided by it), got ${show(v)}`);
+          }
+        }
+      }
     }
   }
   if (m.layers !== undefined && (typeof m.layers !== 'object' || m.layers === null || Array.isArray(m.layers))) {
     problems.push('"layers" must map aliases to tensor names, e.g. {"b16.conv1": "/b16/conv1/Mul_output_0"}');
+  } else if (m.layers !== undefined) {
+    for (const [k, v] of Object.entries(m.layers as Record<string, unknown>)) {
+      if (typeof v !== 'string' || v === '') problems.push(`layers["${k}"] must be a tensor name (a non-empty string), got ${show(v)}`);
+    }
   }
   if (problems.length > 0) {
     throw new GanvasError('BAD_MANIFEST', `${source} is not a valid ganvas manifest:\n  - ${problems.join('\n  - ')}\nSee models/MANIFEST.md.`);
@@ -176,7 +217,54 @@ export async function openModel(location: string): Promise<ModelBundle> {
       );
     }
   }
+  checkAgainstGraph(manifest, model, manifestPath);
   return { manifest, model, dir };
+}
+
+/**
+ * The manifest's input shapes and preprocess against the graph's own input shapes, so that a mismatch is reported
+ * at open with the field at fault, instead of as an onnxruntime error at the first run. Symbolic axes on either
+ * side match anything; a fixed axis the graph leaves symbolic is taken from the manifest.
+ */
+function checkAgainstGraph(m: Manifest, model: OnnxModel, source: string): void {
+  const problems: string[] = [];
+  m.inputs.forEach((inp, i) => {
+    const dims = valueInfoType(model.valueInfo(inp.name)).dims;
+    if (!dims) return;
+    if (dims.length !== inp.shape.length) {
+      problems.push(`inputs[${i}].shape ${formatDims(inp.shape)} has ${inp.shape.length} axes; the graph's input "${inp.name}" has ${dims.length}: ${formatDims(dims)}`);
+      return;
+    }
+    dims.forEach((d, j) => {
+      const mine = inp.shape[j];
+      if (typeof d === 'number' && typeof mine === 'number' && d !== mine) {
+        problems.push(`inputs[${i}].shape[${j}] is ${mine}, but the graph's input "${inp.name}" has ${d} there (${formatDims(dims)})`);
+      } else if (j > 0 && typeof d === 'number' && typeof mine === 'string' && m.role === 'generator') {
+        problems.push(`inputs[${i}].shape[${j}] is "${mine}", but the graph's input "${inp.name}" has the fixed size ${d} there; write ${d}`);
+      }
+    });
+  });
+  const p = m.preprocess;
+  if (p && m.role !== 'generator') {
+    const image = m.inputs.find((x) => x.kind === 'image') ?? m.inputs[0];
+    const dims = valueInfoType(model.valueInfo(image.name)).dims;
+    if (dims && dims.length === 4) {
+      if (typeof dims[1] === 'number' && dims[1] !== p.channels) {
+        problems.push(`preprocess.channels is ${p.channels}, but the graph's input "${image.name}" has ${dims[1]} channels (${formatDims(dims)})`);
+      }
+      (['H', 'W'] as const).forEach((axis, k) => {
+        const d = dims[2 + k];
+        if (typeof d === 'number' && d !== p.size[k]) {
+          problems.push(`preprocess.size[${k}] (${axis}) is ${p.size[k]}, but the graph's input "${image.name}" is ${d} there (${formatDims(dims)})`);
+        }
+      });
+    } else if (dims && dims.length !== 4) {
+      problems.push(`"preprocess" describes images, but the graph's input "${image.name}" has shape ${formatDims(dims)}, not [N, C, H, W]`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new GanvasError('BAD_MANIFEST', `${source} does not match ${m.model}:\n  - ${problems.join('\n  - ')}`);
+  }
 }
 
 /** The image output of a generator (the first output with a value range). */

@@ -7,6 +7,7 @@ import { Cut, HeadResult, SampleOptions } from './generator';
 import { KEEP_COLOR, VectorLibrary, colorValue, normalizeColor } from './library';
 import { decodeImage, rawToPng, toPng } from './runtime/image';
 import { Seed } from './runtime/noise';
+import { finiteVector, positiveInt } from './validate';
 import { FloatTensor, concatBatch, resizeNearest2d } from './runtime/tensor';
 
 /** Interleaved 8-bit RGB pixels. */
@@ -23,7 +24,11 @@ export type Palette = VectorLibrary | Record<string, Float32Array>;
 
 /** Reads a mask (PNG/JPEG path or bytes, or raw RGB) as RGB pixels. */
 export async function readMask(input: MaskInput): Promise<RgbImage> {
+  if (input === null || input === undefined) throw new GanvasError('BAD_IMAGE', `a mask must be a PNG/JPEG path, its bytes, or {data, width, height} RGB pixels, got ${input}`);
   if (typeof input === 'object' && !(input instanceof Uint8Array) && 'width' in input) {
+    positiveInt(input.width, 'an RGB mask\'s width', 1 << 16);
+    positiveInt(input.height, 'an RGB mask\'s height', 1 << 16);
+    if (!(input.data instanceof Uint8Array)) throw new GanvasError('BAD_IMAGE', 'an RGB mask\'s data must be a Uint8Array of interleaved R, G, B bytes');
     if (input.data.length !== input.width * input.height * 3) {
       throw new GanvasError('BAD_IMAGE', `an RGB mask of ${input.width}×${input.height} needs ${input.width * input.height * 3} bytes, got ${input.data.length}`);
     }
@@ -78,7 +83,10 @@ export interface PaintOptions {
 
 function paletteEntries(palette: Palette): { color: string; vector: Float32Array }[] {
   if (palette instanceof VectorLibrary) return palette.entries.map((e) => ({ color: e.color, vector: e.vector }));
-  return Object.entries(palette).map(([c, v]) => ({ color: normalizeColor(c), vector: v }));
+  if (typeof palette !== 'object' || palette === null || Array.isArray(palette)) {
+    throw new GanvasError('BAD_INPUT', 'a palette must be a VectorLibrary or an object {"#rrggbb": Float32Array}');
+  }
+  return Object.entries(palette).map(([c, v]) => ({ color: normalizeColor(c), vector: finiteVector(v, `the vector for ${c}`) }));
 }
 
 /** Nearest-neighbour resizing (source index ⌊dst · in / out⌋), as everywhere in ganvas. */

@@ -8,6 +8,7 @@ import { GanvasError, describeError } from './errors';
 import { FeatureExtractor } from './features';
 import { Cut, HeadResult, RunOptions } from './generator';
 import { GridSize, Mask, erodeMask, gridMask, maskCount, resizeMask } from './gridMask';
+import { checkpoint, operationSignal } from './interrupt';
 import { writeFileAtomic } from './io';
 import { FloatTensor, nchw, pixelVector } from './runtime/tensor';
 import { ActivationVector, Provenance, composeBatch, indexSeeds, randomPositions, visualize, vectorsFromProvenance } from './visualize';
@@ -17,7 +18,10 @@ import { promises as fs } from 'fs';
 export interface TileabilityOptions extends RunOptions {
   /** Grid size compared against `full` (default 2). */
   grid?: number;
-  /** Erosion k of the feature-map mask (odd; default 3; 1 = none). */
+  /**
+   * Erosion k of the feature-map mask (odd; 1 = none). Default: from the size ratio r between the feature map and
+   * the hidden layer, k = 2⌊r⌋ − 1 (see defaultErosion): 3 at 2×, 1 at 1×, as the authors' evaluation sets it.
+   */
   erosion?: number;
 }
 
@@ -26,6 +30,52 @@ export interface Score {
   cosine: number;
   /** Mean absolute difference of the two feature vectors. */
   l1: number;
+  /**
+   * How much the `full` render varies over the image (inside a border, TEXTURE_MARGIN): the spatial standard deviation of each channel, averaged over
+   * channels, in units of the generator's output range (0 = one flat colour, 0.5 = half the pixels at each end).
+   * Flat background tiles perfectly (cosine ≈ 1) and has texture ≈ 0; `rank(scan, { minTexture })` leaves it out.
+   * Absent in scans saved before ganvas computed it.
+   */
+  texture?: number;
+}
+
+/**
+ * The border left out of `texture` on each side (1/8 of the size): convolutions' zero padding draws a frame around
+ * every `full` render, which on ihc-gan made flat renders measure as much as real textures (measured: with the
+ * frame, the flat top-8 of ihc-gan l16 scored texture 0.05–0.10, the level of its textured vectors).
+ */
+export const TEXTURE_MARGIN = 0.125;
+
+/** textureThreshold's least threshold: a spatial std of 1% of the output range, flat to the eye. */
+export const TEXTURE_FLOOR = 0.01;
+
+/**
+ * The `texture` of every image in rows `from`…`to`−1 of `images` (values in `range`): per channel the standard
+ * deviation over H×W (without a border of `margin` × the size on each side), averaged over channels, divided by
+ * the range's width.
+ */
+export function spatialStd(images: FloatTensor, range: [number, number], from = 0, to?: number, margin = 0): number[] {
+  const { n, c, h, w } = nchw(images, 'images');
+  const end = to ?? n;
+  const scale = range[1] - range[0];
+  const my = Math.floor(h * margin);
+  const mx = Math.floor(w * margin);
+  const count = (h - 2 * my) * (w - 2 * mx);
+  const out: number[] = [];
+  for (let i = from; i < end; i++) {
+    let sum = 0;
+    for (let k = 0; k < c; k++) {
+      const base = (i * c + k) * h * w;
+      let m = 0;
+      for (let y = my; y < h - my; y++) for (let x = mx; x < w - mx; x++) m += images.data[base + y * w + x];
+      m /= count;
+      let v = 0;
+      for (let y = my; y < h - my; y++) for (let x = mx; x < w - mx; x++) v += (images.data[base + y * w + x] - m) ** 2;
+      sum += Math.sqrt(v / count);
+    }
+    out.push(sum / c / scale);
+  }
+  return out;
 }
 
 /** Mean over H×W of sample n, weighted by a 0/1 mask (all positions when null). */
@@ -64,6 +114,21 @@ export function meanAbsDifference(a: Float32Array, b: Float32Array): number {
   return s / a.length;
 }
 
+/**
+ * The default erosion k for a feature map fh×fw compared against a hidden layer h×w: k = 2⌊r⌋ − 1 with r the
+ * smaller of fh/h and fw/w (k = 1, no erosion, when the feature map is not finer than the layer).
+ *
+ * Paper 000's text does not mention erosion; the authors' published evaluation (run_eval) pairs StyleGAN2's
+ * b16.conv1 (16×16) with ResNet50 layer2 at 256 px (32×32, r = 2) using k = 3, and b32.conv1 (32×32, r = 1) using
+ * k = 1. 2⌊r⌋ − 1 is the one rule through both that also keeps its meaning at other ratios: it removes r − 1
+ * feature positions on each side of a block — about one hidden-layer position's worth, where features mix vector
+ * and background — so a grid(2) block (2r positions wide) always keeps its 2 central positions.
+ */
+export function defaultErosion(layerHeight: number, layerWidth: number, featHeight: number, featWidth: number): number {
+  const r = Math.min(featHeight / layerHeight, featWidth / layerWidth);
+  return r >= 1 ? 2 * Math.floor(r) - 1 : 1;
+}
+
 /** The grid mask at the hidden layer, carried to the feature map (nearest) and eroded. */
 export function featureMask(layerMask: Mask, featH: number, featW: number, erosion: number, what = ''): Mask {
   const m = erodeMask(resizeMask(layerMask, featH, featW), erosion);
@@ -86,7 +151,7 @@ async function scoreOnHead(
   backgroundIndex: readonly number[],
   vectors: readonly Float32Array[],
   opts: TileabilityOptions,
-): Promise<Score[]> {
+): Promise<{ scores: Score[]; erosion: number }> {
   const g = opts.grid ?? 2;
   const { height: h, width: w } = cut.layer;
   const gm = gridMask(h, w, g);
@@ -100,17 +165,20 @@ async function scoreOnHead(
     [...vectors, ...vectors],
     [...vectors.map(() => fullMask), ...vectors.map(() => gm)],
   );
-  const images = await cut.render(both.activations, both.carry, { batchSize: opts.batchSize });
-  const feats = await fx.features(images, cut.generator.range, { batchSize: opts.batchSize });
+  const images = await cut.render(both.activations, both.carry, { batchSize: opts.batchSize, signal: opts.signal });
+  await checkpoint(opts.signal);
+  const feats = await fx.features(images, cut.generator.range, { batchSize: opts.batchSize, signal: opts.signal });
+  const texture = spatialStd(images, cut.generator.range, 0, n, TEXTURE_MARGIN);
   const [, , fh, fw] = feats.dims;
-  const fm = featureMask(gm, fh, fw, opts.erosion ?? 3, ` of ${fx.name} at ${fx.layer.aliases[0] ?? fx.layer.name}`);
+  const erosion = opts.erosion ?? defaultErosion(h, w, fh, fw);
+  const fm = featureMask(gm, fh, fw, erosion, ` of ${fx.name} at ${fx.layer.aliases[0] ?? fx.layer.name}`);
   const scores: Score[] = [];
   for (let i = 0; i < n; i++) {
     const a = maskedMean(feats, i, null);
     const b = maskedMean(feats, n + i, fm);
-    scores.push({ cosine: cosineSimilarity(a, b), l1: meanAbsDifference(a, b) });
+    scores.push({ cosine: cosineSimilarity(a, b), l1: meanAbsDifference(a, b), texture: texture[i] });
   }
-  return scores;
+  return { scores, erosion };
 }
 
 /** Tileability scores of vectors, each rendered on its own sample (provenance seed). */
@@ -120,8 +188,10 @@ export async function tileability(cut: Cut, fx: FeatureExtractor, vectors: reado
     return v.provenance.seed;
   });
   const { unique, index } = indexSeeds(seeds);
-  const head = await cut.sample(unique, { batchSize: opts.batchSize });
-  return scoreOnHead(cut, fx, head, index, vectors.map((v) => v.vector), opts);
+  const signal = operationSignal(opts.signal);
+  const head = await cut.sample(unique, { batchSize: opts.batchSize, signal });
+  await checkpoint(signal);
+  return (await scoreOnHead(cut, fx, head, index, vectors.map((v) => v.vector), { ...opts, signal })).scores;
 }
 
 export interface ScanEntry extends Score {
@@ -168,12 +238,19 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
   }
   const positions = randomPositions(seed, count, cut.layer.height, cut.layer.width);
   const entries: ScanEntry[] = [];
+  let erosion = opts.erosion ?? 1;
+  // Stops between chunks (and between the head, tail and feature runs of one) on `signal` or a kernel interrupt.
+  const signal = operationSignal(opts.signal);
   for (let start = from; start < to; start += chunk) {
+    await checkpoint(signal);
     const end = Math.min(to, start + chunk);
     const seeds = Array.from({ length: end - start }, (_, i) => seed * count + start + i);
-    const head = await cut.sample(seeds, { batchSize: chunk });
+    const head = await cut.sample(seeds, { batchSize: chunk, signal });
+    await checkpoint(signal);
     const vectors = seeds.map((_, i) => pixelVector(head.activations, i, positions[start + i][0], positions[start + i][1]));
-    const scores = await scoreOnHead(cut, fx, head, seeds.map((_, i) => i), vectors, { ...opts, batchSize: 2 * chunk });
+    const scored = await scoreOnHead(cut, fx, head, seeds.map((_, i) => i), vectors, { ...opts, batchSize: 2 * chunk, signal });
+    erosion = scored.erosion;
+    const scores = scored.scores;
     scores.forEach((s, i) => {
       const [y, x] = positions[start + i];
       entries.push({ ...s, provenance: { model: cut.generator.name, layer: cut.layerName, seed: seeds[i], y, x } });
@@ -187,16 +264,87 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
     extractor: fx.name,
     featureLayer: fx.layer.aliases[0] ?? fx.layer.name,
     grid: opts.grid ?? 2,
-    erosion: opts.erosion ?? 3,
+    erosion,
     count,
     seed,
     entries,
   };
 }
 
-/** Entries by descending score (most tileable first). Ties keep scan order, so rankings are repeatable. */
-export function rank(s: Scan): ScanEntry[] {
-  return s.entries.map((e, i) => ({ e, i })).sort((a, b) => b.e.cosine - a.e.cosine || a.i - b.i).map((x) => x.e);
+export interface RankOptions {
+  /**
+   * Leave out entries whose `full` render is flatter than this (`texture` below it): flat background tiles
+   * perfectly and would otherwise fill the top of the ranking. `textureThreshold(scan)` picks one from the scan;
+   * README ("What we found") has the values measured on the demo models. Default: keep everything.
+   */
+  minTexture?: number;
+}
+
+/**
+ * Entries by descending score (most tileable first). Ties keep scan order, so rankings are repeatable. An entry
+ * whose score is not a number (NaN: a degenerate feature map) ranks last: a NaN comparison made the sort
+ * inconsistent and misordered the finite scores around it.
+ */
+export function rank(s: Scan, opts: RankOptions = {}): ScanEntry[] {
+  if (!s || !Array.isArray(s.entries)) throw new GanvasError('BAD_INPUT', 'rank() needs a scan ({entries: [...]}) as returned by scan() or loadScan()');
+  let entries = s.entries.map((e, i) => ({ e, i }));
+  const min = opts.minTexture;
+  if (min !== undefined) {
+    if (!Number.isFinite(min) || min < 0) throw new GanvasError('BAD_INPUT', `minTexture must be a number ≥ 0 (a spatial std in units of the output range, e.g. 0.05), got ${min}`);
+    if (s.entries.some((e) => typeof e.texture !== 'number')) {
+      throw new GanvasError('BAD_INPUT', 'this scan has no texture values (saved by an older ganvas): run scan() again to rank with minTexture');
+    }
+    entries = entries.filter((x) => (x.e.texture as number) >= min);
+  }
+  const score = (e: ScanEntry) => (typeof e?.cosine === 'number' && !Number.isNaN(e.cosine) ? e.cosine : -Infinity);
+  const valid = (e: ScanEntry) => (typeof e?.cosine === 'number' && !Number.isNaN(e.cosine) ? 0 : 1);
+  return entries.sort((a, b) => valid(a.e) - valid(b.e) || score(b.e) - score(a.e) || a.i - b.i).map((x) => x.e);
+}
+
+/**
+ * A texture threshold that splits a scan's entries into flat and textured: Otsu's threshold (the cut that maximizes
+ * the between-class variance) over their `texture` values, which on the demo models falls in the gap between the
+ * flat-background mode near 0 and the textures (README, "What we found"). Use as rank(scan, { minTexture }).
+ * Never below `floor` (default TEXTURE_FLOOR): when every render is flat — ihc-gan's `full` renders all are,
+ * texture ≤ 1e-7 — Otsu would split float noise; with the floor, rank keeps nothing, which is the honest answer.
+ */
+export function textureThreshold(s: Scan, opts: { floor?: number; bins?: number } = {}): number {
+  const bins = opts.bins ?? 256;
+  const floor = opts.floor ?? TEXTURE_FLOOR;
+  const xs = s.entries.map((e) => e.texture);
+  if (xs.length === 0 || xs.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+    throw new GanvasError('BAD_INPUT', 'textureThreshold needs a scan with texture values (run scan() again if it was saved by an older ganvas)');
+  }
+  const vals = xs as number[];
+  const lo = Math.min(...vals);
+  const hi = Math.max(...vals);
+  if (hi <= lo) return Math.max(lo, floor);
+  const hist = new Float64Array(bins);
+  for (const x of vals) hist[Math.min(bins - 1, Math.floor(((x - lo) / (hi - lo)) * bins))]++;
+  const total = vals.length;
+  let sumAll = 0;
+  for (let b = 0; b < bins; b++) sumAll += b * hist[b];
+  let w0 = 0;
+  let sum0 = 0;
+  let best = -1;
+  let bestB = 0;
+  for (let b = 0; b < bins - 1; b++) {
+    w0 += hist[b];
+    sum0 += b * hist[b];
+    const w1 = total - w0;
+    if (w0 === 0 || w1 === 0) continue;
+    const d = sum0 / w0 - (sumAll - sum0) / w1;
+    const between = w0 * w1 * d * d;
+    if (between > best) {
+      best = between;
+      bestB = b;
+    }
+  }
+  // Halfway between the two classes' nearest members: inside the gap, not on the edge of a histogram bin.
+  const cut = lo + ((bestB + 1) / bins) * (hi - lo);
+  const below = Math.max(...vals.filter((x) => x < cut));
+  const above = Math.min(...vals.filter((x) => x >= cut));
+  return Math.max((below + above) / 2, floor);
 }
 
 export async function saveScan(file: string, s: Scan): Promise<void> {
@@ -231,8 +379,9 @@ export interface SweepPoint {
 export async function sweepCurve(cut: Cut, fx: FeatureExtractor, opts: ScanOptions & { sizes?: number[] } = {}): Promise<SweepPoint[]> {
   const sizes = opts.sizes ?? [1, 2, 3, 4, 5];
   const out: SweepPoint[] = [];
+  const signal = operationSignal(opts.signal);
   for (const g of sizes) {
-    const s = await scan(cut, fx, { erosion: 1, ...opts, grid: g, onProgress: undefined });
+    const s = await scan(cut, fx, { erosion: 1, ...opts, grid: g, onProgress: undefined, signal });
     const xs = s.entries.map((e) => e.cosine);
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
@@ -258,10 +407,13 @@ export interface Gallery {
  */
 export async function gallery(cut: Cut, entries: readonly ScanEntry[], opts: RunOptions & { grid?: number; scale?: number } = {}): Promise<Gallery> {
   if (entries.length === 0) throw new GanvasError('BAD_INPUT', 'a gallery needs at least one entry');
-  const vectors = await vectorsFromProvenance(cut, entries.map((e) => e.provenance), opts);
+  const signal = operationSignal(opts.signal);
+  const vectors = await vectorsFromProvenance(cut, entries.map((e) => e.provenance), { ...opts, signal });
   const g = opts.grid ?? 2;
-  const grid = await visualize(cut, vectors, { ...opts, grid: g });
-  const full = await visualize(cut, vectors, { ...opts, grid: 'full' });
+  await checkpoint(signal);
+  const grid = await visualize(cut, vectors, { ...opts, grid: g, signal });
+  await checkpoint(signal);
+  const full = await visualize(cut, vectors, { ...opts, grid: 'full', signal });
   const captions = entries.map((e) => e.cosine.toFixed(3));
   const png = await contactSheet(
     [

@@ -3,10 +3,12 @@
  * (full) or in a grid of g×g blocks — and let the rest of the generator render it, in one forward pass.
  */
 import { GanvasError } from './errors';
+import { checkpoint, operationSignal } from './interrupt';
 import { Cut, HeadResult, RunOptions, SampleOptions, takeSamples } from './generator';
 import { GridSize, Mask, gridMask } from './gridMask';
 import { Seed, uniform } from './runtime/noise';
 import { FloatTensor, concatBatch, pixelVector, sliceBatch } from './runtime/tensor';
+import { finiteVector, fitsMemory, integerIn, pixelPosition, plainObject, positiveInt } from './validate';
 
 /** Where a vector came from: enough to regenerate it (same model, layer, seed → same vector). */
 export interface Provenance {
@@ -49,9 +51,12 @@ export interface SampleVectorsOptions extends RunOptions {
 
 /** Activation vectors at random positions of freshly generated samples, each with its provenance. */
 export async function sampleVectors(cut: Cut, opts: SampleVectorsOptions): Promise<{ vectors: ActivationVector[]; head: HeadResult; seeds: number[] }> {
-  const { count } = opts;
-  if (!Number.isInteger(count) || count < 1) throw new GanvasError('BAD_INPUT', `count must be a positive integer, got ${count}`);
-  const seed = opts.seed ?? 0;
+  plainObject(opts, 'sampleVectors options');
+  const count = positiveInt(opts.count, 'sampleVectors count');
+  // The head runs on all samples at once: refuse before allocating what cannot fit (1e9 aborted V8 before).
+  fitsMemory(count, cut.layer.channels * cut.layer.height * cut.layer.width, 'sampleVectors count');
+  const seed = integerIn(opts.seed ?? 0, 'sampleVectors seed', -(2 ** 31), 2 ** 31);
+  if (opts.batchSize !== undefined) positiveInt(opts.batchSize, 'batchSize');
   const seeds = Array.from({ length: count }, (_, i) => seed * count + i);
   const head = await cut.sample(seeds, opts);
   const at = randomPositions(seed, count, cut.layer.height, cut.layer.width);
@@ -90,6 +95,12 @@ export function randomPositions(seed: number, count: number, h: number, w: numbe
 
 /** Regenerates vectors from their provenance (the inverse of sampleVectors' bookkeeping). */
 export async function vectorsFromProvenance(cut: Cut, provenance: readonly Provenance[], opts: RunOptions = {}): Promise<ActivationVector[]> {
+  if (!Array.isArray(provenance)) throw new GanvasError('BAD_INPUT', 'vectorsFromProvenance needs a list of provenances {model, layer, seed, y, x}');
+  for (const [i, p] of provenance.entries()) {
+    plainObject(p, `provenance ${i}`);
+    pixelPosition(p.y, p.x, cut.layer.height, cut.layer.width, `provenance ${i}`);
+    if (typeof p.seed !== 'string' && !Number.isFinite(p.seed)) throw new GanvasError('BAD_INPUT', `provenance ${i} has seed ${String(p.seed)}; a seed is a finite number or a string`);
+  }
   for (const p of provenance) {
     if (p.model !== cut.generator.name || (p.layer !== cut.layerName && p.layer !== cut.layer.name)) {
       throw new GanvasError(
@@ -151,21 +162,31 @@ export function composeBatch(
 
 /** The head run on each vector's background seed (distinct seeds once), after checking the options. */
 async function sampleBackgrounds(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions): Promise<{ head: HeadResult; index: number[] }> {
-  if (vectors.length === 0) throw new GanvasError('BAD_INPUT', 'visualize() needs at least one vector');
+  if (!Array.isArray(vectors) || vectors.length === 0) throw new GanvasError('BAD_INPUT', 'visualize() needs a non-empty list of vectors ({vector, provenance?})');
+  if (opts.batchSize !== undefined) positiveInt(opts.batchSize, 'batchSize');
+  vectors.forEach((v, i) => {
+    plainObject(v, `vector ${i} ({vector: Float32Array, provenance?})`);
+    finiteVector(v.vector, vectors.length === 1 ? 'the vector' : `vector ${i}`, cut.layer.channels);
+    if (v.provenance !== undefined) pixelPosition(v.provenance?.y, v.provenance?.x, cut.layer.height, cut.layer.width, `vector ${i}'s provenance`);
+  });
+  const bg: unknown = opts.background;
+  if (bg !== undefined && bg !== 'original' && !(typeof bg === 'object' && bg !== null && ('vector' in bg || 'position' in bg))) {
+    throw new GanvasError('BAD_INPUT', `background must be 'original', {position: [y, x]} or {vector: Float32Array}, got ${JSON.stringify(bg)}`);
+  }
+  if (opts.background && opts.background !== 'original' && 'vector' in opts.background) finiteVector(opts.background.vector, 'the background vector', cut.layer.channels);
   const seeds: Seed[] = vectors.map((v, i) => {
     const s = opts.backgroundSeed ?? v.provenance?.seed;
     if (s === undefined) throw new GanvasError('BAD_INPUT', `vector ${i} has no provenance: pass backgroundSeed`);
     return s;
   });
   if (opts.background && opts.background !== 'original' && 'position' in opts.background) {
-    const [y, x] = opts.background.position;
-    if (!(y >= 0 && y < cut.layer.height && x >= 0 && x < cut.layer.width)) {
-      throw new GanvasError('BAD_INPUT', `background position (${y}, ${x}) is outside the ${cut.layer.height}×${cut.layer.width} layer`);
-    }
+    const pos = opts.background.position;
+    if (!Array.isArray(pos) || pos.length !== 2) throw new GanvasError('BAD_INPUT', 'background position must be [y, x]');
+    pixelPosition(pos[0], pos[1], cut.layer.height, cut.layer.width, 'background position');
   }
   const { unique, index } = indexSeeds(seeds);
   const sampleOpts: SampleOptions = opts.noiseSeed !== undefined ? { noiseSeeds: unique.map(() => opts.noiseSeed as Seed) } : {};
-  return { head: await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize }), index };
+  return { head: await cut.sample(unique, { ...sampleOpts, batchSize: opts.batchSize, signal: opts.signal }), index };
 }
 
 /** The vectors written with grid `g` into their backgrounds, rendered: one image per vector. */
@@ -183,15 +204,22 @@ async function renderOn(
 
 /** Renders each vector into its background sample with the chosen mask: one image per vector. */
 export async function visualize(cut: Cut, vectors: readonly ActivationVector[], opts: VisualizeOptions = {}): Promise<FloatTensor> {
-  const backgrounds = await sampleBackgrounds(cut, vectors, opts);
-  return renderOn(cut, backgrounds, vectors, opts.grid ?? 'full', opts);
+  // Over many vectors both runs are batched; each stops between batches on `signal` or a kernel interrupt.
+  const signal = operationSignal(opts.signal);
+  const backgrounds = await sampleBackgrounds(cut, vectors, { ...opts, signal });
+  if (vectors.length > (opts.batchSize ?? 32)) await checkpoint(signal);
+  return renderOn(cut, backgrounds, vectors, opts.grid ?? 'full', { ...opts, signal });
 }
 
 /** Fig. 7: for each vector, the row grid(1) … grid(5) and full. Returns one tensor per vector (a row each). */
 export async function gridSweep(cut: Cut, vectors: readonly ActivationVector[], sizes: GridSize[] = [1, 2, 3, 4, 5, 'full'], opts: VisualizeOptions = {}): Promise<FloatTensor[]> {
   // The backgrounds are the same for every grid size: one head run, then one render per size.
-  const backgrounds = await sampleBackgrounds(cut, vectors, opts);
+  const signal = operationSignal(opts.signal);
+  const backgrounds = await sampleBackgrounds(cut, vectors, { ...opts, signal });
   const perSize: FloatTensor[] = [];
-  for (const g of sizes) perSize.push(await renderOn(cut, backgrounds, vectors, g, opts));
+  for (const g of sizes) {
+    await checkpoint(signal);
+    perSize.push(await renderOn(cut, backgrounds, vectors, g, { ...opts, signal }));
+  }
   return vectors.map((_, i) => concatBatch(perSize.map((t) => sliceBatch(t, i, i + 1))));
 }

@@ -4,16 +4,25 @@
  */
 import { expect } from 'chai';
 import { execFile } from 'child_process';
-import { promises as fs, readdirSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 const root = path.join(__dirname, '..', '..');
 const dir = path.join(root, 'notebooks');
+// This checkout's own tslab kernelspec (scripts/kernelspec.js writes it into .jupyter), first on JUPYTER_PATH, as
+// npm start and npm run report use it: the test never depends on a machine-wide "tslab" kernel.
+const jupyterPath = execFileSync('node', [path.join(root, 'scripts', 'kernelspec.js')], { encoding: 'utf8' }).trim();
+const env = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter) };
+/** The project's notebooks (those scripts/notebooks.py writes); notebooks of a user's own in notebooks/ are not ours to run. */
+export function projectNotebooks(): string[] {
+  return [...readFileSync(path.join(root, 'scripts', 'notebooks.py'), 'utf8').matchAll(/nb\("([^"]+\.ipynb)"/g)].map((m) => m[1]).sort();
+}
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' } }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024, env }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}` });
     });
   });
@@ -21,7 +30,14 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
 
 describe('notebooks (headless, tslab kernel)', function () {
   this.timeout(900_000);
-  const books = readdirSync(dir).filter((f) => f.endsWith('.ipynb')).sort();
+  const books = projectNotebooks();
+
+  it('uses this checkout\'s own tslab kernelspec', () => {
+    const list = execFileSync('/usr/bin/python3', ['-m', 'jupyter', 'kernelspec', 'list', '--json'], { encoding: 'utf8', env });
+    const spec = (JSON.parse(list) as { kernelspecs: Record<string, { resource_dir: string; spec: { argv: string[] } }> }).kernelspecs.tslab;
+    expect(spec.resource_dir).to.equal(path.join(jupyterPath, 'kernels', 'tslab'));
+    expect(spec.spec.argv[0]).to.equal(path.join(root, 'node_modules', '.bin', 'tslab'));
+  });
 
   it('are stored without outputs', async () => {
     for (const b of books) {

@@ -136,6 +136,18 @@ describe('paint', () => {
     expect(back.get('fur').provenance).to.deep.equal({ model: 'tiny-gen', layer: 'b8.conv1', seed: 1, y: 2, x: 3 });
     const idGen = await Generator.open(await identityGenerator(), rt);
     await rejectsGanvas(VectorLibrary.load(path.join(dir, 'lib.json'), await idGen.cut('h')));
+    // Another layer of the *same* model with the same channel count (issue 19: only another model was tried):
+    // 'up' (the upsampled Gemm output, 4 channels at 8×8, like b8.conv1) must be refused by name.
+    const up = await gen.cut('up');
+    expect(up.layer.channels).to.equal(4);
+    const e = await rejectsGanvas(VectorLibrary.load(path.join(dir, 'lib.json'), up));
+    expect(e.message).to.include('vectors of tiny-gen at b8.conv1').and.include('cannot paint tiny-gen at up');
+    expect(() => new Painter(up, back)).to.throw(/cannot paint tiny-gen at up/);
+    // The layer's tensor name ('h') and its manifest alias ('b8.conv1') are the same layer: accepted both ways.
+    const viaTensor = await gen.cut('h');
+    expect((await VectorLibrary.load(path.join(dir, 'lib.json'), viaTensor)).entries).to.have.length(2);
+    const tensorLib = new VectorLibrary('tiny-gen', 'h', 4);
+    expect(() => tensorLib.checkFits(cut)).to.not.throw();
   });
 
   it('a library survives kill -9 at any moment of a save: it loads with every entry of the last completed save', async function () {
@@ -161,8 +173,9 @@ describe('paint', () => {
     for (let t = 0; t < 12; t++) {
       const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      await new Promise((r) => setTimeout(r, 150 + Math.floor(Math.random() * 400)));
+      // Wait for the first completed save (a loaded machine can take longer than the random delay to start Node).
+      await new Promise<void>((r) => child.stdout.on('data', (d) => { out += d; r(); }));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       child.kill('SIGKILL');
       await new Promise((r) => child.on('exit', r));
       const done = out.split('\n').filter((x) => x).map(Number);
@@ -190,9 +203,49 @@ describe('paint', () => {
     const vs = await painter.vectorVariations(mask, '#ff0000', [new Float32Array(4).fill(0.5), new Float32Array(4).fill(-1)], { seed: 1 });
     expect(vs.dims[0]).to.equal(2);
     expect(maxAbsDiff({ data: vs.data.subarray(0, 64), dims: [1, 1, 8, 8] }, (await painter.paint(mask, { seed: 1 })).image)).to.equal(0);
+    // Every variation, not only the first (issue 19: the first equals the palette vector, so an ignored override
+    // passed): variation k is paint() with the palette vector of #ff0000 replaced by vector k.
+    const third = Float32Array.from([0.3, -0.7, 1.5, 0]);
+    const all = [new Float32Array(4).fill(0.5), new Float32Array(4).fill(-1), third];
+    const vs3 = await painter.vectorVariations(mask, '#ff0000', all, { seed: 1 });
+    expect(vs3.dims).to.deep.equal([3, 1, 8, 8]);
+    for (let k = 0; k < 3; k++) {
+      const alone = await new Painter(cut, { '#ff0000': all[k] }).paint(mask, { seed: 1 });
+      expect(maxAbsDiff({ data: vs3.data.subarray(64 * k, 64 * (k + 1)), dims: [1, 1, 8, 8] }, alone.image), `variation ${k}`).to.equal(0);
+    }
+    expect(maxAbsDiff({ data: vs3.data.subarray(64, 128), dims: [1, 1, 8, 8] }, { data: vs3.data.subarray(0, 64), dims: [1, 1, 8, 8] })).to.be.greaterThan(0.01);
     const ns = await painter.noiseVariations(mask, [1, 2, 3], { seed: 1 });
     expect(ns.dims[0]).to.equal(3);
     expect(maxAbsDiff({ data: ns.data.subarray(0, 64), dims: [1, 1, 8, 8] }, { data: ns.data.subarray(64, 128), dims: [1, 1, 8, 8] })).to.be.greaterThan(0);
+  });
+});
+
+describe('paint variations on the identity tail (hand-worked)', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('vectorVariations writes each given vector, not the palette one, exactly at the mask positions', async () => {
+    // identity tail: the image is the layer (3 channels, 4×4). The 8×8 mask's red rows 0-3, cols 4-7 land on layer
+    // rows 0-1, cols 2-3 (nearest, ⌊dst·2⌋); elsewhere the seed-2 sample is kept.
+    const gen = await Generator.open(await identityGenerator(), rt);
+    const cut = await gen.cut('h');
+    const mask = solid(8, 8, KEEP_COLOR);
+    fillRect(mask, 0, 4, 4, 8, '#ff0000');
+    const painter = new Painter(cut, { '#ff0000': Float32Array.from([0.9, 0.9, 0.9]) });
+    const vectors = [Float32Array.from([0.1, -0.2, 0.3]), Float32Array.from([-0.5, 0.25, 0.75])];
+    const out = await painter.vectorVariations(mask, '#FF0000', vectors, { seed: 2 });
+    expect(out.dims).to.deep.equal([2, 3, 4, 4]);
+    const original = await gen.generate([2]);
+    const red = new Set([2, 3, 6, 7]); // (y, x) = (0, 2), (0, 3), (1, 2), (1, 3)
+    for (let k = 0; k < 2; k++) {
+      for (let c = 0; c < 3; c++) {
+        for (let i = 0; i < 16; i++) {
+          const expected = red.has(i) ? vectors[k][c] : original.data[c * 16 + i];
+          expect(out.data[(k * 3 + c) * 16 + i], `variation ${k} channel ${c} position ${i}`).to.equal(expected);
+        }
+      }
+    }
+    await rejectsGanvas(painter.vectorVariations(mask, '#0000ff', vectors));
   });
 });
 

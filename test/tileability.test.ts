@@ -3,17 +3,18 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  Cut,
   FeatureExtractor,
+  FloatTensor,
   GanvasError,
   Generator,
+  Provenance,
   Runtime,
-  erodeMask,
+  ScanEntry,
   gallery,
-  gridMask,
   loadScan,
   openModel,
   rank,
-  resizeMask,
   sampleVectors,
   saveScan,
   scan,
@@ -21,7 +22,81 @@ import {
   tileability,
   visualize,
 } from 'ganvas';
-import { constantGenerator, tinyClassifier, tinyGenerator } from './models';
+import { constantGenerator, identityGenerator, tinyClassifier, tinyGenerator } from './models';
+
+// ---- An independent tileability (issue 19): masks, renders and scores written here from the paper's description
+// (§4.2: mask the grid render's features with the grid mask, mean over H×W, cosine with the full render's mean),
+// without the package's gridMask / resizeMask / erodeMask / visualize / maskedMean / cosineSimilarity.
+
+/** Grid mask: blocks of g rows (columns) separated by one empty row, from row 0; a block must end before the last
+ * row, so the last row and column are never covered (the authors' code). */
+function handGrid(h: number, w: number, g: number): Uint8Array {
+  const axis = (n: number) => Array.from({ length: n }, (_, i) => i % (g + 1) < g && i - (i % (g + 1)) + g - 1 <= n - 2);
+  const rowsOn = axis(h);
+  const colsOn = axis(w);
+  return Uint8Array.from({ length: h * w }, (_, i) => (rowsOn[Math.floor(i / w)] && colsOn[i % w] ? 1 : 0));
+}
+
+/** Nearest-neighbour resize, PyTorch's mode='nearest': source index ⌊dst · in / out⌋. */
+function handResize(m: Uint8Array, h: number, w: number, H: number, W: number): Uint8Array {
+  return Uint8Array.from({ length: H * W }, (_, i) => m[Math.floor((Math.floor(i / W) * h) / H) * w + Math.floor(((i % W) * w) / W)]);
+}
+
+/** Erosion: a k×k window (k odd) entirely inside the map and the mask. */
+function handErode(m: Uint8Array, H: number, W: number, k: number): Uint8Array {
+  const r = (k - 1) / 2;
+  return Uint8Array.from({ length: H * W }, (_, i) => {
+    const y = Math.floor(i / W);
+    const x = i % W;
+    for (let yy = y - r; yy <= y + r; yy++) {
+      for (let xx = x - r; xx <= x + r; xx++) if (yy < 0 || xx < 0 || yy >= H || xx >= W || !m[yy * W + xx]) return 0;
+    }
+    return 1;
+  });
+}
+
+/** Renders the vector at `prov` (its own sample, its own position) with the positions of `mask` set to it. */
+async function handRender(cut: Cut, prov: Provenance, mask: Uint8Array | 'all'): Promise<FloatTensor> {
+  const head = await cut.sample([prov.seed]);
+  const [, c, h, w] = head.activations.dims;
+  const acts = Float32Array.from(head.activations.data);
+  for (let k = 0; k < c; k++) {
+    const v = head.activations.data[(k * h + prov.y) * w + prov.x];
+    for (let p = 0; p < h * w; p++) if (mask === 'all' || mask[p]) acts[k * h * w + p] = v;
+  }
+  return cut.render({ data: acts, dims: head.activations.dims }, head.carry);
+}
+
+async function handScores(cut: Cut, fx: FeatureExtractor, provs: readonly Provenance[], g: number, erosion: number): Promise<{ cosine: number; l1: number }[]> {
+  const { height: h, width: w } = cut.layer;
+  const grid = handGrid(h, w, g);
+  const out: { cosine: number; l1: number }[] = [];
+  for (const prov of provs) {
+    const full = await fx.features(await handRender(cut, prov, 'all'), cut.generator.range);
+    const gridded = await fx.features(await handRender(cut, prov, grid), cut.generator.range);
+    const [, C, H, W] = full.dims;
+    const m = handErode(handResize(grid, h, w, H, W), H, W, erosion);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let c = 0; c < C; c++) {
+      let sa = 0;
+      let sb = 0;
+      let n = 0;
+      for (let p = 0; p < H * W; p++) {
+        sa += full.data[c * H * W + p];
+        if (m[p]) {
+          sb += gridded.data[c * H * W + p];
+          n++;
+        }
+      }
+      a.push(sa / (H * W));
+      b.push(sb / n);
+    }
+    const dot = a.reduce((s, x, k) => s + x * b[k], 0);
+    out.push({ cosine: dot / Math.max(Math.hypot(...a) * Math.hypot(...b), 1e-8), l1: a.reduce((s, x, k) => s + Math.abs(x - b[k]), 0) / C });
+  }
+  return out;
+}
 
 describe('tileability', () => {
   const rt = new Runtime({ threads: 1 });
@@ -39,37 +114,86 @@ describe('tileability', () => {
     }
   });
 
-  it('matches an independent computation from the renders (mask resized, eroded, weighted mean, cosine)', async () => {
+  it('matches an independent computation (own grid mask, resize, erosion, renders, weighted mean, cosine)', async () => {
     const gen = await Generator.open(await tinyGenerator(), rt);
     const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
     const cut = await gen.cut('b8.conv1');
     const { vectors } = await sampleVectors(cut, { count: 4, seed: 5 });
-    const scores = await tileability(cut, fx, vectors);
-    const full = await fx.features(await visualize(cut, vectors, { grid: 'full' }), [-1, 1]);
-    const grid = await fx.features(await visualize(cut, vectors, { grid: 2 }), [-1, 1]);
-    const [, C, H, W] = full.dims;
-    const m = erodeMask(resizeMask(gridMask(8, 8, 2), H, W), 3).data;
-    for (let i = 0; i < vectors.length; i++) {
-      const a: number[] = [];
-      const b: number[] = [];
-      for (let c = 0; c < C; c++) {
-        let sa = 0;
-        let sb = 0;
-        let n = 0;
-        for (let p = 0; p < H * W; p++) {
-          sa += full.data[(i * C + c) * H * W + p];
-          if (m[p]) {
-            sb += grid.data[(i * C + c) * H * W + p];
-            n++;
+    const provs = vectors.map((v) => v.provenance as Provenance);
+    for (const [g, erosion] of [[2, 3], [3, 1], [1, 1]]) {
+      const scores = await tileability(cut, fx, vectors, { grid: g, erosion });
+      const expected = await handScores(cut, fx, provs, g, erosion);
+      scores.forEach((s, i) => {
+        expect(s.cosine, `g=${g} erosion=${erosion} vector ${i}`).to.be.closeTo(expected[i].cosine, 1e-5);
+        expect(s.l1, `g=${g} erosion=${erosion} vector ${i}`).to.be.closeTo(expected[i].l1, 1e-5);
+      });
+    }
+  });
+
+  it('the independent grid mask is the hand-written one (8×8 g=2, 6×12 g=2)', () => {
+    const rows = (m: Uint8Array, w: number) => Array.from({ length: m.length / w }, (_, y) => m.subarray(y * w, (y + 1) * w).join(''));
+    expect(rows(handGrid(8, 8, 2), 8)).to.deep.equal(['11011000', '11011000', '00000000', '11011000', '11011000', '00000000', '00000000', '00000000']);
+    expect(rows(handGrid(6, 12, 2), 12)[4]).to.equal('110110110110');
+  });
+
+  it('rank() orders a scan exactly as independently computed scores do (descending)', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+    const cut = await gen.cut('b8.conv1');
+    const s = await scan(cut, fx, { count: 10, seed: 7 });
+    const expected = await handScores(cut, fx, s.entries.map((e) => e.provenance), 2, 3);
+    const order = expected.map((e, i) => ({ c: e.cosine, i })).sort((a, b) => b.c - a.c);
+    // No near-ties, so the expected order does not hinge on float rounding.
+    for (let k = 1; k < order.length; k++) expect(order[k - 1].c - order[k].c, `gap ${k}`).to.be.greaterThan(1e-5);
+    expect(rank(s).map((e) => e.provenance)).to.deep.equal(order.map((o) => s.entries[o.i].provenance));
+    s.entries.forEach((e, i) => expect(e.cosine).to.be.closeTo(expected[i].cosine, 1e-5));
+  });
+
+  it('sweepCurve uses each grid size: mean and std of independently computed scores per g (erosion 1)', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+    const cut = await gen.cut('b8.conv1');
+    const curve = await sweepCurve(cut, fx, { count: 5, seed: 1, sizes: [1, 3, 2] });
+    expect(curve.map((p) => p.grid)).to.deep.equal([1, 3, 2]);
+    // The scan's vectors are sampleVectors' (checked below): the same provenance for every g.
+    const { vectors } = await sampleVectors(cut, { count: 5, seed: 1 });
+    const means: number[] = [];
+    for (const p of curve) {
+      const xs = (await handScores(cut, fx, vectors.map((v) => v.provenance as Provenance), p.grid as number, 1)).map((e) => e.cosine);
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+      expect(p.mean, `g=${p.grid} mean`).to.be.closeTo(mean, 1e-5);
+      expect(p.std, `g=${p.grid} std`).to.be.closeTo(std, 1e-5);
+      means.push(mean);
+    }
+    // The sizes give different curves here (else this test could not tell them apart).
+    expect(Math.abs(means[0] - means[1])).to.be.greaterThan(1e-3);
+    expect(Math.abs(means[1] - means[2])).to.be.greaterThan(1e-3);
+  });
+
+  it('gallery rows: grid(g) and full renders pixel for pixel (identity tail, hand-written masks)', async () => {
+    // identity tail: the image is the 3×4×4 layer. grid(2) on 4×4 covers (0,0) (0,1) (1,0) (1,1); grid(1) covers
+    // (0,0) (0,2) (2,0) (2,2).
+    const gen = await Generator.open(await identityGenerator(), rt);
+    const cut = await gen.cut('h');
+    const entries: ScanEntry[] = [
+      { cosine: 0.9, l1: 0.1, provenance: { model: 'identity-gen', layer: 'h', seed: 3, y: 2, x: 1 } },
+      { cosine: 0.5, l1: 0.2, provenance: { model: 'identity-gen', layer: 'h', seed: 8, y: 3, x: 3 } },
+    ];
+    for (const [g, covered] of [[2, [0, 1, 4, 5]], [1, [0, 2, 8, 10]]] as [number, number[]][]) {
+      const gal = await gallery(cut, entries, { grid: g });
+      expect(gal.grid.dims).to.deep.equal([2, 3, 4, 4]);
+      for (let i = 0; i < 2; i++) {
+        const { seed, y, x } = entries[i].provenance;
+        const original = await gen.generate([seed]);
+        for (let c = 0; c < 3; c++) {
+          const v = original.data[c * 16 + y * 4 + x];
+          for (let p = 0; p < 16; p++) {
+            expect(gal.grid.data[(i * 3 + c) * 16 + p], `g=${g} entry ${i} c ${c} p ${p}`).to.equal(covered.includes(p) ? v : original.data[c * 16 + p]);
+            expect(gal.full.data[(i * 3 + c) * 16 + p], `full entry ${i} c ${c} p ${p}`).to.equal(v);
           }
         }
-        a.push(sa / (H * W));
-        b.push(sb / n);
       }
-      const dot = a.reduce((s, x, k) => s + x * b[k], 0);
-      const cos = dot / Math.hypot(...a) / Math.hypot(...b);
-      expect(scores[i].cosine).to.be.closeTo(cos, 1e-6);
-      expect(scores[i].l1).to.be.closeTo(a.reduce((s, x, k) => s + Math.abs(x - b[k]), 0) / C, 1e-6);
     }
   });
 

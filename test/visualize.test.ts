@@ -43,6 +43,40 @@ describe('gridMask', () => {
       r.forEach((row, y) => expect(row, `row ${y}`).to.equal(coveredRows[g].includes(y) ? expectedRow[g] : '0'.repeat(16)));
     });
   }
+  // Hand-written (issue 19). 8×8, g=2: corners 0 and 3 (< 8 − 2 = 6); the corner 6 = H − g is not taken, so the
+  // last two rows and columns stay empty — the authors' rule that the last row/column is never covered.
+  it('is exact for 8×8, g=2, where a corner would land exactly on H − g', () => {
+    const on = '11011000';
+    const off = '00000000';
+    expect(rows(gridMask(8, 8, 2))).to.deep.equal([on, on, off, on, on, off, off, off]);
+  });
+  // 6×12, g=2: row corners 0, 3 (< 4); column corners 0, 3, 6, 9 (< 10). 12×6 the transpose. 7×5, g=3: row
+  // corner 0 (< 4; 4 is not), column corner 0 (< 2). 5×9, g=1: row corners 0, 2 (< 4); columns 0, 2, 4, 6 (< 8).
+  it('is exact for non-square masks (6×12 g=2, 12×6 g=2, 7×5 g=3, 5×9 g=1)', () => {
+    const wide = '110110110110';
+    expect(rows(gridMask(6, 12, 2))).to.deep.equal([wide, wide, '0'.repeat(12), wide, wide, '0'.repeat(12)]);
+    const tall = '110110';
+    const none = '000000';
+    expect(rows(gridMask(12, 6, 2))).to.deep.equal([tall, tall, none, tall, tall, none, tall, tall, none, tall, tall, none]);
+    expect(rows(gridMask(7, 5, 3))).to.deep.equal(['11100', '11100', '11100', '00000', '00000', '00000', '00000']);
+    const r9 = '101010100';
+    expect(rows(gridMask(5, 9, 1))).to.deep.equal([r9, '0'.repeat(9), r9, '0'.repeat(9), '0'.repeat(9)]);
+  });
+  it('never covers the last row or column (every size 2…13, every g)', () => {
+    for (let h = 2; h <= 13; h++) {
+      for (let w = 2; w <= 13; w++) {
+        for (let g = 1; g < Math.min(h, w); g++) {
+          const r = rows(gridMask(h, w, g));
+          expect(r[h - 1], `${h}×${w} g=${g} last row`).to.equal('0'.repeat(w));
+          expect(r.map((row) => row[w - 1]).join(''), `${h}×${w} g=${g} last column`).to.equal('0'.repeat(h));
+          // g covered rows per corner 0, g+1, 2(g+1), … below h − g: ⌈(h − g)/(g + 1)⌉ corners (likewise columns).
+          const covered = (n: number) => g * Math.ceil((n - g) / (g + 1));
+          expect(r.filter((row) => row.includes('1')).length, `${h}×${w} g=${g} covered rows`).to.equal(covered(h));
+          expect(r[0].replace(/0/g, '').length, `${h}×${w} g=${g} covered columns`).to.equal(covered(w));
+        }
+      }
+    }
+  });
   it('full covers everything; bad sizes are refused', () => {
     expect(gridMask(3, 5, 'full').data.every((v) => v === 1)).to.equal(true);
     expect(() => gridMask(16, 16, 0)).to.throw(GanvasError, /positive integer/);
@@ -134,6 +168,6 @@ describe('visualize', () => {
     } catch (e) {
       expect((e as Error).message).to.include('is a generator');
     }
-    await FeatureExtractor.open(await tinyClassifier());
+    await FeatureExtractor.open(await tinyClassifier(), 'layer2');
   });
 });

@@ -163,7 +163,7 @@ def main():
         "inputs": [{"name": "image", "kind": "image", "shape": ["N", 3, 64, 64]}],
         "outputs": [{"name": "embedding", "kind": "features", "shape": ["N", F_KW["widths"][-1]]}],
         "preprocess": {"size": [64, 64], "channels": 3, "range": [0, 1],
-                       "mean": [round(v, 4) for v in mean.tolist()], "std": [round(v, 4) for v in std.tolist()]},
+                       "mean": [float(v) for v in mean.tolist()], "std": [float(v) for v in std.tolist()]},
         **zoo.layer_entries(shapes),
         "provenance": {"dataset": "skimage.data ihc.png, columns 0..399 (training), 384..511 held out for measurement",
                        "recipe": "models/recipes/train_ihc_features.py",

@@ -19,6 +19,7 @@
  * The transforms run in the graph, not in JavaScript: one call per step, no hand-over of the image and its
  * gradient.
  */
+import { checkpoint, operationSignal } from '../interrupt';
 import { GanvasError } from '../errors';
 import { FeatureExtractor } from '../features';
 import type { ModelBundle } from '../manifest';
@@ -267,7 +268,8 @@ export async function invert(
       throw new GanvasError('BAD_INPUT', `originals holds a non-finite value (${originals.data[i]}) at index ${i} (image ${Math.floor(i / (C * H * W))})`);
     }
   }
-  opts.signal?.throwIfAborted();
+  const signal = operationSignal(opts.signal);
+  signal.throwIfAborted();
 
   const built = await inversionGraph(fx, { parameterization: param, transforms }, objective);
   const session = await fx.runtime.session(built.gradient);
@@ -299,7 +301,7 @@ export async function invert(
     const adam = new Adam(adamOptions);
     const losses = new Float64Array(steps);
     for (let s = 0; s < steps; s++) {
-      opts.signal?.throwIfAborted();
+      await checkpoint(signal);
       for (let i = 0; i < b; i++) {
         built.feeds.forEach((f, k) => {
           const per = numel(f.perImage);

@@ -7,6 +7,7 @@ import { GraphIndex } from './graph';
 import { OnnxModel } from './model';
 import { ProbeOptions, TensorInfo, probe } from './probe';
 import { Dim, formatDims } from './types';
+import { ownValue } from '../validate';
 
 export interface LayerInfo {
   /** The ONNX tensor name. */
@@ -74,15 +75,19 @@ export async function resolveLayer(model: OnnxModel, layer: string, opts: ProbeO
     throw new GanvasError('NO_SUCH_LAYER', `a layer name must be a non-empty string, got ${JSON.stringify(layer)}`);
   }
   const all = await layers(model, opts);
-  const tensorName = model.aliases[layer] ?? layer;
+  const tensorName = ownValue(model.aliases, layer) ?? layer;
   const found = all.find((l) => l.name === tensorName);
   if (found) return found;
 
   const index = new GraphIndex(model);
-  const candidates = [...Object.keys(model.aliases), ...all.map((l) => l.name)];
+  // Only names that resolve are suggested: never the broken alias itself, nor another alias whose tensor is gone.
+  const exists = new Set(all.map((l) => l.name));
+  const candidates = [...Object.keys(model.aliases).filter((a) => exists.has(model.aliases[a])), ...all.map((l) => l.name)].filter((n) => n !== layer);
   const near = closestNames(layer, candidates, 6);
-  const hint = `Layers that exist nearby: ${near.map((n) => `"${n}"`).join(', ')}. List them all with layers(model).`;
-  if (model.aliases[layer] !== undefined && !index.producer.has(tensorName)) {
+  const hint =
+    `Layers that exist nearby: ${near.map((n) => `"${n}"`).join(', ')}. ` +
+    `List them with gen.layers() for a Generator or fx.layers() for a FeatureExtractor (named layers first, with shapes).`;
+  if (ownValue(model.aliases, layer) !== undefined && !index.producer.has(tensorName)) {
     throw new GanvasError(
       'NO_SUCH_LAYER',
       `alias "${layer}" of ${model.source} points at tensor "${tensorName}", which no node produces: the manifest is out of date. ${hint}`,

@@ -6,6 +6,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { GanvasError, describeError } from '../errors';
+import { assertAcyclic } from './graph';
 
 export type ModelProto = onnx.ModelProto;
 export type GraphProto = onnx.IGraphProto;
@@ -102,6 +103,7 @@ export function decodeModel(bytes: Uint8Array, source = '<bytes>'): OnnxModel {
         `ir_version 3 or later, an opset import and a non-empty graph.`,
     );
   }
+  assertAcyclic(proto.graph as GraphProto, source);
   for (const t of proto.graph?.initializer ?? []) {
     if ((t.externalData ?? []).length > 0 || t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
       throw new GanvasError(

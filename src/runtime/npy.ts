@@ -30,13 +30,17 @@ function halfToFloat(h: number): number {
 
 /** Reads an .npy buffer into a float32 tensor (other numeric dtypes are converted). */
 export function readNpy(buf: Uint8Array): FloatTensor & { dtype: string } {
+  if (!(buf instanceof Uint8Array)) throw new GanvasError('BAD_NPY', 'readNpy needs the bytes of a .npy file (a Buffer or Uint8Array)');
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) {
     throw new GanvasError('BAD_NPY', 'not a .npy file: it does not start with \\x93NUMPY (save it with numpy.save)');
   }
   const major = b[6];
+  if (major !== 1 && major !== 2 && major !== 3) throw new GanvasError('BAD_NPY', `.npy format version ${major} is not supported (1, 2 or 3)`);
+  if (major !== 1 && b.length < 12) throw new GanvasError('BAD_NPY', '.npy file is truncated inside its header');
   const headerLen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
   const start = (major === 1 ? 10 : 12) + headerLen;
+  if (start > b.length) throw new GanvasError('BAD_NPY', `.npy file is truncated: its header says ${headerLen} bytes, the file has ${b.length}`);
   const header = b.subarray(major === 1 ? 10 : 12, start).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
@@ -47,8 +51,17 @@ export function readNpy(buf: Uint8Array): FloatTensor & { dtype: string } {
   if (!reader) {
     throw new GanvasError('BAD_NPY', `.npy dtype ${descr} is not supported; use float32 (a.astype(np.float32))`);
   }
-  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const dimTexts = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  // Dimensions are non-negative integers written in decimal (numpy may write "3L" in old files); anything else —
+  // "-2", "1.5", "1e9" — is a corrupt header, not a shape (measured before: dims [-2, -3] were returned).
+  if (!dimTexts.every((t) => /^\d{1,12}L?$/.test(t))) {
+    throw new GanvasError('BAD_NPY', `.npy header has shape (${shapeText}); dimensions must be non-negative integers`);
+  }
+  const dims = dimTexts.map((t) => Number(t.replace(/L$/, '')));
   const count = dims.reduce((x, y) => x * y, 1);
+  if (count > 2 ** 30) {
+    throw new GanvasError('BAD_NPY', `.npy shape (${dims.join(', ')}) holds ${count} values; ganvas reads at most 2^30 (4 GiB of float32)`);
+  }
   const [size, read] = reader;
   if (b.length < start + count * size) {
     throw new GanvasError('BAD_NPY', `.npy file is truncated: shape (${dims.join(', ')}) needs ${count * size} data bytes, found ${b.length - start}`);

@@ -3,6 +3,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { GanvasError, describeError } from '../errors';
+import { checkpoint, operationSignal } from '../interrupt';
+import { displayable } from './describe';
 import { memoPromise } from '../memo';
 import { OnnxModel } from '../onnx/model';
 import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
@@ -33,6 +35,11 @@ export interface BatchOptions {
   onProgress?: (done: number, total: number) => void;
   /** Which outputs to fetch (default: all). */
   outputs?: string[];
+  /**
+   * Stops between chunks (the promise rejects with the signal's reason). A kernel interrupt stops the run too,
+   * without a signal (src/interrupt.ts).
+   */
+  signal?: AbortSignal;
 }
 
 /** One model loaded into onnxruntime, with its input signature. */
@@ -94,14 +101,18 @@ export class ModelSession {
       throw new GanvasError('BAD_INPUT', `batchSize must be a positive integer, got ${batchSize}`);
     }
     const total = this.batchOf(feeds);
+    const signal = operationSignal(opts.signal);
     if (total <= batchSize) {
       // One call, no slicing or copying: the common interactive case, where every microsecond shows.
+      signal.throwIfAborted();
       const out = await this.run(feeds, opts.outputs);
       opts.onProgress?.(total, total);
       return out;
     }
     const parts: Record<string, FloatTensor[]> = {};
     for (let start = 0; start < total; start += batchSize) {
+      // Yield before every chunk: a kernel interrupt (SIGINT) is seen only when the event loop runs.
+      await checkpoint(signal);
       const end = Math.min(total, start + batchSize);
       const chunk: Feeds = {};
       for (const spec of this.inputs) {
@@ -244,13 +255,13 @@ export function toFloatTensor(t: ort.Tensor): FloatTensor {
   if (t.type === 'float32') {
     const data = t.data as Float32Array;
     ortOf.set(data, t);
-    return { data, dims };
+    return displayable({ data, dims });
   }
   if (t.type === 'string') throw new GanvasError('UNSUPPORTED', 'string tensors cannot be converted to float32');
   const src = t.data as ArrayLike<number | bigint>;
   const data = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
-  return { data, dims };
+  return displayable({ data, dims });
 }
 
 function describeType(x: unknown): string {

@@ -5,6 +5,7 @@
  * user-made arrays all convert to it without copying.
  */
 import { GanvasError } from '../errors';
+import { displayable } from './describe';
 
 export interface FloatTensor {
   readonly data: Float32Array;
@@ -26,11 +27,11 @@ export function tensor(data: Float32Array | number[], dims: readonly number[]): 
       `tensor data has ${arr.length} values but dims [${dims.join(', ')}] need ${numel(dims)}`,
     );
   }
-  return { data: arr, dims: [...dims] };
+  return displayable({ data: arr, dims: [...dims] });
 }
 
 export function zeros(dims: readonly number[]): FloatTensor {
-  return { data: new Float32Array(numel(dims)), dims: [...dims] };
+  return displayable({ data: new Float32Array(numel(dims)), dims: [...dims] });
 }
 
 /** Samples [start, end) along axis 0, sharing memory with `t` (a subarray, no copy). */
@@ -59,7 +60,7 @@ export function concatBatch(parts: readonly FloatTensor[]): FloatTensor {
     out.set(p.data, off);
     off += p.data.length;
   }
-  return { data: out, dims: [n, ...rest] };
+  return displayable({ data: out, dims: [n, ...rest] });
 }
 
 /** Asserts a 4-D tensor and returns its dims as named numbers. */
@@ -117,5 +118,5 @@ export function mapRange(t: FloatTensor, from: [number, number], to: [number, nu
   const k = (to[1] - to[0]) / (from[1] - from[0]);
   const data = new Float32Array(t.data.length);
   for (let i = 0; i < data.length; i++) data[i] = to[0] + (t.data[i] - from[0]) * k;
-  return { data, dims: [...t.dims] };
+  return displayable({ data, dims: [...t.dims] });
 }

@@ -9,6 +9,7 @@
  *   are the best linear function of the classifier's — on images the generator made, which is what the stitch must
  *   reproduce for the inversion to come out right.
  */
+import { checkpoint, operationSignal } from '../interrupt';
 import seedrandom from 'seedrandom';
 import { GanvasError } from '../errors';
 import type { Cut } from '../generator';
@@ -47,6 +48,7 @@ export interface LstsqOptions {
  */
 export async function lstsqInit(cut: Cut, classifierAtX: FeatureExtractor, opts: LstsqOptions = {}): Promise<StitchWeights & { r2: number }> {
   const samples = opts.samples ?? 512;
+  const signal = operationSignal(opts.signal);
   if (!Number.isInteger(samples) || samples < 1) throw new GanvasError('BAD_INPUT', `lstsq samples must be a positive integer, got ${samples}`);
   const ridge = opts.ridge ?? 1e-3;
   if (!(ridge >= 0 && Number.isFinite(ridge))) throw new GanvasError('BAD_INPUT', `ridge must be a finite number ≥ 0, got ${ridge}`);
@@ -66,7 +68,7 @@ export async function lstsqInit(cut: Cut, classifierAtX: FeatureExtractor, opts:
   const xrow = new Float64Array(d);
   const range = cut.generator.range;
   for (let start = 0; start < samples; start += bs) {
-    opts.signal?.throwIfAborted();
+    await checkpoint(signal);
     const seeds = Array.from({ length: Math.min(bs, samples - start) }, (_, i) => `lstsq:${opts.seed ?? 0}:${start + i}`);
     const head = await cut.sample(seeds);
     const images = await cut.render(head.activations, head.carry);

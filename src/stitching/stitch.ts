@@ -6,6 +6,7 @@
  * A stitch is saved as one JSON file (weights as base64 float32, layers, the models' digests, provenance and
  * training figures), written atomically: a kill at any instant leaves the previous file or the new one.
  */
+import { checkpoint, operationSignal } from '../interrupt';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { GanvasError, describeError } from '../errors';
@@ -257,6 +258,7 @@ export class Stitch {
   /** Reconstructions of `images` in one forward pass each (in the generator's value range). */
   async invert(images: FloatTensor, opts: InvertOptions = {}): Promise<FloatTensor> {
     const spec = this.imageSpec(images, opts.range);
+    const signal = operationSignal(opts.signal);
     const n = images.dims[0];
     const seeds = opts.seeds ?? Array.from({ length: n }, () => opts.seed ?? 0);
     if (seeds.length !== n) throw new GanvasError('BAD_INPUT', `${seeds.length} seeds for ${n} images; give one seed per image, or seed`);
@@ -267,7 +269,9 @@ export class Stitch {
     const chunks: Float32Array[] = [];
     let dims: number[] = [];
     for (let i = 0; i < n; i += bs) {
-      opts.signal?.throwIfAborted();
+      // The first chunk runs at once (a widget stroke is one chunk); later ones yield first, so an interrupt is seen.
+      if (i > 0) await checkpoint(signal);
+      else signal.throwIfAborted();
       const j = Math.min(n, i + bs);
       const feeds = await this.tailFeeds(seeds.slice(i, j));
       feeds[IMAGE] = { data: images.data.subarray(i * per, j * per), dims: [j - i, ...images.dims.slice(1)] };

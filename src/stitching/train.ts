@@ -14,6 +14,7 @@
  * kill -9 loses at most the running epoch. Seeded: the epoch order, the generator seeds and the initialization all
  * derive from `seed`, so a resumed run ends with the same weights as an unbroken one.
  */
+import { checkpoint, operationSignal } from '../interrupt';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import seedrandom from 'seedrandom';
@@ -143,6 +144,7 @@ function epochOrder(count: number, take: number, seed: Seed, epoch: number): num
  */
 export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
   const epochs = opts.epochs ?? 30;
+  const signal = operationSignal(opts.signal);
   positiveInt('epochs', epochs, 100000);
   const bs = opts.batchSize ?? 8;
   positiveInt('batchSize', bs, 4096);
@@ -155,8 +157,8 @@ export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
   if (opts.validation.dims[0] < 1) throw new GanvasError('BAD_INPUT', 'the validation set is empty');
   const seed = opts.seed ?? 0;
 
-  opts.signal?.throwIfAborted();
-  const stitch = await Stitch.create({ ...opts, init: opts.init ?? 'default' });
+  await checkpoint(signal);
+  const stitch = await Stitch.create({ ...opts, init: opts.init ?? 'default', signal });
   const rt = stitch.runtime;
   const range = opts.range ?? stitch.parts.classifier.manifest.preprocess?.range ?? [0, 1];
   const spec = stitch.imageSpec(opts.validation, range);
@@ -202,7 +204,7 @@ export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
   let best = { weight: Float32Array.from(w), bias: Float32Array.from(b), epoch: 0, cosine: -Infinity };
 
   const validate = async (epoch: number, trainLoss: number | undefined, seconds: number): Promise<EpochRecord> => {
-    const ev = await stitch.evaluate(testNet, opts.validation, { range, signal: opts.signal });
+    const ev = await stitch.evaluate(testNet, opts.validation, { range, signal });
     const c = meanStd(ev.metrics.cosine);
     const r: EpochRecord = {
       epoch,
@@ -277,7 +279,7 @@ export async function trainStitch(opts: TrainOptions): Promise<Stitch> {
     let lossCount = 0;
     for (let s = 0; s < steps; s++) {
       // Cancelling loses at most this epoch: the checkpoint holds the last finished one.
-      opts.signal?.throwIfAborted();
+      await checkpoint(signal);
       const idx = order.slice(s * bs, (s + 1) * bs);
       const images = await source.images(idx);
       if (s === 0 && epoch === startEpoch) {

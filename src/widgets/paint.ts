@@ -97,7 +97,7 @@ export class PaintWidget {
     const legend = this.library.entries
       .map((e) => `<span style="display:inline-block;margin-right:8px"><span style="display:inline-block;width:12px;height:12px;background:${e.color};vertical-align:middle"></span> ${escapeHtml(e.name)}</span>`)
       .join('');
-    const snapshot = `<div style="font:12px sans-serif">${legend}</div><img alt="ganvas painting (static snapshot)" src="${dataUrl(this.initial)}" style="width:${display}px;height:${display}px;image-rendering:pixelated"/><div style="font:11px sans-serif;color:#777">Static snapshot. The live paint canvas needs the kernel's widget server (see README, "Widgets").</div>`;
+    const snapshot = `<div style="font:12px sans-serif">${legend}</div><img alt="ganvas painting (static snapshot)" src="${dataUrl(this.initial)}" style="width:${display}px;height:${display}px;image-rendering:pixelated"/><div class="ganvas-static-note" style="font:bold 13px sans-serif;color:#a00">Static snapshot — run the notebook to paint</div><div style="font:11px sans-serif;color:#777">The live paint canvas needs the kernel's widget server (see README, "Widgets").</div>`;
     return widgetHtml('paint', this.server, this.id, snapshot, {
       canvasSize: size,
       displaySize: display,

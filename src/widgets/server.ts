@@ -12,6 +12,7 @@ import * as http from 'http';
 import * as path from 'path';
 import { WebSocketServer, WebSocket } from 'ws';
 import { GanvasError, describeError } from '../errors';
+import { tcpPort } from '../validate';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type WidgetHandler = (type: string, payload: Record<string, Json>) => Promise<Record<string, Json>>;
@@ -40,7 +41,8 @@ export class WidgetServer {
   static async start(opts: WidgetServerOptions = {}): Promise<WidgetServer> {
     const token = opts.token ?? randomBytes(32).toString('hex');
     const origins = [...(opts.allowedOrigins ?? []), ...(process.env.GANVAS_WIDGET_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean)];
-    const port = opts.port ?? (process.env.GANVAS_WIDGET_PORT ? Number(process.env.GANVAS_WIDGET_PORT) : 0);
+    // A string port ("abc") would make Node listen on a Unix socket of that name: only integer TCP ports pass.
+    const port = tcpPort(opts.port ?? (process.env.GANVAS_WIDGET_PORT ? Number(process.env.GANVAS_WIDGET_PORT) : 0), opts.port !== undefined ? 'the widget server port' : 'GANVAS_WIDGET_PORT');
     let self: WidgetServer | undefined;
     const server = http.createServer((req, res) => {
       if (!self) return void res.writeHead(503).end();

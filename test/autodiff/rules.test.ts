@@ -85,6 +85,13 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { auto_pad: 'SAME_UPPER', strides: [2, 2] }),
   },
   {
+    // Odd total padding (6 rows, stride 2, kernel 3: one pad row; 5 columns, kernel 2: one pad column):
+    // SAME_LOWER puts it in front, SAME_UPPER behind, so the two disagree here (issue 19: SAME_LOWER was untested).
+    name: 'Conv auto_pad SAME_LOWER stride 2, kernel 3 × 2 (odd total padding)',
+    inputs: { x: ['N', 2, 6, 5], w: [2, 2, 3, 2] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { auto_pad: 'SAME_LOWER', strides: [2, 2] }),
+  },
+  {
     name: 'Conv 1x1 weight fed as an input (the stitching layer)',
     inputs: { x: ['N', 4, 5, 5], w: [3, 4, 1, 1] },
     build: (g) => g.node('Conv', ['x', 'w'], 'y'),
@@ -437,6 +444,71 @@ const cases: Case[] = [
         nearest_mode: 'ceil',
       }),
   },
+  // Non-×2 scales, where the coordinate transforms disagree (issue 19: at ×2 with floor, asymmetric o/s and
+  // (o+0.5)/s pick the same source rows). Hand-worked for 4 → 6 (×1.5): asymmetric o/s with floor reads rows
+  // 0,0,1,2,2,3; tf_half_pixel_for_nn (o+0.5)/s = 0.33,1,1.67,2.33,3,3.67 with round_prefer_floor reads 0,1,2,2,3,3.
+  {
+    name: 'Resize nearest ×1.5 (asymmetric, floor)',
+    inputs: { x: ['N', 2, 4, 4] },
+    build: (g) =>
+      g.node('Resize', ['x', '', g.init('sc', [4], [1, 1, 1.5, 1.5])], 'y', {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric',
+        nearest_mode: 'floor',
+      }),
+  },
+  {
+    name: 'Resize nearest ×2.5 × 0.75 (asymmetric, round_prefer_floor)',
+    inputs: { x: ['N', 2, 3, 4] },
+    build: (g) =>
+      g.node('Resize', ['x', '', g.init('sc', [4], [1, 1, 2.5, 0.75])], 'y', {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric',
+      }),
+  },
+  {
+    name: 'Resize nearest ×1.5 (tf_half_pixel_for_nn, round_prefer_floor)',
+    inputs: { x: ['N', 2, 4, 4] },
+    build: (g) =>
+      g.node('Resize', ['x', '', g.init('sc', [4], [1, 1, 1.5, 1.5])], 'y', {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'tf_half_pixel_for_nn',
+      }),
+  },
+  {
+    name: 'Resize nearest to sizes 7×3 (tf_half_pixel_for_nn, floor)',
+    inputs: { x: [2, 2, 3, 4] },
+    build: (g) =>
+      g.node('Resize', ['x', '', '', g.initInt64('sz', [2, 2, 7, 3])], 'y', {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'tf_half_pixel_for_nn',
+        nearest_mode: 'floor',
+      }),
+  },
+  {
+    name: 'Resize nearest ×2.5 (half_pixel, round_prefer_ceil)',
+    inputs: { x: ['N', 2, 3, 2] },
+    build: (g) =>
+      g.node('Resize', ['x', '', g.init('sc', [4], [1, 1, 2.5, 2.5])], 'y', {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'half_pixel',
+        nearest_mode: 'round_prefer_ceil',
+      }),
+  },
+  {
+    name: 'Resize linear ×1.5 (asymmetric)',
+    inputs: { x: ['N', 2, 4, 3] },
+    build: (g) =>
+      g.node('Resize', ['x', '', g.init('sc', [4], [1, 1, 1.5, 1.5])], 'y', {
+        mode: 'linear',
+        coordinate_transformation_mode: 'asymmetric',
+      }),
+  },
+  {
+    name: 'Resize linear to sizes 5×7 (half_pixel, upsampling at a non-integer scale)',
+    inputs: { x: [2, 2, 3, 4] },
+    build: (g) => g.node('Resize', ['x', '', '', g.initInt64('sz', [2, 2, 5, 7])], 'y', { mode: 'linear' }),
+  },
   {
     name: 'Resize linear ×2 (pytorch_half_pixel: F.interpolate bilinear)',
     inputs: { x: ['N', 2, 3, 4] },
@@ -502,6 +574,18 @@ const cases: Case[] = [
     inputs: { x: ['N', 3, 8] },
     h: 1e-3,
     build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3], strides: [3], auto_pad: 'SAME_UPPER' }),
+  },
+  {
+    name: 'MaxPool 1-D kernel 2 stride 2 on odd length, auto_pad SAME_LOWER (the pad goes in front)',
+    inputs: { x: ['N', 3, 7] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [2], strides: [2], auto_pad: 'SAME_LOWER' }),
+  },
+  {
+    name: 'AveragePool 2×2 stride 2 on 5×5, auto_pad SAME_LOWER, pads counted',
+    inputs: { x: ['N', 2, 5, 5] },
+    build: (g) =>
+      g.node('AveragePool', ['x'], 'y', { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_LOWER', count_include_pad: 1 }),
   },
   {
     name: 'MaxPool 3-D 2×2×2 stride 2',

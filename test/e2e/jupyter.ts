@@ -2,7 +2,7 @@
  * Drives a real Jupyter Notebook server (Debian's, with the tslab kernel) through headless Chromium
  * (playwright-core with Debian's /usr/bin/chromium): used by the end-to-end test and by bench/widgets.ts.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
 import * as http from 'http';
@@ -58,7 +58,10 @@ export async function startJupyter(): Promise<Session> {
   const args = ['-m', 'notebook', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--NotebookApp.token=${token}`, `--notebook-dir=${nbDir}`, '--NotebookApp.open_browser=False'];
   if (process.getuid?.() === 0) args.push('--allow-root');
   const log: string[] = [];
-  const server = spawn('/usr/bin/python3', args, { cwd: nbDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // This checkout's own tslab kernelspec (scripts/kernelspec.js), first on JUPYTER_PATH, as npm start uses it.
+  const jupyterPath = execFileSync('node', [path.join(root, 'scripts', 'kernelspec.js')], { encoding: 'utf8' }).trim();
+  const env = { ...process.env, JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter) };
+  const server = spawn('/usr/bin/python3', args, { cwd: nbDir, stdio: ['ignore', 'pipe', 'pipe'], env });
   server.stdout?.on('data', (d) => log.push(String(d)));
   server.stderr?.on('data', (d) => log.push(String(d)));
   const base = `http://127.0.0.1:${port}`;

@@ -24,6 +24,9 @@ export function mountGallery(root: HTMLElement, cfg: GalleryConfig): void {
   const px = 'width:72px;height:72px;image-rendering:pixelated;display:block';
   for (const s of cfg.sections) {
     const row = h('div', { style: 'display:flex;flex-wrap:wrap;gap:6px' });
+    // The row names, visible (not only as tooltips): one label cell per image row, then the score line.
+    const names = 'height:72px;display:flex;align-items:center;justify-content:flex-end';
+    row.append(h('div', { class: 'ganvas-row-names', style: 'font:11px sans-serif;color:#333;text-align:right' }, h('div', { style: names }, 'grid(2)'), h('div', { style: names }, 'full'), 'score'));
     for (const it of s.items) {
       const card = h('div', { class: 'ganvas-card', 'data-index': String(it.index), style: 'cursor:pointer;text-align:center;font:11px sans-serif' },
         h('img', { src: it.grid, style: px, title: 'grid(2)' }), h('img', { src: it.full, style: px, title: 'full' }), it.score.toFixed(3));

@@ -17,7 +17,7 @@ interface PaintConfig extends WidgetConfig {
 
 export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
   const size = cfg.canvasSize;
-  const canvas = h('canvas', { width: String(size), height: String(size), class: 'ganvas-canvas', style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;cursor:crosshair;border:1px solid #999;touch-action:none` });
+  const canvas = h('canvas', { width: String(size), height: String(size), class: 'ganvas-canvas', style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;cursor:progress;border:1px solid #999;touch-action:none` });
   const image = h('img', { class: 'ganvas-image', src: cfg.image, style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;border:1px solid #999` });
   const status = h('div', { class: 'ganvas-status', style: 'font:11px sans-serif;color:#555;min-height:14px' }, 'connecting to the kernel…');
   const ctx = canvas.getContext('2d');
@@ -104,6 +104,7 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
     last = p;
   };
   canvas.addEventListener('pointerdown', (ev) => {
+    if (!rpc) return; // not live (yet): nothing drawn that the kernel would never see
     drawing = true;
     canvas.setPointerCapture(ev.pointerId);
     undo.push(ctx.getImageData(0, 0, size, size));
@@ -151,12 +152,19 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
   connect(cfg).then(
     (r) => {
       rpc = r;
+      canvas.style.cursor = 'crosshair';
       root.setAttribute('data-ganvas-live', 'true');
       status.textContent = 'live: paint on the left';
     },
     (e: Error) => {
+      // No kernel behind it (an exported report, a reload without the kernel): look static, accept nothing.
       root.setAttribute('data-ganvas-live', 'false');
-      status.textContent = `${e.message}`;
+      canvas.style.cursor = 'not-allowed';
+      canvas.style.opacity = '0.45';
+      for (const el of Array.from(root.querySelectorAll('button, input'))) (el as HTMLButtonElement | HTMLInputElement).disabled = true;
+      toolbar.style.opacity = '0.45';
+      status.style.cssText = 'font:bold 13px sans-serif;color:#a00;min-height:14px';
+      status.textContent = `Static snapshot — run the notebook to paint (${e.message})`;
     },
   );
 }
