@@ -321,4 +321,6 @@ export class WorkerPool {
 /** Removes a finished job's work directory. */
 export async function removeWorkDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true });
+  // A dataset's work directories share <dir>/.ganvas-work/: removed with the last of them (rmdir fails when not empty).
+  if (path.basename(path.dirname(dir)) === '.ganvas-work') await fs.rmdir(path.dirname(dir)).catch(() => undefined);
 }
