@@ -166,6 +166,18 @@ for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) for (let k = 0; k 
   maskImage.data[(k * side + y) * side + x] = lo + (mask.data[3 * (Math.floor((y * size) / side) * size + Math.floor((x * size) / side)) + k] / 255) * (hi - lo);
 }
 g.showPng(await g.contactSheet([{ label: 'mask', images: maskImage }, { label: 'unpainted', images: await gen.generate([3]) }, { label: 'painted', images: painting.image }], { range: gen.range, scale: 4, labelWidth: 80 }));"""),
+    ("md", """The same mask on the tissue model `ihc-gan` (cut at `l16`), with two vectors of a tissue sample. Nothing after
+its hidden layers varies over space (no noise input), so a region filled with one vector paints one flat stain
+colour, with structure only at its borders; the green region keeps the sample's own tissue (README, *What we
+found*: on ihc-gan every `full` render is flat)."""),
+    ("code", """const ihc = await g.Generator.open(g.demoModelDir('ihc-gan'), rt);
+const ihcCut = await ihc.cut('l16');
+const { vectors: tv } = await g.sampleVectors(ihcCut, { count: 2, seed: 5 });
+const tissueLib = g.VectorLibrary.for(ihcCut);
+tissueLib.add('tissue A', '#ff0000', tv[0].vector, tv[0].provenance);
+tissueLib.add('tissue B', '#0000ff', tv[1].vector, tv[1].provenance);
+const tissue = await g.paint(ihcCut, mask, tissueLib, { seed: 3 });
+g.showPng(await g.contactSheet([{ label: 'ihc-gan', images: g.concatBatch([await ihc.generate([3]), tissue.image]), captions: ['unpainted', 'painted'] }], { range: ihc.range, scale: 2, labelWidth: 60 }));"""),
     ("md", """Variations (Fig. 8): the same mask with other vectors, and with other noise seeds."""),
     ("code", """const painter = new g.Painter(cut, lib);
 const byVector = await painter.vectorVariations(mask, '#ff0000', lib.entries.map((e) => e.vector), { seed: 3 });

@@ -4,6 +4,8 @@
  * Every error thrown by ganvas is a GanvasError with a stable `code`, so callers (and tests) can branch on the
  * kind of failure without parsing messages, while the message itself stays written for a person.
  */
+import { inspect } from 'util';
+
 export type GanvasErrorCode =
   | 'NOT_ONNX'
   | 'NO_SUCH_LAYER'
@@ -24,7 +26,26 @@ export class GanvasError extends Error {
     this.name = 'GanvasError';
     this.code = code;
   }
+
+  /**
+   * What a notebook prints for the error (tslab writes a failed cell's error with console.error, i.e.
+   * util.inspect): the message first, its cause in one line, then only the first few stack frames — not the
+   * dozens of tslab/vm/zeromq frames and the cause's whole stack. `error.stack` still has everything.
+   */
+  [inspect.custom](): string {
+    const frames = (this.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+    const shown = frames.slice(0, SHOWN_FRAMES);
+    const more = frames.length - shown.length;
+    return (
+      `GanvasError [${this.code}]: ${this.message}` +
+      (this.cause !== undefined && !this.message.includes(describeError(this.cause)) ? `\n  caused by: ${describeError(this.cause)}` : '') +
+      (shown.length > 0 ? `\n${shown.join('\n')}` : '') +
+      (more > 0 ? `\n    … ${more} more frame${more === 1 ? '' : 's'} (error.stack has them all)` : '')
+    );
+  }
 }
+
+const SHOWN_FRAMES = 3;
 
 /** Levenshtein distance, case-insensitive: cheap enough for the few thousand tensor names of a model. */
 export function editDistance(a: string, b: string): number {

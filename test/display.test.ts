@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import sharp from 'sharp';
 import { inspect } from 'util';
-import { Generator, Runtime, describeTensor, readableScale, sampleVectors, show, tensor, toPng, visualize } from 'ganvas';
-import { tinyGenerator } from './models';
+import { FeatureExtractor, GanvasError, Generator, Runtime, loadScan, saveScan, scan, describeTensor, readableScale, sampleVectors, show, tensor, toPng, visualize } from 'ganvas';
+import { tinyClassifier, tinyGenerator } from './models';
 
 describe('display', () => {
   const rt = new Runtime({ threads: 1 });
@@ -37,6 +37,24 @@ describe('display', () => {
       for (const v of images.data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
       expect(shown).to.include(`min ${lo.toFixed(4)}, max ${hi.toFixed(4)}`);
     }
+  });
+
+  it('a scan shows as one paragraph with its score quantiles (checked against a hand-computed median)', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const fx = await FeatureExtractor.open(await tinyClassifier({ valid: true }), 'layer2', rt);
+    const s = await scan(cut, fx, { count: 9, erosion: 1 });
+    const sorted = s.entries.map((e) => e.cosine).sort((a, b) => a - b);
+    const shown = inspect(s);
+    expect(shown).to.match(/^Scan of 9 vectors: tiny-gen b8\.conv1 × tiny-cls layer2, grid\(2\), erosion 1, seed 0; cosine p1 /);
+    expect(shown).to.include(`median ${sorted[4].toFixed(3)}`);
+    expect(shown).to.include(`p1 ${(sorted[0] + 0.08 * (sorted[1] - sorted[0])).toFixed(3)}`);
+    expect(shown.split('\n')).to.have.length(1);
+    const os = await import('os');
+    const path = await import('path');
+    const file = path.join(os.tmpdir(), `ganvas-scan-display-${process.pid}.json`);
+    await saveScan(file, s);
+    expect(inspect(await loadScan(file))).to.equal(shown);
   });
 
   it('toPng(images) is a sheet of all images (8 per row) at a readable size; toPng(images, n) stays one image', async () => {
@@ -75,5 +93,44 @@ describe('display', () => {
     }
     expect(lines[0]).to.match(/^\[ganvas\] PNG of \d+ bytes/);
     expect(lines[1]).to.equal('{ a: 1 }\n');
+  });
+
+  it('a GanvasError prints its code and message first, its cause in one line, and three stack frames', () => {
+    const inner = new Error('native failure');
+    const e = new GanvasError('RUNTIME', 'onnxruntime failed to run model.onnx', { cause: inner });
+    const lines = inspect(e).split('\n');
+    expect(lines[0]).to.equal('GanvasError [RUNTIME]: onnxruntime failed to run model.onnx');
+    expect(lines[1]).to.equal('  caused by: native failure');
+    expect(lines.slice(2, 5).every((l) => /^\s+at /.test(l))).to.equal(true);
+    expect(lines[5]).to.match(/^ {4}… \d+ more frames? \(error\.stack has them all\)$/);
+    expect(lines).to.have.length(6);
+    expect(inspect(e)).to.not.include(inner.stack?.split('\n')[1] ?? '???');
+    // Nothing repeated when the message already quotes the cause; stack and toString are unchanged.
+    const f = new GanvasError('BAD_INPUT', 'cannot read x: native failure', { cause: inner });
+    expect(inspect(f)).to.not.include('caused by');
+    expect(String(f)).to.equal('GanvasError: cannot read x: native failure');
+    expect(f.stack?.startsWith('GanvasError: cannot read x')).to.equal(true);
+  });
+});
+
+describe('writeNpy / readNpy with a path', () => {
+  it('writes atomically and reads back; the Buffer form still works', async () => {
+    const { promises: fs } = await import('fs');
+    const os = await import('os');
+    const path = await import('path');
+    const { readNpy, writeNpy } = await import('ganvas');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-npy-'));
+    const t = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const file = path.join(dir, 'sub', 'a.npy');
+    await writeNpy(file, t);
+    expect((await fs.readFile(file)).equals(writeNpy(t))).to.equal(true);
+    const back = await readNpy(file);
+    expect(Array.from(back.data)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(back.dims).to.deep.equal([2, 3]);
+    expect((await fs.readdir(path.join(dir, 'sub'))).filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+    let e: unknown;
+    await readNpy(path.join(dir, 'missing.npy')).catch((x) => (e = x));
+    expect((e as GanvasError).code).to.equal('BAD_NPY');
+    await fs.rm(dir, { recursive: true, force: true });
   });
 });

@@ -25,6 +25,7 @@ import {
   gridSweep,
   interrupt,
   interruptSignal,
+  isAbort,
   operationSignal,
   rank,
   sampleVectors,
@@ -183,15 +184,34 @@ describe('interrupt and AbortSignal', function () {
       expect(e3.name).to.equal('AbortError');
       expect(last).to.equal(2);
     });
+
+    it('Stitch.train stops on an interrupt and keeps its last finished epoch', async () => {
+      const train = (await fashionMnist('train', { count: 40 })).images;
+      const validation = (await fashionMnist('test', { count: 8, offset: 3000 })).images;
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-train-int-'));
+      const ck = path.join(dir, 'ck.json');
+      const common = {
+        classifier: demoModelDir('fmnist-resnet'), layerX: 'layer1', generator: demoModelDir('fmnist-stylegan'), runtime: rt,
+        train, validation, testNetwork: demoModelDir('fmnist-testnet'), samplesPerEpoch: 16, epochs: 2, checkpoint: ck,
+      };
+      let steps = 0;
+      const e = await rejection(Stitch.train({ ...common, onProgress: (p) => { steps++; if (p.epoch === 2 && p.step === 1) interrupt(); } }));
+      expect(e.name).to.equal('AbortError');
+      expect(steps).to.equal(2 + 1); // epoch 1's two steps of 8, then one of epoch 2
+      expect(JSON.parse(await fs.readFile(ck, 'utf8')).epoch).to.equal(1);
+      await fs.rm(dir, { recursive: true, force: true });
+    });
   });
 
-  it('a SIGINT stops a scan in a process that handles SIGINT (as the tslab kernel does), and the process goes on', async () => {
+  for (const how of ['handled', 'listenForInterrupts'] as const) {
+  it(`a SIGINT stops a scan in a process that ${how === 'handled' ? 'handles SIGINT (as the tslab kernel does)' : 'called listenForInterrupts()'}, and the process goes on`, async () => {
     const gen = await tinyGenerator();
     const cls = await tinyClassifier({ valid: true });
-    // The child handles SIGINT before loading ganvas, as tslab does; it signals itself after a few chunks.
+    // The child handles SIGINT before loading ganvas, as tslab does (or opts in); it signals itself after a few chunks.
     const program = `
-      process.on('SIGINT', () => {});
+      ${how === 'handled' ? "process.on('SIGINT', () => {});" : ''}
       const g = require(${JSON.stringify(require.resolve('ganvas'))});
+      ${how === 'handled' ? '' : 'g.listenForInterrupts();'}
       (async () => {
         const rt = new g.Runtime({ threads: 1 });
         const cut = await (await g.Generator.open(${JSON.stringify(gen)}, rt)).cut('b8.conv1');
@@ -213,5 +233,22 @@ describe('interrupt and AbortSignal', function () {
     // Seen at the next chunk boundary: at most one more chunk of 8 ran after the signal.
     expect(r.done - r.at).to.be.at.most(8);
     expect(r.again).to.equal(16);
+  });
+  }
+
+  it('in a plain Node process ganvas adds no SIGINT listener (Ctrl-C still ends the process)', async () => {
+    const program = `const g = require(${JSON.stringify(require.resolve('ganvas'))}); g.interruptSignal(); g.operationSignal(); console.log(process.listenerCount('SIGINT'));`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['-e', program], (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+    );
+    expect(out.trim()).to.equal('0');
+  });
+
+  it('isAbort tells an abort from other errors', () => {
+    const ac = new AbortController();
+    ac.abort(new Error('custom'));
+    expect(isAbort(ac.signal.reason, ac.signal)).to.equal(true);
+    expect(isAbort(new DOMException('x', 'AbortError'))).to.equal(true);
+    expect(isAbort(new Error('other'))).to.equal(false);
   });
 });

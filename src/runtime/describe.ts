@@ -42,3 +42,20 @@ export function displayable<T extends FloatTensor>(t: T): T {
   }
   return t;
 }
+
+/** Gives a result object a short notebook display (`[util.inspect.custom]`, non-enumerable) made by `summary`. */
+export function withSummary<T extends object>(o: T, summary: (o: T) => string): T {
+  if (Object.isExtensible(o) && !Object.prototype.hasOwnProperty.call(o, inspect.custom)) {
+    Object.defineProperty(o, inspect.custom, { value: () => summary(o), enumerable: false, configurable: true });
+  }
+  return o;
+}
+
+/** Value at quantile q (0…1) of sorted numbers, by linear interpolation (numpy's default). */
+export function quantileSorted(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}

@@ -2,7 +2,9 @@
  * NumPy .npy files (format 1.0/2.0/3.0, little-endian, C order), so activation vectors and tensors travel to and
  * from Python users' numpy code.
  */
-import { GanvasError } from '../errors';
+import { promises as fs } from 'fs';
+import { GanvasError, describeError } from '../errors';
+import { writeFileAtomic } from '../io';
 import { FloatTensor } from './tensor';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -28,9 +30,25 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-/** Reads an .npy buffer into a float32 tensor (other numeric dtypes are converted). */
-export function readNpy(buf: Uint8Array): FloatTensor & { dtype: string } {
-  if (!(buf instanceof Uint8Array)) throw new GanvasError('BAD_NPY', 'readNpy needs the bytes of a .npy file (a Buffer or Uint8Array)');
+/**
+ * Reads an .npy buffer into a float32 tensor (other numeric dtypes are converted); given a path, reads the file
+ * (a promise).
+ */
+export function readNpy(file: string): Promise<FloatTensor & { dtype: string }>;
+export function readNpy(buf: Uint8Array): FloatTensor & { dtype: string };
+export function readNpy(buf: Uint8Array | string): (FloatTensor & { dtype: string }) | Promise<FloatTensor & { dtype: string }> {
+  if (typeof buf === 'string') {
+    const file = buf;
+    return fs.readFile(file).then(
+      (bytes) => readNpy(bytes),
+      (e: unknown) => {
+        throw new GanvasError('BAD_NPY', `cannot read ${file}: ${describeError(e)}`, { cause: e });
+      },
+    );
+  }
+  if (!(buf instanceof Uint8Array)) {
+    throw new GanvasError('BAD_NPY', `readNpy takes the bytes of an .npy file (a Buffer) or its path, got ${typeof buf}`);
+  }
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 10 || !b.subarray(0, 6).equals(MAGIC)) {
     throw new GanvasError('BAD_NPY', 'not a .npy file: it does not start with \\x93NUMPY (save it with numpy.save)');
@@ -75,8 +93,23 @@ export function readNpy(buf: Uint8Array): FloatTensor & { dtype: string } {
   return { data, dims, dtype: descr };
 }
 
-/** Writes a float32 tensor as .npy (format 1.0). */
-export function writeNpy(t: FloatTensor): Buffer {
+/**
+ * A float32 tensor as .npy (format 1.0): `writeNpy(t)` returns the bytes; `writeNpy(path, t)` writes the file
+ * atomically (never half-written) and resolves when it is there.
+ */
+export function writeNpy(file: string, t: FloatTensor): Promise<void>;
+export function writeNpy(t: FloatTensor): Buffer;
+export function writeNpy(a: FloatTensor | string, b?: FloatTensor): Buffer | Promise<void> {
+  if (typeof a === 'string') {
+    if (!b || !(b.data instanceof Float32Array)) {
+      return Promise.reject(new GanvasError('BAD_INPUT', `writeNpy(path, tensor) needs a tensor ({ data: Float32Array, dims }) after the path`));
+    }
+    return writeFileAtomic(a, npyBytes(b));
+  }
+  return npyBytes(a);
+}
+
+function npyBytes(t: FloatTensor): Buffer {
   const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
   // Pad so that the data starts on a multiple of 64 bytes, as numpy does; the header ends with a newline.

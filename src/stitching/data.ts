@@ -9,6 +9,7 @@
  *
  * Images are drawn by seed, so a set is named by (source, count, seed) alone.
  */
+import { displayable } from '../runtime/describe';
 import { promises as fs } from 'fs';
 import { gunzipSync } from 'zlib';
 import sharp from 'sharp';
@@ -95,7 +96,7 @@ export async function fashionMnist(split: 'train' | 'test', opts: FashionMnistOp
       }
     }
   }
-  return { images: { data: out, dims: [count, 1, size, size] }, labels: labs.data.slice(offset, offset + count) };
+  return { images: displayable({ data: out, dims: [count, 1, size, size] }), labels: labs.data.slice(offset, offset + count) };
 }
 
 let slide: Promise<{ data: Uint8Array; width: number; height: number }> | undefined;
@@ -161,5 +162,5 @@ export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor>
       }
     }
   }
-  return { data: out, dims: [n, 3, size, size] };
+  return displayable({ data: out, dims: [n, 3, size, size] });
 }

@@ -19,6 +19,7 @@ interface Measured {
   progress_1s: number;
   progress_3s: number;
   last_progress_after_interrupt_s: number | null;
+  stopped_after_s: number | null;
   cpu_s_in_window: number;
   window_s: number;
   scan_error: string;
@@ -42,6 +43,7 @@ describe('kernel interrupt (tslab kernel via jupyter_client)', function () {
     expect(m.idle_after_s).to.be.below(1);
     // The work itself stopped: no progress from 1 s after the interrupt on, and no CPU burnt in the 2 s after.
     expect(m.last_progress_after_interrupt_s ?? 0, 'last progress write after the interrupt (s)').to.be.below(1);
+    expect(m.stopped_after_s, 'the scan rejected (s after the interrupt)').to.be.a('number').and.below(1);
     expect(m.progress_3s).to.equal(m.progress_1s);
     expect(m.progress_3s).to.be.below(30000);
     expect(m.cpu_s_in_window, `CPU seconds in ${m.window_s.toFixed(1)} s`).to.be.below(0.2);

@@ -3,7 +3,7 @@
 Starts the tslab kernel of this checkout through jupyter_client (a kernelspec written to a temporary JUPYTER_PATH,
 so nothing machine-wide is touched), runs a 30,000-vector scan that writes its progress counter to a file,
 interrupts the kernel the way Jupyter does (SIGINT to the kernel's process group), and prints one JSON line of
-measurements: how long the kernel took to report idle, how far the counter moved after the interrupt, the
+measurements: how long the kernel took to report idle and the scan to reject, how far the counter moved after the interrupt, the
 kernel's CPU seconds in a window starting 1 s after the interrupt, and what the scan rejected with.
 Usage: /usr/bin/python3 test/e2e/interrupt_kernel.py <repo root> <node executable>
 """
@@ -25,6 +25,7 @@ os.environ['JUPYTER_PATH'] = tmp
 from jupyter_client import KernelManager  # noqa: E402  (after JUPYTER_PATH)
 
 progress_file = os.path.join(tmp, 'progress')
+stop_file = os.path.join(tmp, 'stopped')
 CLK = os.sysconf('SC_CLK_TCK')
 
 
@@ -90,7 +91,7 @@ const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer
     scan_id = kc.execute(f"""
 (globalThis as any).scanError = 'none';
 await g.scan(cut, fx, {{ count: 30000, onProgress: (d) => fs.writeFileSync({json.dumps(progress_file)}, String(d)) }})
-  .catch((e) => {{ (globalThis as any).scanError = e.name + ': ' + e.message; throw e; }});
+  .catch((e) => {{ fs.writeFileSync({json.dumps(stop_file)}, String(Date.now())); (globalThis as any).scanError = e.name + ': ' + e.message; throw e; }});
 """)
     deadline = time.time() + 240
     while progress() < 128 and time.time() < deadline:
@@ -119,6 +120,11 @@ await g.scan(cut, fx, {{ count: 30000, onProgress: (d) => fs.writeFileSync({json
     result['progress_3s'] = p2
     result['cpu_s_in_window'] = c2 - c1
     result['window_s'] = w2 - w1
+    try:
+        with open(stop_file) as f:
+            result['stopped_after_s'] = int(f.read()) / 1000 - t0
+    except FileNotFoundError:
+        result['stopped_after_s'] = None
     status, out = run(kc, '(globalThis as any).scanError')
     result['scan_error'] = out.strip()
     status, out = run(kc, "(await g.scan(cut, fx, { count: 64 })).entries.length")

@@ -25,3 +25,6 @@ export function mount(el: HTMLElement, cfg: WidgetConfig): void {
     el.append(note);
   }
 }
+
+/** The plots' title layout (tested against plotly's mode bar in test/e2e/plot-title.test.ts). */
+export { TITLE as plotTitle, TITLE_MARGIN as plotTitleMargin } from './plot';

@@ -2,7 +2,7 @@
  * A line plot of several named series with plotly.js (loaded from the kernel's widget server, as the grid-size
  * plot). The static SVG stays if plotly cannot be loaded.
  */
-import { loadPlotly } from './plot';
+import { TITLE, TITLE_MARGIN, loadPlotly } from './plot';
 import { WidgetConfig } from './rpc';
 
 interface LinesConfig extends WidgetConfig {
@@ -25,7 +25,7 @@ export function mountLines(root: HTMLElement, cfg: LinesConfig): void {
       return Plotly.newPlot(
         div,
         cfg.series.map((s) => ({ x: s.x, y: s.y, name: s.name, type: 'scatter', mode: 'lines+markers', connectgaps: false })),
-        { title: { text: cfg.title }, xaxis, yaxis: { title: { text: cfg.yLabel } }, margin: { t: 40, l: 60, r: 10, b: 50 } },
+        { title: TITLE(cfg.title), xaxis, yaxis: { title: { text: cfg.yLabel } }, margin: TITLE_MARGIN },
         { displaylogo: false, responsive: true },
       ).then(() => root.setAttribute('data-ganvas-live', 'true'));
     },

@@ -24,6 +24,13 @@ interface PlotConfig extends WidgetConfig {
   yTitle?: string;
 }
 
+/**
+ * The title sits just above the plot area (paper y = 1, anchored at its bottom) under a 64-px top margin, so
+ * plotly's mode bar, drawn in the container's top-right corner, no longer covers a long title (issue 16).
+ */
+export const TITLE = (text: string): Record<string, unknown> => ({ text, font: { size: 14 }, x: 0.5, xanchor: 'center', y: 1, yref: 'paper', yanchor: 'bottom', pad: { b: 10 } });
+export const TITLE_MARGIN = { t: 64, l: 60, r: 10, b: 50 };
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
 
 function bandTraces(s: PlotSeries, i: number): unknown[] {
@@ -82,7 +89,7 @@ export function mountPlot(root: HTMLElement, cfg: PlotConfig): void {
     (Plotly) => {
       const div = document.createElement('div');
       div.className = 'ganvas-plot';
-      div.style.cssText = 'width:480px;height:300px';
+      div.style.cssText = 'width:480px;height:320px';
       root.replaceChildren(div);
       const data = cfg.series
         ? cfg.series.flatMap((s, i) => bandTraces(s, i))
@@ -90,7 +97,7 @@ export function mountPlot(root: HTMLElement, cfg: PlotConfig): void {
       return Plotly.newPlot(
         div,
         data,
-        { title: { text: cfg.title }, xaxis: { title: { text: 'grid size g' }, type: 'category' }, yaxis: { title: { text: cfg.yTitle ?? 'cosine similarity' } }, margin: { t: 40, l: 60, r: 10, b: 50 } },
+        { title: TITLE(cfg.title), xaxis: { title: { text: 'grid size g' }, type: 'category' }, yaxis: { title: { text: cfg.yTitle ?? 'cosine similarity' } }, margin: TITLE_MARGIN },
         { displaylogo: false, responsive: true },
       ).then(() => root.setAttribute('data-ganvas-live', 'true'));
     },
