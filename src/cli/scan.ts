@@ -22,7 +22,8 @@ export interface ScanOpen {
   count: number;
   seed: number;
   grid: number;
-  erosion: number;
+  /** Null: the library's default (from the feature map's size ratio to the layer). */
+  erosion: number | null;
   batch: number;
 }
 
@@ -51,8 +52,8 @@ export const scanTask: ChunkTask<ScanOpen, ScanCtx> = {
   },
 };
 
-function scanSettings(o: ScanOpen): { count: number; seed: number; grid: number; erosion: number; batchSize: number } {
-  return { count: o.count, seed: o.seed, grid: o.grid, erosion: o.erosion, batchSize: o.batch };
+function scanSettings(o: ScanOpen): { count: number; seed: number; grid: number; erosion?: number; batchSize: number } {
+  return { count: o.count, seed: o.seed, grid: o.grid, ...(o.erosion !== null ? { erosion: o.erosion } : {}), batchSize: o.batch };
 }
 
 interface ScanFlags extends RunFlags {
@@ -63,7 +64,7 @@ interface ScanFlags extends RunFlags {
   count: number;
   seed: number;
   grid: number;
-  erosion: number;
+  erosion?: number;
   batch: number;
   out: string;
 }
@@ -78,7 +79,7 @@ export function scanCommand(): Command {
     .addOption(new Option('-n, --count <n>', 'number of vectors (one per generated sample)').argParser(intOption(1, '--count')).default(2048))
     .addOption(new Option('--seed <n>', 'scan seed: sample seeds seed·count + i and the random positions derive from it').argParser(intOption(0, '--seed')).default(0))
     .addOption(new Option('--grid <g>', 'grid size compared against "full"').argParser(intOption(1, '--grid')).default(2))
-    .addOption(new Option('--erosion <k>', 'erosion of the feature-map mask (odd; 1 = none)').argParser(intOption(1, '--erosion')).default(3))
+    .addOption(new Option('--erosion <k>', 'erosion of the feature-map mask (odd; 1 = none; default: the library\'s, from the feature map\'s size ratio to the layer, recorded in the output)').argParser(intOption(1, '--erosion')))
     .addOption(new Option('--batch <n>', 'vectors per chunk and per onnxruntime call; part of the result\'s identity (other values may change the last bits)').argParser(intOption(1, '--batch')).default(64))
     .requiredOption('-o, --out <file>', 'output JSON file (a shard writes <file> with ".shard-iiii-of-nnnn" before the extension)');
   addRunOptions(cmd);
@@ -100,7 +101,7 @@ export async function scanStart(flags: ScanFlags): Promise<JobStart<ScanOpen>> {
     count: flags.count,
     seed: flags.seed,
     grid: flags.grid,
-    erosion: flags.erosion,
+    erosion: flags.erosion ?? null,
     batch: flags.batch,
   };
   return {
