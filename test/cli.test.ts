@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { CLI, Ran, cleanEnv, ganvas } from './cli-helpers';
 import { createHash } from 'crypto';
-import { promises as fs } from 'fs';
+import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FeatureExtractor, Generator, Runtime, VectorLibrary, demoModelDir, loadScan, pixelVector, scan } from 'ganvas';
@@ -113,6 +113,19 @@ describe('ganvas command line', function () {
     ok(await ganvas([...scan2, '-o', other, '--shard', '3/4']));
     fails(await ganvas(['merge', shards[0], shards[1], shards[2], path.join(tmp, 'other.shard-0003-of-0004.json'), '-o', bad]), /other model files.*generator\/ganvas\.json/);
     expect(await exists(bad), 'no output after a refused merge').to.equal(false);
+  });
+
+  it('more shards than chunks: empty shards merge too (5 shards of 3 chunks)', async () => {
+    const small = SCAN.map((a, i) => (SCAN[i - 1] === '-n' ? '40' : a));
+    const one = path.join(tmp, 'few.json');
+    ok(await ganvas([...small, '-o', one]));
+    const out = path.join(tmp, 'fews.json');
+    for (let i = 0; i < 5; i++) ok(await ganvas([...small, '-o', out, '--shard', `${i}/5`]));
+    const shards = [0, 1, 2, 3, 4].map((i) => path.join(tmp, `fews.shard-000${i}-of-0005.json`));
+    expect(shards.map((f) => JSON.parse(readFileSync(f, 'utf8')).entries.length)).to.deep.equal([0, 16, 0, 16, 8]);
+    const merged = path.join(tmp, 'few-merged.json');
+    ok(await ganvas(['merge', ...shards, '-o', merged]));
+    expect((await fs.readFile(merged)).equals(await fs.readFile(one))).to.equal(true);
   });
 
   it('shards from SLURM_ARRAY_TASK_ID (array 4-6: SLURM_ARRAY_TASK_MIN = 4) and from JOB_COMPLETION_INDEX merge to the same bytes', async () => {

@@ -107,6 +107,8 @@ export interface JobCommand<Open, Ctx> extends JobStart<Open> {
   /** Opened in this process (header, validation); reused for --workers 1. */
   ctx: Ctx;
   header: Record<string, unknown>;
+  /** The header from the chunk results, when parts of it are only known once something was computed. */
+  headerFrom?: (results: unknown[]) => Promise<Record<string, unknown>>;
   spec: JobSpec;
   /** Chunk results → entries. */
   entries: (results: unknown[]) => unknown[];
@@ -151,7 +153,8 @@ export async function executeJob<Open, Ctx>(flags: RunFlags, start: JobStart<Ope
     const from = mine.length > 0 ? mine[0][0] : Math.min(job.total, Math.floor((shard.index * k) / shard.count) * job.chunkSize);
     info = { index: shard.index, count: shard.count, from, to: mine.length > 0 ? mine[mine.length - 1][1] : from };
   }
-  await writeFileAtomic(outFile, serialize(assemble(job.header, entries, job.spec, info)));
+  const header = job.headerFrom ? await job.headerFrom(results) : job.header;
+  await writeFileAtomic(outFile, serialize(assemble(header, entries, job.spec, info)));
   await removeWorkDir(workDir);
   return outFile;
 }

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { FeatureExtractor } from '../features';
 import { Cut, Generator } from '../generator';
 import { Runtime } from '../runtime/session';
-import { scan } from '../tileability';
+import { Scan, scan } from '../tileability';
 import { ChunkTask, prepareDir } from './job';
 import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation } from './common';
 import { Shard, shardFile, shardTag } from './shard';
@@ -44,8 +44,9 @@ export const scanTask: ChunkTask<ScanOpen, ScanCtx> = {
     return { o, rt, gen, cut, fx };
   },
   async run(ctx, [from, to], c) {
-    const s = await scan(ctx.cut, ctx.fx, { ...scanSettings(ctx.o), from, to, onProgress: (done) => c.onProgress(done) });
-    return s.entries;
+    // The whole library result: its header holds what only a computation tells (the default erosion comes from
+    // the feature map's size), and every chunk's header is the same.
+    return scan(ctx.cut, ctx.fx, { ...scanSettings(ctx.o), from, to, onProgress: (done) => c.onProgress(done) });
   },
   async close(ctx) {
     await ctx.rt.release();
@@ -115,9 +116,14 @@ export async function prepareScan(flags: ScanFlags, start: JobStart<ScanOpen>): 
   await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
   const open = start.open;
   const ctx = await scanTask.open(open, flags.threads ?? defaultThreads(flags.workers));
-  // The header as the library writes it: a scan of no vectors (validates layers, grid and erosion up front).
+  // A scan of no vectors checks the settings up front; the output's header comes from the chunks (headerFrom).
   const { entries: _none, ...header } = await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 0 });
   void _none;
+  const strip = (r: Scan): Record<string, unknown> => {
+    const { entries: _e, ...h } = r;
+    void _e;
+    return h;
+  };
   const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await bundleDigests('features', ctx.fx.bundle)) };
   return {
     ...start, task: scanTask, ctx, header,
@@ -126,6 +132,8 @@ export async function prepareScan(flags: ScanFlags, start: JobStart<ScanOpen>): 
       args: { generator: ctx.gen.name, layer: open.layer, features: ctx.fx.name, featureLayer: open.featureLayer, count: open.count, seed: open.seed, grid: open.grid, erosion: open.erosion, batch: open.batch },
       models,
     },
-    entries: (results) => (results as unknown[][]).flat(),
+    entries: (results) => (results as Scan[]).flatMap((r) => r.entries),
+    // A shard without chunks (more shards than chunks) scores one vector for the header alone.
+    headerFrom: async (results) => strip(results.length > 0 ? (results[0] as Scan) : await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 1 })),
   };
 }
