@@ -11,7 +11,7 @@
  * with N; it is measured at --shard-vectors (default 8192, a small real job).
  * CPU times are the children's user + system time (bash `times`, which includes the worker processes).
  *
- *   npm run bench:cli [-- --count 2048 --pairs 256 --shard-vectors 8192]
+ *   npm run bench:cli [-- --count 2048 --pairs 1024 --shard-vectors 8192]
  */
 import { execFileSync } from 'child_process';
 import { promises as fs } from 'fs';
@@ -42,7 +42,7 @@ function run(args: string[]): Timed {
 
 async function main(): Promise<void> {
   const count = intArg('count', 2048);
-  const pairs = intArg('pairs', 256);
+  const pairs = intArg('pairs', 1024);
   const shardVectors = intArg('shard-vectors', 8192);
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-bench-cli-'));
   const scanArgs = ['scan', '-g', 'fmnist-stylegan', '-l', 'b8.conv1', '-f', 'fmnist-resnet', '--feature-layer', 'layer1', '-n', String(count), '--batch', '64'];

@@ -6,10 +6,10 @@
  * message, a non-zero exit and no output file.
  */
 import { expect } from 'chai';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { CLI, Ran, cleanEnv, ganvas } from './cli-helpers';
 import { createHash } from 'crypto';
-import { promises as fs } from 'fs';
+import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FeatureExtractor, Generator, Runtime, VectorLibrary, demoModelDir, loadScan, pixelVector, scan } from 'ganvas';
@@ -115,6 +115,19 @@ describe('ganvas command line', function () {
     expect(await exists(bad), 'no output after a refused merge').to.equal(false);
   });
 
+  it('more shards than chunks: empty shards merge too (5 shards of 3 chunks)', async () => {
+    const small = SCAN.map((a, i) => (SCAN[i - 1] === '-n' ? '40' : a));
+    const one = path.join(tmp, 'few.json');
+    ok(await ganvas([...small, '-o', one]));
+    const out = path.join(tmp, 'fews.json');
+    for (let i = 0; i < 5; i++) ok(await ganvas([...small, '-o', out, '--shard', `${i}/5`]));
+    const shards = [0, 1, 2, 3, 4].map((i) => path.join(tmp, `fews.shard-000${i}-of-0005.json`));
+    expect(shards.map((f) => JSON.parse(readFileSync(f, 'utf8')).entries.length)).to.deep.equal([0, 16, 0, 16, 8]);
+    const merged = path.join(tmp, 'few-merged.json');
+    ok(await ganvas(['merge', ...shards, '-o', merged]));
+    expect((await fs.readFile(merged)).equals(await fs.readFile(one))).to.equal(true);
+  });
+
   it('shards from SLURM_ARRAY_TASK_ID (array 4-6: SLURM_ARRAY_TASK_MIN = 4) and from JOB_COMPLETION_INDEX merge to the same bytes', async () => {
     const out = path.join(tmp, 'slurm.json');
     for (const id of [4, 5, 6]) {
@@ -155,6 +168,25 @@ describe('ganvas command line', function () {
     ok(await ganvas([...SCAN, '-o', out, '--workers', '2', '--threads', '1']));
     expect((await fs.readFile(out)).equals(wholeBytes)).to.equal(true);
     expect(await exists(work), 'the work directory is removed after success').to.equal(false);
+  });
+
+  it('a worker killed mid-run fails the command clearly (no output); the rerun completes with the same bytes', async () => {
+    const out = path.join(tmp, 'workerkill.json');
+    const work = path.join(tmp, '.workerkill.json.all.ganvas-work');
+    const child = spawn(process.execPath, [CLI, ...SCAN, '-o', out, '--workers', '2', '--threads', '1'], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    while (!(await fs.readdir(work).catch(() => [] as string[])).some((f) => f.startsWith('chunk-')) && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    const kids = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n').filter((x) => x !== '');
+    expect(kids.length, 'two worker processes').to.equal(2);
+    process.kill(Number(kids[0]), 'SIGKILL');
+    const code = await exited;
+    expect(code, stderr).to.equal(1);
+    expect(stderr).to.match(/ganvas: error: worker \d exited with SIGKILL/);
+    expect(await exists(out)).to.equal(false);
+    ok(await ganvas([...SCAN, '-o', out, '--workers', '2', '--threads', '1']));
+    expect((await fs.readFile(out)).equals(wholeBytes)).to.equal(true);
   });
 
   it('refuses to resume when the model file changed, or with other arguments', async () => {

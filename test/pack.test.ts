@@ -40,6 +40,11 @@ describe('npm pack', function () {
     expect(result.from.startsWith(path.join(app, 'node_modules', 'ganvas'))).to.equal(true);
     expect(result.dims).to.deep.equal([2, 1, 32, 32]);
     expect(result.layer).to.deep.equal(['N', 64, 16, 16]);
+    // The `ganvas` command (issue 17): the package's bin, linked by npm, runs a tiny scan of a shipped model.
+    const bin = path.join(app, 'node_modules', '.bin', 'ganvas');
+    expect(execFileSync(bin, ['--help'], { cwd: app, encoding: 'utf8' })).to.match(/scan[\s\S]*dataset[\s\S]*merge/);
+    execFileSync(bin, ['scan', '-g', 'fmnist-stylegan', '-l', 'b8.conv1', '-f', 'fmnist-resnet', '--feature-layer', 'layer1', '-n', '4', '--batch', '4', '-q', '-o', 'scan.json'], { cwd: app, stdio: 'pipe' });
+    expect(JSON.parse(await fs.readFile(path.join(app, 'scan.json'), 'utf8')).entries).to.have.length(4);
     await fs.rm(tmp, { recursive: true, force: true });
   });
 });

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { GanvasError } from '../errors';
 import { writeFileAtomic } from '../io';
 import { ModelBundle, demoModelDir, demoModels } from '../manifest';
-import { ChunkTask, JobSpec, fileDigest, removeWorkDir, runJob } from './job';
+import { ChunkTask, JobSpec, WorkerPool, fileDigest, removeWorkDir, runJob } from './job';
 import { Shard, chunkRanges, resolveShard, shardChunks } from './shard';
 
 export function intOption(min: number, what: string): (text: string) => number {
@@ -92,29 +92,47 @@ export function serialize(out: Record<string, unknown>): string {
   return out.format === 'ganvas-dataset/1' ? JSON.stringify(out, null, 1) : JSON.stringify(out);
 }
 
-export interface JobCommand<Open, Ctx> {
+/** What a job needs before any model is opened: enough to start the worker processes early. */
+export interface JobStart<Open> {
   command: string;
-  task: ChunkTask<Open, Ctx>;
   open: Open;
+  total: number;
+  chunkSize: number;
+  workDir: (shard: Shard | undefined) => string;
+  outFile: (shard: Shard | undefined) => string;
+}
+
+export interface JobCommand<Open, Ctx> extends JobStart<Open> {
+  task: ChunkTask<Open, Ctx>;
   /** Opened in this process (header, validation); reused for --workers 1. */
   ctx: Ctx;
   header: Record<string, unknown>;
+  /** The header from the chunk results, when parts of it are only known once something was computed. */
+  headerFrom?: (results: unknown[]) => Promise<Record<string, unknown>>;
   spec: JobSpec;
-  total: number;
-  chunkSize: number;
-  /** The final output file of an unsharded run (a shard writes shardFile(out)). */
-  out: string;
-  workDir: (shard: Shard | undefined) => string;
-  outFile: (shard: Shard | undefined) => string;
   /** Chunk results → entries. */
   entries: (results: unknown[]) => unknown[];
 }
 
-export async function executeJob<Open, Ctx>(job: JobCommand<Open, Ctx>, flags: RunFlags): Promise<string> {
+/**
+ * Runs a job: resolves the shard, starts the worker processes (they open their models while this process opens
+ * its own in `prepare`), computes the missing chunks, writes the output atomically, removes the work directory.
+ */
+export async function executeJob<Open, Ctx>(flags: RunFlags, start: JobStart<Open>, prepare: () => Promise<JobCommand<Open, Ctx>>): Promise<string> {
   const shard = resolveShard(flags.shard, flags.shardCount);
-  const workDir = job.workDir(shard);
-  const outFile = job.outFile(shard);
+  const workDir = start.workDir(shard);
+  const outFile = start.outFile(shard);
   const threads = flags.threads ?? defaultThreads(flags.workers);
+  const mine = shardChunks(chunkRanges(start.total, start.chunkSize), shard);
+  const n = Math.min(flags.workers, mine.length);
+  const pool = n > 1 ? new WorkerPool(n, path.join(__dirname, 'worker.js'), { type: 'open', command: start.command, open: start.open, threads, workDir, models: {} }) : undefined;
+  let job: JobCommand<Open, Ctx>;
+  try {
+    job = await prepare();
+  } catch (e) {
+    pool?.kill();
+    throw e;
+  }
   const local: typeof job.task = {
     open: async () => job.ctx,
     run: (ctx, r, c) => job.task.run(ctx, r, c),
@@ -126,17 +144,17 @@ export async function executeJob<Open, Ctx>(job: JobCommand<Open, Ctx>, flags: R
       progress: { label: `${job.command}${shard ? ` ${shard.index}/${shard.count}` : ''}`, quiet: flags.quiet, interval: flags.progressInterval },
     },
     local,
-    path.join(__dirname, 'worker.js'),
+    pool,
   );
   const entries = job.entries(results);
   let info: ShardInfo | undefined;
   if (shard) {
-    const mine = shardChunks(chunkRanges(job.total, job.chunkSize), shard);
     const k = Math.ceil(job.total / job.chunkSize);
     const from = mine.length > 0 ? mine[0][0] : Math.min(job.total, Math.floor((shard.index * k) / shard.count) * job.chunkSize);
     info = { index: shard.index, count: shard.count, from, to: mine.length > 0 ? mine[mine.length - 1][1] : from };
   }
-  await writeFileAtomic(outFile, serialize(assemble(job.header, entries, job.spec, info)));
+  const header = job.headerFrom ? await job.headerFrom(results) : job.header;
+  await writeFileAtomic(outFile, serialize(assemble(header, entries, job.spec, info)));
   await removeWorkDir(workDir);
   return outFile;
 }

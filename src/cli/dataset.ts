@@ -15,7 +15,7 @@ import { VectorLibrary } from '../library';
 import { MaskKind } from '../masks';
 import { Runtime } from '../runtime/session';
 import { ChunkTask, fileDigest, prepareDir } from './job';
-import { JobCommand, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation, numberOption } from './common';
+import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation, numberOption } from './common';
 import { Shard, shardTag } from './shard';
 
 export interface DatasetOpen {
@@ -103,15 +103,15 @@ export function datasetCommand(): Command {
     .requiredOption('-o, --out <dir>', 'output directory: index.json (a shard writes index.shard-iiii-of-nnnn.json) and the PNG folders');
   addRunOptions(cmd);
   cmd.action(async (flags: DatasetFlags) => {
-    const written = await executeJob(await prepareDataset(flags), flags);
+    const start = await datasetStart(flags);
+    const written = await executeJob(flags, start, () => prepareDataset(flags, start));
     if (!flags.quiet) process.stderr.write(`wrote ${written}\n`);
   });
   return cmd;
 }
 
-export async function prepareDataset(flags: DatasetFlags): Promise<JobCommand<DatasetOpen, DatasetCtx>> {
+export async function datasetStart(flags: DatasetFlags): Promise<JobStart<DatasetOpen>> {
   const out = path.resolve(flags.out);
-  await prepareDir(out, 'the output directory');
   const open: DatasetOpen = {
     generator: path.resolve(await modelLocation(flags.generator, '--generator')),
     layer: flags.layer,
@@ -123,11 +123,21 @@ export async function prepareDataset(flags: DatasetFlags): Promise<JobCommand<Da
     keepShare: flags.keepShare ?? null,
     out,
   };
+  return {
+    command: 'dataset', open, total: open.count, chunkSize: flags.chunk,
+    workDir: (shard: Shard | undefined): string => path.join(out, '.ganvas-work', shard ? shardTag(shard) : 'all'),
+    outFile: (shard) => path.join(out, shard ? `index.${shardTag(shard)}.json` : 'index.json'),
+  };
+}
+
+export async function prepareDataset(flags: DatasetFlags, start: JobStart<DatasetOpen>): Promise<JobCommand<DatasetOpen, DatasetCtx>> {
+  const { open } = start;
+  const out = open.out;
+  await prepareDir(out, 'the output directory');
   const ctx = await datasetTask.open(open, flags.threads ?? defaultThreads(flags.workers));
   const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await libraryDigests(open.library)) };
-  const workDir = (shard: Shard | undefined): string => path.join(out, '.ganvas-work', shard ? shardTag(shard) : 'all');
   // The header as the library writes it: a dataset of no pairs (validates the library and classes up front).
-  const headerDir = path.join(out, '.ganvas-work', 'header');
+  const headerDir = path.join(out, '.ganvas-work', `header-${process.pid}`);
   let header: Record<string, unknown>;
   try {
     const { entries: _none, ...h } = await generateDataset(ctx.cut, ctx.library, { ...settings(open), dir: headerDir, from: 0, to: 0 });
@@ -137,14 +147,12 @@ export async function prepareDataset(flags: DatasetFlags): Promise<JobCommand<Da
     await fs.rm(headerDir, { recursive: true, force: true }).catch(() => undefined);
   }
   return {
-    command: 'dataset', task: datasetTask, open, ctx, header, total: open.count, chunkSize: flags.chunk, out,
+    ...start, task: datasetTask, ctx, header,
     spec: {
       command: 'dataset',
       args: { generator: ctx.gen.name, layer: open.layer, count: open.count, seed: open.seed, kind: open.kind, classes: open.classes, keepShare: open.keepShare, chunk: flags.chunk },
       models,
     },
-    workDir,
-    outFile: (shard) => path.join(out, shard ? `index.${shardTag(shard)}.json` : 'index.json'),
     entries: (results) => (results as DatasetEntry[][]).flat(),
   };
 }

@@ -17,7 +17,7 @@ import { Runtime } from '../runtime/session';
 import { FloatTensor, sliceBatch } from '../runtime/tensor';
 import { fashionMnist, tissueCrops } from '../stitching/data';
 import { ChunkTask, fileDigest, prepareDir } from './job';
-import { JobCommand, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation, numberOption } from './common';
+import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation, numberOption } from './common';
 import { Shard, shardFile, shardTag } from './shard';
 
 const METHODS = { plain: inversionMethods.plain, 'fft-dec': inversionMethods.fftDec, 'fft-dec-no-jitter': inversionMethods.fftDecNoJitter };
@@ -114,7 +114,8 @@ export function invertCommand(): Command {
     .requiredOption('-o, --out <file>', 'output JSON file (a shard writes <file> with ".shard-iiii-of-nnnn" before the extension)');
   addRunOptions(cmd);
   cmd.action(async (flags: InvertFlags) => {
-    const written = await executeJob(await prepareInvert(flags), flags);
+    const start = await invertStart(flags);
+    const written = await executeJob(flags, start, () => prepareInvert(flags, start));
     if (!flags.quiet) process.stderr.write(`wrote ${written}\n`);
   });
   return cmd;
@@ -128,34 +129,42 @@ function parseRange(text: string): [number, number] {
   return [parts[0], parts[1]];
 }
 
-export async function prepareInvert(flags: InvertFlags): Promise<JobCommand<InvertOpen, InvertCtx>> {
+export async function invertStart(flags: InvertFlags): Promise<JobStart<InvertOpen>> {
   const out = path.resolve(flags.out);
-  await prepareDir(path.dirname(out), 'the output directory');
-  if (flags.pngDir) await prepareDir(path.resolve(flags.pngDir), 'the PNG directory');
   const images = flags.images.endsWith('.npy') ? path.resolve(flags.images) : flags.images;
   const range = parseRange(flags.range);
+  // The set's size decides the chunks (a .npy file's length is read; the named sets are cheap to make).
   const preview = await loadImages(images, flags.count);
   const open: InvertOpen = {
     classifier: path.resolve(await modelLocation(flags.classifier, '--classifier')),
     layer: flags.layer, method: flags.method, images, count: preview.dims[0], steps: flags.steps, lr: flags.lr, seed: flags.seed, batch: flags.batch, range,
     pngDir: flags.pngDir ? path.resolve(flags.pngDir) : null,
   };
-  const ctx = await invertTask.open(open, flags.threads ?? defaultThreads(flags.workers));
-  const models: Record<string, string> = { ...(await bundleDigests('classifier', ctx.fx.bundle)) };
-  if (images.endsWith('.npy')) models[`images/${path.basename(images)}`] = await fileDigest(images);
-  const header = {
-    format: 'ganvas-inversions/1', classifier: ctx.fx.name, layer: ctx.fx.layer.aliases[0] ?? ctx.fx.layer.name, method: open.method,
-    images: images.endsWith('.npy') ? path.basename(images) : images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range,
-  };
   return {
-    command: 'invert', task: invertTask, open, ctx, header, total: open.count, chunkSize: open.batch, out,
-    spec: {
-      command: 'invert',
-      args: { classifier: header.classifier, layer: open.layer, method: open.method, images: header.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range, pngs: open.pngDir !== null },
-      models,
-    },
+    command: 'invert', open, total: open.count, chunkSize: open.batch,
     workDir: (shard: Shard | undefined) => path.join(path.dirname(out), `.${path.basename(out)}.${shard ? shardTag(shard) : 'all'}.ganvas-work`),
     outFile: (shard: Shard | undefined) => shardFile(out, shard),
+  };
+}
+
+export async function prepareInvert(flags: InvertFlags, start: JobStart<InvertOpen>): Promise<JobCommand<InvertOpen, InvertCtx>> {
+  const { open } = start;
+  await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
+  if (open.pngDir) await prepareDir(open.pngDir, 'the PNG directory');
+  const ctx = await invertTask.open(open, flags.threads ?? defaultThreads(flags.workers));
+  const models: Record<string, string> = { ...(await bundleDigests('classifier', ctx.fx.bundle)) };
+  if (open.images.endsWith('.npy')) models[`images/${path.basename(open.images)}`] = await fileDigest(open.images);
+  const header = {
+    format: 'ganvas-inversions/1', classifier: ctx.fx.name, layer: ctx.fx.layer.aliases[0] ?? ctx.fx.layer.name, method: open.method,
+    images: open.images.endsWith('.npy') ? path.basename(open.images) : open.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range: open.range,
+  };
+  return {
+    ...start, task: invertTask, ctx, header,
+    spec: {
+      command: 'invert',
+      args: { classifier: header.classifier, layer: open.layer, method: open.method, images: header.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range: open.range, pngs: open.pngDir !== null },
+      models,
+    },
     entries: (results) => (results as unknown[][]).flat(),
   };
 }

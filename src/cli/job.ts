@@ -108,7 +108,7 @@ export async function prepareDir(dir: string, what: string): Promise<void> {
 }
 
 /** Checks or writes job.json: a resume must have the arguments and model digests of the run it continues. */
-async function claimWorkDir(plan: JobPlan<unknown>): Promise<void> {
+async function claimWorkDir(plan: Pick<JobPlan<unknown>, 'workDir' | 'spec' | 'total' | 'chunkSize' | 'shard'>): Promise<void> {
   const file = path.join(plan.workDir, 'job.json');
   const mine: JobFile = {
     format: 'ganvas-job/1', spec: plan.spec, total: plan.total, chunkSize: plan.chunkSize,
@@ -151,8 +151,17 @@ async function claimWorkDir(plan: JobPlan<unknown>): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(mine, null, 1));
 }
 
+/**
+ * For commands that are one piece of work with their own checkpoint (stitch training, grid-size inversion): the
+ * work directory, its job.json checked against the arguments and model digests as for chunked jobs.
+ */
+export async function claimJob(workDir: string, spec: JobSpec): Promise<void> {
+  await prepareDir(workDir, 'the work directory');
+  await claimWorkDir({ workDir, spec, total: 1, chunkSize: 1, shard: undefined });
+}
+
 /** Runs the plan's chunks (those of its shard), skipping finished ones; returns every chunk's result in order. */
-export async function runJob<Open, Ctx>(plan: JobPlan<Open>, task: ChunkTask<Open, Ctx>, workerModule: string): Promise<unknown[]> {
+export async function runJob<Open, Ctx>(plan: JobPlan<Open>, task: ChunkTask<Open, Ctx>, pool?: WorkerPool): Promise<unknown[]> {
   await prepareDir(plan.workDir, 'the work directory');
   await claimWorkDir(plan as JobPlan<unknown>);
   const mine = shardChunks(chunkRanges(plan.total, plan.chunkSize), plan.shard);
@@ -176,8 +185,10 @@ export async function runJob<Open, Ctx>(plan: JobPlan<Open>, task: ChunkTask<Ope
     finished += r[1] - r[0];
     report();
   };
+  if (pool && todo.length === 0) pool.kill();
   if (todo.length > 0) {
-    if (plan.workers <= 1 || todo.length === 1) {
+    if (!pool || pool.size <= 1 || todo.length === 1) {
+      pool?.kill();
       const ctx = await task.open(plan.open, plan.threads);
       try {
         for (const r of todo) {
@@ -189,7 +200,7 @@ export async function runJob<Open, Ctx>(plan: JobPlan<Open>, task: ChunkTask<Ope
         await task.close(ctx);
       }
     } else {
-      await runInWorkers(plan, todo, workerModule, onChunkProgress, onChunkDone);
+      await pool.run(todo, onChunkProgress, onChunkDone);
     }
   }
   progress.finish();
@@ -218,73 +229,98 @@ export type FromWorker =
 
 /**
  * N child processes (not worker threads: onnxruntime-node cannot be loaded again in a new thread once one has
- * exited), each opening its own models and sessions; chunks are handed out in index order to whichever worker is
- * free, and each worker writes its chunk files itself. Any failure stops all workers; finished chunks stay.
+ * exited), each opening its own models and sessions. The pool is started before the parent opens its own copy of
+ * the models (for the output header and argument checks), so the workers' start-up overlaps the parent's.
+ * Chunks are handed out in index order to whichever worker is free; each worker writes its chunk files itself.
+ * Any failure stops all workers; finished chunks stay.
  */
-async function runInWorkers<Open>(
-  plan: JobPlan<Open>,
-  todo: Range[],
-  workerModule: string,
-  onProgress: (r: Range, done: number) => void,
-  onDone: (r: Range) => void,
-): Promise<void> {
-  const n = Math.min(plan.workers, todo.length);
-  const queue = [...todo];
-  const children: ChildProcess[] = [];
-  const stopAll = (): void => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopAll();
+export class WorkerPool {
+  private readonly children: ChildProcess[] = [];
+  private readonly ready: Promise<void>[] = [];
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>[] = [];
+  private readonly listeners: ((w: number, m: FromWorker) => void)[] = [];
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    this.kill();
     process.exit(sig === 'SIGINT' ? 130 : 143);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    await Promise.all(
-      Array.from({ length: n }, (_, w) =>
-        new Promise<void>((resolve, reject) => {
-          const child = fork(workerModule, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, GANVAS_WORKER: String(w) } });
-          children.push(child);
-          let current: Range | undefined;
-          let failed = false;
-          const fail = (msg: string): void => {
-            if (failed) return;
-            failed = true;
-            stopAll();
-            reject(new GanvasError('RUNTIME', `worker ${w}: ${msg}`));
-          };
-          const next = (): void => {
-            current = queue.shift();
-            if (current) child.send({ type: 'chunk', range: current } satisfies ToWorker);
-            else child.send({ type: 'close' } satisfies ToWorker);
-          };
+
+  constructor(n: number, workerModule: string, open: Extract<ToWorker, { type: 'open' }>) {
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+    for (let w = 0; w < n; w++) {
+      const child = fork(workerModule, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, GANVAS_WORKER: String(w) } });
+      this.children.push(child);
+      this.exited.push(new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))));
+      this.ready.push(
+        new Promise((resolve, reject) => {
           child.on('message', (m: FromWorker) => {
-            if (m.type === 'ready') next();
-            else if (m.type === 'progress') onProgress(m.range, m.done);
-            else if (m.type === 'done') {
-              onDone(m.range);
-              next();
-            } else if (m.type === 'error') fail(m.message);
+            if (m.type === 'ready') resolve();
+            else if (m.type === 'error') reject(new GanvasError('RUNTIME', `worker ${w}: ${m.message}`));
+            for (const l of this.listeners) l(w, m);
           });
-          child.on('error', (e) => fail(describeError(e)));
-          child.on('exit', (code, signal) => {
-            if (failed) return;
-            if (code === 0 && current === undefined) resolve();
-            else fail(`exited with ${signal ?? `code ${code}`}${current ? ` while computing items ${current[0]}…${current[1] - 1}` : ''}`);
-          });
-          child.send({ type: 'open', command: plan.spec.command, open: plan.open, threads: plan.threads, workDir: plan.workDir, models: plan.spec.models } satisfies ToWorker);
+          child.on('error', (e) => reject(new GanvasError('RUNTIME', `worker ${w}: ${describeError(e)}`)));
+          void this.exited[w].then(({ code, signal }) => reject(new GanvasError('RUNTIME', `worker ${w} exited with ${signal ?? `code ${code}`} while opening its models`)));
         }),
-      ),
-    );
-  } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    stopAll();
+      );
+      // A failure is reported by run(); an unobserved rejection must not end the process first.
+      this.ready[w].catch(() => undefined);
+      child.send(open);
+    }
+  }
+
+  get size(): number {
+    return this.children.length;
+  }
+
+  /** Computes the chunks; resolves when all are done and every worker has exited cleanly. */
+  async run(todo: Range[], onProgress: (r: Range, done: number) => void, onDone: (r: Range) => void): Promise<void> {
+    const queue = [...todo];
+    const current: (Range | undefined)[] = this.children.map(() => undefined);
+    let failure: ((e: Error) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => (failure = reject));
+    failed.catch(() => undefined);
+    const next = (w: number): void => {
+      current[w] = queue.shift();
+      this.children[w].send(current[w] ? ({ type: 'chunk', range: current[w] as Range } satisfies ToWorker) : ({ type: 'close' } satisfies ToWorker));
+    };
+    this.listeners.push((w, m) => {
+      if (m.type === 'progress') onProgress(m.range, m.done);
+      else if (m.type === 'done') {
+        onDone(m.range);
+        next(w);
+      } else if (m.type === 'error') failure?.(new GanvasError('RUNTIME', `worker ${w}: ${m.message}`));
+    });
+    try {
+      await Promise.race([
+        failed,
+        Promise.all(
+          this.children.map(async (_, w) => {
+            await this.ready[w];
+            next(w);
+            const { code, signal } = await this.exited[w];
+            if (code !== 0 || current[w] !== undefined) {
+              const at = current[w];
+              throw new GanvasError('RUNTIME', `worker ${w} exited with ${signal ?? `code ${code}`}${at ? ` while computing items ${at[0]}…${at[1] - 1}` : ''}`);
+            }
+          }),
+        ),
+      ]);
+    } finally {
+      this.kill();
+    }
+  }
+
+  /** Stops every worker still running (SIGKILL: their finished chunks are already on disk). */
+  kill(): void {
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
 }
 
 /** Removes a finished job's work directory. */
 export async function removeWorkDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true });
+  // A dataset's work directories share <dir>/.ganvas-work/: removed with the last of them (rmdir fails when not empty).
+  if (path.basename(path.dirname(dir)) === '.ganvas-work') await fs.rmdir(path.dirname(dir)).catch(() => undefined);
 }

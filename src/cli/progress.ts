@@ -63,9 +63,10 @@ export class Progress {
 
   private status(): string {
     const seconds = (Date.now() - this.t0) / 1000;
-    const rate = (this.done - this.resumed) / Math.max(seconds, 1e-9);
+    // No rate from the first half second: one early update would claim millions per second.
+    const rate = seconds >= 0.5 ? (this.done - this.resumed) / seconds : 0;
     const pct = this.total > 0 ? ((100 * this.done) / this.total).toFixed(1) : '100.0';
     const eta = rate > 0 ? formatDuration((this.total - this.done) / rate) : '?';
-    return `${this.done}/${this.total} (${pct}%) ${rate.toFixed(1)}/s ETA ${eta}`;
+    return `${this.done}/${this.total} (${pct}%) ${rate > 0 ? rate.toFixed(1) : '?'}/s ETA ${eta}`;
   }
 }

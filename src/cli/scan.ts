@@ -9,9 +9,9 @@ import * as path from 'path';
 import { FeatureExtractor } from '../features';
 import { Cut, Generator } from '../generator';
 import { Runtime } from '../runtime/session';
-import { scan } from '../tileability';
+import { Scan, scan } from '../tileability';
 import { ChunkTask, prepareDir } from './job';
-import { JobCommand, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation } from './common';
+import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation } from './common';
 import { Shard, shardFile, shardTag } from './shard';
 
 export interface ScanOpen {
@@ -22,7 +22,8 @@ export interface ScanOpen {
   count: number;
   seed: number;
   grid: number;
-  erosion: number;
+  /** Null: the library's default (from the feature map's size ratio to the layer). */
+  erosion: number | null;
   batch: number;
 }
 
@@ -43,16 +44,17 @@ export const scanTask: ChunkTask<ScanOpen, ScanCtx> = {
     return { o, rt, gen, cut, fx };
   },
   async run(ctx, [from, to], c) {
-    const s = await scan(ctx.cut, ctx.fx, { ...scanSettings(ctx.o), from, to, onProgress: (done) => c.onProgress(done) });
-    return s.entries;
+    // The whole library result: its header holds what only a computation tells (the default erosion comes from
+    // the feature map's size), and every chunk's header is the same.
+    return scan(ctx.cut, ctx.fx, { ...scanSettings(ctx.o), from, to, onProgress: (done) => c.onProgress(done) });
   },
   async close(ctx) {
     await ctx.rt.release();
   },
 };
 
-function scanSettings(o: ScanOpen): { count: number; seed: number; grid: number; erosion: number; batchSize: number } {
-  return { count: o.count, seed: o.seed, grid: o.grid, erosion: o.erosion, batchSize: o.batch };
+function scanSettings(o: ScanOpen): { count: number; seed: number; grid: number; erosion?: number; batchSize: number } {
+  return { count: o.count, seed: o.seed, grid: o.grid, ...(o.erosion !== null ? { erosion: o.erosion } : {}), batchSize: o.batch };
 }
 
 interface ScanFlags extends RunFlags {
@@ -63,7 +65,7 @@ interface ScanFlags extends RunFlags {
   count: number;
   seed: number;
   grid: number;
-  erosion: number;
+  erosion?: number;
   batch: number;
   out: string;
 }
@@ -78,19 +80,20 @@ export function scanCommand(): Command {
     .addOption(new Option('-n, --count <n>', 'number of vectors (one per generated sample)').argParser(intOption(1, '--count')).default(2048))
     .addOption(new Option('--seed <n>', 'scan seed: sample seeds seed·count + i and the random positions derive from it').argParser(intOption(0, '--seed')).default(0))
     .addOption(new Option('--grid <g>', 'grid size compared against "full"').argParser(intOption(1, '--grid')).default(2))
-    .addOption(new Option('--erosion <k>', 'erosion of the feature-map mask (odd; 1 = none)').argParser(intOption(1, '--erosion')).default(3))
+    .addOption(new Option('--erosion <k>', 'erosion of the feature-map mask (odd; 1 = none; default: the library\'s, from the feature map\'s size ratio to the layer, recorded in the output)').argParser(intOption(1, '--erosion')))
     .addOption(new Option('--batch <n>', 'vectors per chunk and per onnxruntime call; part of the result\'s identity (other values may change the last bits)').argParser(intOption(1, '--batch')).default(64))
     .requiredOption('-o, --out <file>', 'output JSON file (a shard writes <file> with ".shard-iiii-of-nnnn" before the extension)');
   addRunOptions(cmd);
   cmd.action(async (flags: ScanFlags) => {
-    const written = await executeJob(await prepareScan(flags), flags);
+    const start = await scanStart(flags);
+    const written = await executeJob(flags, start, () => prepareScan(flags, start));
     if (!flags.quiet) process.stderr.write(`wrote ${written}\n`);
   });
   return cmd;
 }
 
-export async function prepareScan(flags: ScanFlags): Promise<JobCommand<ScanOpen, ScanCtx>> {
-  await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
+export async function scanStart(flags: ScanFlags): Promise<JobStart<ScanOpen>> {
+  const out = path.resolve(flags.out);
   const open: ScanOpen = {
     generator: path.resolve(await modelLocation(flags.generator, '--generator')),
     layer: flags.layer,
@@ -99,25 +102,38 @@ export async function prepareScan(flags: ScanFlags): Promise<JobCommand<ScanOpen
     count: flags.count,
     seed: flags.seed,
     grid: flags.grid,
-    erosion: flags.erosion,
+    erosion: flags.erosion ?? null,
     batch: flags.batch,
   };
-  const task = scanTask;
-  const ctx = await task.open(open, flags.threads ?? defaultThreads(flags.workers));
-  // The header as the library writes it: a scan of no vectors (validates layers, grid and erosion up front).
+  return {
+    command: 'scan', open, total: open.count, chunkSize: open.batch,
+    workDir: (shard: Shard | undefined) => path.join(path.dirname(out), `.${path.basename(out)}.${shard ? shardTag(shard) : 'all'}.ganvas-work`),
+    outFile: (shard: Shard | undefined) => shardFile(out, shard),
+  };
+}
+
+export async function prepareScan(flags: ScanFlags, start: JobStart<ScanOpen>): Promise<JobCommand<ScanOpen, ScanCtx>> {
+  await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
+  const open = start.open;
+  const ctx = await scanTask.open(open, flags.threads ?? defaultThreads(flags.workers));
+  // A scan of no vectors checks the settings up front; the output's header comes from the chunks (headerFrom).
   const { entries: _none, ...header } = await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 0 });
   void _none;
+  const strip = (r: Scan): Record<string, unknown> => {
+    const { entries: _e, ...h } = r;
+    void _e;
+    return h;
+  };
   const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await bundleDigests('features', ctx.fx.bundle)) };
-  const out = path.resolve(flags.out);
   return {
-    command: 'scan', task, open, ctx, header, total: open.count, chunkSize: open.batch, out,
+    ...start, task: scanTask, ctx, header,
     spec: {
       command: 'scan',
       args: { generator: ctx.gen.name, layer: open.layer, features: ctx.fx.name, featureLayer: open.featureLayer, count: open.count, seed: open.seed, grid: open.grid, erosion: open.erosion, batch: open.batch },
       models,
     },
-    workDir: (shard: Shard | undefined) => path.join(path.dirname(out), `.${path.basename(out)}.${shard ? shardTag(shard) : 'all'}.ganvas-work`),
-    outFile: (shard: Shard | undefined) => shardFile(out, shard),
-    entries: (results) => (results as unknown[][]).flat(),
+    entries: (results) => (results as Scan[]).flatMap((r) => r.entries),
+    // A shard without chunks (more shards than chunks) scores one vector for the header alone.
+    headerFrom: async (results) => strip(results.length > 0 ? (results[0] as Scan) : await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 1 })),
   };
 }
