@@ -48,6 +48,35 @@ describe('layers()', () => {
     expect(ls.map((l) => l.name)).to.include.members(['e1', 'p1', 'e2', 'p2', 'mid', 'u2', 'c2', 'd2', 'u1', 'c1', 'y']);
   });
 
+  it('lists the layers in an order derived independently: the build order by hand, and every producer before its readers', async () => {
+    // Hand-written from test/graphs.ts unet(): the named 4-D tensors in the order the graph computes them (the
+    // convolutions' outputs between them have generated names and are checked by the dependency rule below).
+    const model = unet().build();
+    const ls = await layers(model);
+    const named = ['e1', 'p1', 'e2', 'p2', 'mid', 'u2', 'c2', 'd2', 'u1', 'c1', 'y'];
+    expect(ls.map((l) => l.name).filter((n) => named.includes(n))).to.deep.equal(named);
+    expect(ls).to.have.length(named.length + 4); // + the outputs of the conv nodes feeding e1, e2, mid, d2
+    // Dependencies read straight from the ONNX proto: a node's 4-D inputs are listed before its outputs, and the
+    // list is in the proto's node order.
+    const position = new Map(ls.map((l, i) => [l.name, i]));
+    const nodes = model.graph.node ?? [];
+    let last = -1;
+    nodes.forEach((node, k) => {
+      for (const out of node.output ?? []) {
+        const at = position.get(out);
+        if (at === undefined) continue;
+        expect(at, `${out} after the outputs of earlier nodes`).to.be.greaterThan(last);
+        last = at;
+        expect(ls[at].op).to.equal(node.opType);
+        expect(ls[at].index).to.equal(k);
+        for (const input of node.input ?? []) {
+          const from = position.get(input);
+          if (from !== undefined) expect(from, `${input} before ${out}`).to.be.lessThan(at);
+        }
+      }
+    });
+  });
+
   it('skips 2-D tensors and constants, and attaches manifest aliases', async () => {
     const model = styled().build().withAliases({ 'b4.conv0': 'h' });
     const ls = await layers(model);
