@@ -9,6 +9,7 @@ import {
   split,
   truncate,
 } from 'ganvas';
+import { GraphBuilder } from './builder';
 import { auxOutput, chain, skipBranch, styled, unet } from './graphs';
 import { rejectsGanvas } from './util';
 
@@ -144,6 +145,32 @@ describe('split() and truncate()', () => {
     const { s, err } = await composeError(skipBranch('widen').build(), 'mid', { x: randn(7, [2, 2, 8, 8]) });
     expect(err).to.be.at.most(1e-5);
     expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:e']);
+  });
+
+  it('hoists a reader only with its producer: the cheapest valid plan, each node run once (issue 19)', async () => {
+    // Per sample: thin 1×32×32 (1024 floats), h2 = mid's input 16×32×32, p = thin expanded to 16×32×32 and read by
+    // a node after the cut (z), c = mean over H×W of p·h2 (16 floats). Each crossing tensor costs 8192 + floats.
+    // Valid plans (a hoisted node takes its producers along): none → thin + h2 = 33792; {p} → p + h2 = 49152;
+    // {p, c1} → p + c1 = 49152; {p, c1, c} → p + c = 32784, the minimum. Dropping the reader → producer edges
+    // lets the cut hoist {c1, c} without p (thin + c = 17424): p would then run in the head (pulled in by c) and
+    // again in the tail (for z), with thin crossing instead of p.
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 1, 32, 32]);
+    const thin = g.node('Relu', [x], 'thin');
+    const h2 = g.node('Tanh', [g.conv(thin, 1, 16, 'h2c', 1)], 'h2');
+    const mid = g.node('Relu', [h2], 'mid');
+    const p = g.node('Expand', [thin, g.initInt64('p_shape', [1, 16, 32, 32])], 'p');
+    const c1 = g.node('Mul', [p, h2], 'c1');
+    const c = g.node('ReduceMean', [c1], 'c', { axes: [2, 3], keepdims: 1 });
+    const z = g.node('Add', [mid, p], 'z');
+    g.node('Add', [z, c], 'y');
+    g.output('y', ['N', 16, 32, 32]);
+    const { s, err } = await composeError(g.build(), 'mid', { x: randn(10, [2, 1, 32, 32]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:p', 'crossing:c']);
+    const made = (m: OnnxModel) => (m.graph.node ?? []).flatMap((n) => n.output ?? []);
+    expect(made(s.tail)).to.deep.equal(['z', 'y']);
+    expect(made(s.head).filter((t) => made(s.tail).includes(t)), 'computed on both sides').to.deep.equal([]);
   });
 
   it('never hands an int64 shape across when a float tensor can cross instead', async () => {
