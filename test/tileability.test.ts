@@ -221,7 +221,7 @@ describe('tileability', () => {
     expect(ranked[0].cosine).to.be.at.least(ranked[ranked.length - 1].cosine);
   });
 
-  it('galleries show grid(2) above full for the chosen entries, and the sweep curve has one point per g', async () => {
+  it('smoke: gallery and sweepCurve run on a scan (shapes, a PNG, one point per g; values are checked above)', async () => {
     const gen = await Generator.open(await tinyGenerator(), rt);
     const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
     const cut = await gen.cut('b8.conv1');
