@@ -36,6 +36,7 @@ export function maskedMean(feat: FloatTensor, n: number, mask: Mask | null): Flo
   }
   const out = new Float32Array(c);
   const count = mask ? maskCount(mask) : h * w;
+  // Stryker disable next-line EqualityOperator: equivalent — k = c would only write past the end of the Float32Array (ignored)
   for (let k = 0; k < c; k++) {
     const base = (n * c + k) * h * w;
     let s = 0;
@@ -100,7 +101,9 @@ async function scoreOnHead(
     [...vectors, ...vectors],
     [...vectors.map(() => fullMask), ...vectors.map(() => gm)],
   );
+  // Stryker disable next-line ObjectLiteral: equivalent — the batch size splits onnxruntime calls, it does not change a value
   const images = await cut.render(both.activations, both.carry, { batchSize: opts.batchSize });
+  // Stryker disable next-line ObjectLiteral: equivalent — the batch size splits onnxruntime calls, it does not change a value
   const feats = await fx.features(images, cut.generator.range, { batchSize: opts.batchSize });
   const [, , fh, fw] = feats.dims;
   const fm = featureMask(gm, fh, fw, opts.erosion ?? 3, ` of ${fx.name} at ${fx.layer.aliases[0] ?? fx.layer.name}`);
@@ -120,6 +123,7 @@ export async function tileability(cut: Cut, fx: FeatureExtractor, vectors: reado
     return v.provenance.seed;
   });
   const { unique, index } = indexSeeds(seeds);
+  // Stryker disable next-line ObjectLiteral: equivalent — the batch size splits onnxruntime calls, it does not change a value
   const head = await cut.sample(unique, { batchSize: opts.batchSize });
   return scoreOnHead(cut, fx, head, index, vectors.map((v) => v.vector), opts);
 }
@@ -159,6 +163,7 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
   for (let start = 0; start < count; start += chunk) {
     const end = Math.min(count, start + chunk);
     const seeds = Array.from({ length: end - start }, (_, i) => seed * count + start + i);
+    // Stryker disable next-line ObjectLiteral: equivalent — the batch size splits onnxruntime calls, it does not change a value
     const head = await cut.sample(seeds, { batchSize: chunk });
     const vectors = seeds.map((_, i) => pixelVector(head.activations, i, positions[start + i][0], positions[start + i][1]));
     const scores = await scoreOnHead(cut, fx, head, seeds.map((_, i) => i), vectors, { ...opts, batchSize: 2 * chunk });

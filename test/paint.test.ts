@@ -219,6 +219,82 @@ describe('paint', () => {
   });
 });
 
+describe('VectorLibrary: refusals with messages that say what is wrong', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('add, get and checkFits', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const lib = VectorLibrary.for(cut);
+    expect(() => lib.add('', '#ff0000', new Float32Array(4))).to.throw(/a library vector needs a name/);
+    expect(() => lib.add('v', '#ff0000', new Float32Array(5))).to.throw('vector "v" has 5 channels; tiny-gen at b8.conv1 has 4');
+    lib.add('fur', '#ff0000', new Float32Array(4));
+    expect(() => lib.add('fur', '#0000ff', new Float32Array(4))).to.throw('the library already has a vector named "fur"');
+    expect(() => lib.get('fut')).to.throw(/no vector "fut" in the library; it has "fur" \(closest: fur\)/);
+    expect(() => VectorLibrary.for(cut).get('x')).to.throw(/it has none/);
+    // Each of model, layer and channel count is checked on its own.
+    expect(() => new VectorLibrary('other', 'b8.conv1', 4).checkFits(cut)).to.throw(/vectors of other at b8.conv1 \(4 channels\); it cannot paint tiny-gen at b8.conv1 \(4 channels\)/);
+    expect(() => new VectorLibrary('tiny-gen', 'b8.conv1', 3).checkFits(cut)).to.throw(/\(3 channels\); it cannot paint tiny-gen/);
+    expect(() => new VectorLibrary('tiny-gen', 'up', 4).checkFits(cut)).to.throw(/cannot paint/);
+    expect(() => new VectorLibrary('tiny-gen', 'b8.conv1', 4).checkFits(cut)).to.not.throw();
+  });
+
+  it('load refuses broken files: not JSON, another format, a vectors path outside, a missing or misshapen .npy', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-libbad-'));
+    const lib = VectorLibrary.for(cut);
+    lib.add('a', '#ff0000', Float32Array.from([1, 2, 3, 4]));
+    await lib.save(path.join(dir, 'good.json'));
+    const good = JSON.parse(await fs.readFile(path.join(dir, 'good.json'), 'utf8'));
+    const write = (name: string, json: unknown) => fs.writeFile(path.join(dir, name), typeof json === 'string' ? json : JSON.stringify(json));
+    await write('broken.json', '{ nope');
+    await write('format.json', { ...good, format: 'ganvas-scan/1' });
+    await write('outside.json', { ...good, vectors: '../x.npy' });
+    await write('notnpy.json', { ...good, vectors: 'x.txt' });
+    await write('number.json', { ...good, vectors: 7 });
+    await write('missing.json', { ...good, vectors: 'gone.npy' });
+    await write('shape.json', { ...good, channels: 5 });
+    await write('count.json', { ...good, entries: [...good.entries, { name: 'b', color: '#0000ff' }] });
+    const msg = async (name: string) => (await rejectsGanvas(VectorLibrary.load(path.join(dir, name)))).message;
+    expect(await msg('broken.json')).to.match(/^cannot read library .*broken\.json: /);
+    expect(await msg('format.json')).to.include('is not a ganvas vector library ("format": "ganvas-library/1")');
+    for (const f of ['outside.json', 'notnpy.json', 'number.json']) expect(await msg(f), f).to.include('"vectors" must name a .npy file beside it');
+    expect(await msg('missing.json')).to.match(/is missing its vectors .*gone\.npy/);
+    expect(await msg('shape.json')).to.match(/has shape \(1, 4\), expected \(1, 5\)/);
+    expect(await msg('count.json')).to.match(/has shape \(1, 4\), expected \(2, 4\)/);
+    // A library saved before content-named vector files (no "vectors"): <base>.npy beside it.
+    const { vectors, ...legacy } = good;
+    await write('legacy.json', legacy);
+    await fs.copyFile(path.join(dir, vectors), path.join(dir, 'legacy.npy'));
+    expect(Array.from((await VectorLibrary.load(path.join(dir, 'legacy.json'))).get('a').vector)).to.deep.equal([1, 2, 3, 4]);
+    await rejectsGanvas(lib.save(path.join(dir, 'lib.txt')));
+  });
+
+  it('a save removes older vector files and temporaries of dead processes, keeps those of live ones', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-libstale-'));
+    const lib = VectorLibrary.for(cut);
+    lib.add('a', '#ff0000', Float32Array.from([1, 2, 3, 4]));
+    await lib.save(path.join(dir, 'lib.json'));
+    const first = (await fs.readdir(dir)).find((n) => n.endsWith('.npy')) as string;
+    const dead = `.lib.json.${2 ** 22 + 12345}.abc123.tmp`; // above Linux's pid_max: no such process
+    const live = `.lib.npy.${process.pid}.abc123.tmp`;
+    const other = '.other.json.1.abc.tmp';
+    for (const n of [dead, live, other, 'lib.npy', 'libx.npy']) await fs.writeFile(path.join(dir, n), 'x');
+    lib.add('b', '#0000ff', Float32Array.from([0, 0, 0, 1]));
+    await lib.save(path.join(dir, 'lib.json'));
+    const names = await fs.readdir(dir);
+    expect(names).to.not.include(first);
+    expect(names).to.not.include(dead);
+    expect(names).to.not.include('lib.npy');
+    expect(names).to.include.members([live, other, 'libx.npy', 'lib.json']);
+    expect(names.filter((n) => /^lib\.[0-9a-f]{12}\.npy$/.test(n))).to.have.length(1);
+  });
+});
+
 describe('paint variations on the identity tail (hand-worked)', () => {
   const rt = new Runtime({ threads: 1 });
   after(() => rt.release());
