@@ -22,7 +22,8 @@ export default {
   buildCommand: 'node scripts/stryker-build.js',
   coverageAnalysis: 'perTest',
   ...(mutate ? { mutate } : {}),
-  ignorePatterns: ['docs', 'notebooks', 'reports', 'test/artifacts', 'models/**/checkpoints'],
+  // .stryker-tmp: the sandboxes of runs going on beside this one (only this run's own folder is ignored by default).
+  ignorePatterns: ['docs', 'notebooks', 'reports', 'test/artifacts', 'models/**/checkpoints', '/.stryker-tmp'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${tag}.html` },
   jsonReporter: { fileName: `reports/mutation/${tag}.json` },
