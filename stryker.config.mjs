@@ -8,6 +8,8 @@
 // found first by Node's lookup from build/test/*.js.
 const specs = process.env.GANVAS_MUTATION_SPECS ? JSON.parse(process.env.GANVAS_MUTATION_SPECS) : ['build/test/visualize.test.js'];
 const mutate = process.env.GANVAS_MUTATION_MUTATE ? JSON.parse(process.env.GANVAS_MUTATION_MUTATE) : undefined;
+// One report folder and sandbox folder per set of modules, so runs on different modules can go side by side.
+const tag = (mutate ?? ['all']).filter((m) => !m.startsWith('!')).join('+').replace(/[^A-Za-z0-9_.+-]+/g, '_') || 'all';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -20,14 +22,15 @@ export default {
   buildCommand: 'node scripts/stryker-build.js',
   coverageAnalysis: 'perTest',
   ...(mutate ? { mutate } : {}),
-  ignorePatterns: ['docs', 'notebooks', 'reports', 'test/artifacts', 'models/**/checkpoints'],
+  // .stryker-tmp: the sandboxes of runs going on beside this one (only this run's own folder is ignored by default).
+  ignorePatterns: ['docs', 'notebooks', 'reports', 'test/artifacts', 'models/**/checkpoints', '/.stryker-tmp'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
-  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: `reports/mutation/${tag}.html` },
+  jsonReporter: { fileName: `reports/mutation/${tag}.json` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0, reportScoreTable: true, reportMutants: true },
   thresholds: { high: 90, low: 85, break: null },
   timeoutMS: 20000,
   timeoutFactor: 2.5,
-  tempDirName: '.stryker-tmp',
+  tempDirName: `.stryker-tmp/${tag}`,
   cleanTempDir: 'always',
 };

@@ -29,7 +29,7 @@ const TESTS = [
   ['src/onnx/mincut.ts', ['mincut', 'split']],
   ['src/onnx/', ['split', 'mincut', 'runtime', 'manifest']],
   ['src/runtime/', ['runtime', 'visualize', 'paint']],
-  ['src/autodiff/', ['autodiff/rules', 'autodiff/engine', 'autodiff/optim', 'autodiff/fixtures']],
+  ['src/autodiff/', ['autodiff/rules', 'autodiff/engine', 'autodiff/optim', 'autodiff/fixtures', 'autodiff/arch', 'autodiff/refusals']],
   ['src/inversion/', ['inversion']],
   ['src/stitching/', ['stitching/stitch', 'stitching/figures']],
   ['src/widgets/', ['widgets-server', 'stitch-widget']],

@@ -82,6 +82,7 @@ export class VectorLibrary {
 
   /** Refuses a library made for another model or layer than the cut's. */
   checkFits(cut: Cut): void {
+    // Stryker disable next-line ConditionalExpression: equivalent for the first term — layerName is aliases[0] ?? name, which the other two terms accept
     const layerOk = this.layer === cut.layerName || this.layer === cut.layer.name || cut.layer.aliases.includes(this.layer);
     if (this.model !== cut.generator.name || !layerOk || this.channels !== cut.layer.channels) {
       throw new GanvasError(

@@ -89,6 +89,7 @@ export function maskedMean(feat: FloatTensor, n: number, mask: Mask | null): Flo
   }
   const out = new Float32Array(c);
   const count = mask ? maskCount(mask) : h * w;
+  // Stryker disable next-line EqualityOperator: equivalent — k = c would only write past the end of the Float32Array (ignored)
   for (let k = 0; k < c; k++) {
     const base = (n * c + k) * h * w;
     let s = 0;

@@ -48,7 +48,7 @@ describe('notebooks (headless, tslab kernel)', function () {
   });
 
   for (const b of books) {
-    it(`${b} runs without a cell error`, async () => {
+    it(`smoke: ${b} runs without a cell error`, async () => {
       const out = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-nb-'));
       const r = await run('/usr/bin/python3', ['-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=600', '--output-dir', out, b], dir);
       const tail = r.out.split('\n').filter((l) => !/Debugger warning|frozen modules|Debugging will proceed|PYDEVD/.test(l)).slice(-30).join('\n');

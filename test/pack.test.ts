@@ -13,7 +13,7 @@ const root = path.join(__dirname, '..', '..');
 describe('npm pack', function () {
   this.timeout(600_000);
 
-  it('installs from the tarball into another folder and runs a shipped generator there', async () => {
+  it('smoke: installs from the tarball into another folder and runs a shipped generator there', async () => {
     const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-pack-'));
     // dist/ is already built by `npm test`; skip "prepare" so packing does not rebuild it.
     const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,6 +12,8 @@ import {
   generateDataset,
   labelsToRgb,
   maxAbsDiff,
+  normalizeColor,
+  writeNpy,
   paint,
   randomLabels,
   readMask,
@@ -173,11 +175,20 @@ describe('paint', () => {
     for (let t = 0; t < 12; t++) {
       const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      // Wait for the first completed save (a loaded machine can take longer than the random delay to start Node).
-      await new Promise<void>((r) => child.stdout.on('data', (d) => { out += d; r(); }));
+      child.stdout.on('data', (d) => (out += d));
+      // Kill at a random moment after the first completed save (not after a fixed delay: on a loaded machine the
+      // child may not have started by then, and the test would measure the machine's speed — issue 19).
+      const exited = new Promise((r) => child.on('exit', r));
+      await Promise.race([exited, new Promise<void>((r) => {
+        const check = (): void => {
+          if (out.includes('\n')) r();
+          else setTimeout(check, 5);
+        };
+        check();
+      })]);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 400)));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      await exited;
       const done = out.split('\n').filter((x) => x).map(Number);
       if (done.length === 0) continue;
       const last = done[done.length - 1];
@@ -186,7 +197,7 @@ describe('paint', () => {
       back.entries.forEach((e, i) => expect(e.vector[0]).to.equal(i + 1));
       trials++;
     }
-    expect(trials).to.be.greaterThan(5);
+    expect(trials).to.equal(12);
     const lib = await VectorLibrary.load(file);
     await lib.save(file);
     const left = (await fs.readdir(dir)).sort();
@@ -217,6 +228,95 @@ describe('paint', () => {
     const ns = await painter.noiseVariations(mask, [1, 2, 3], { seed: 1 });
     expect(ns.dims[0]).to.equal(3);
     expect(maxAbsDiff({ data: ns.data.subarray(0, 64), dims: [1, 1, 8, 8] }, { data: ns.data.subarray(64, 128), dims: [1, 1, 8, 8] })).to.be.greaterThan(0);
+  });
+});
+
+describe('VectorLibrary: refusals with messages that say what is wrong', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('add, get and checkFits', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const lib = VectorLibrary.for(cut);
+    expect(() => lib.add('', '#ff0000', new Float32Array(4))).to.throw(/a library vector needs a name/);
+    expect(() => lib.add('v', '#ff0000', new Float32Array(5))).to.throw('vector "v" has 5 channels; tiny-gen at b8.conv1 has 4');
+    lib.add('fur', '#ff0000', new Float32Array(4));
+    expect(() => lib.add('fur', '#0000ff', new Float32Array(4))).to.throw('the library already has a vector named "fur"');
+    expect(() => lib.get('fut')).to.throw(/no vector "fut" in the library; it has "fur" \(closest: fur\)/);
+    expect(() => VectorLibrary.for(cut).get('x')).to.throw(/it has none/);
+    lib.add('fun', '#00aa00', new Float32Array(4));
+    expect(() => lib.get('fuz')).to.throw('no vector "fuz" in the library; it has "fur", "fun" (closest: fun, fur)');
+    // Colors: "#rrggbb" or "rrggbb", any case, surrounding spaces ignored; nothing before or after.
+    expect(normalizeColor(' #AbCdEf ')).to.equal('#abcdef');
+    expect(normalizeColor('ff0000')).to.equal('#ff0000');
+    for (const bad of ['x#ff0000', '#ff0000ff', '#ff00', 'red']) expect(() => normalizeColor(bad), bad).to.throw(`"${bad}" is not a color`);
+    // Each of model, layer and channel count is checked on its own.
+    expect(() => new VectorLibrary('other', 'b8.conv1', 4).checkFits(cut)).to.throw(/vectors of other at b8.conv1 \(4 channels\); it cannot paint tiny-gen at b8.conv1 \(4 channels\)/);
+    expect(() => new VectorLibrary('tiny-gen', 'b8.conv1', 3).checkFits(cut)).to.throw(/\(3 channels\); it cannot paint tiny-gen/);
+    expect(() => new VectorLibrary('tiny-gen', 'up', 4).checkFits(cut)).to.throw(/cannot paint/);
+    expect(() => new VectorLibrary('tiny-gen', 'b8.conv1', 4).checkFits(cut)).to.not.throw();
+  });
+
+  it('load refuses broken files: not JSON, another format, a vectors path outside, a missing or misshapen .npy', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-libbad-'));
+    const lib = VectorLibrary.for(cut);
+    lib.add('a', '#ff0000', Float32Array.from([1, 2, 3, 4]));
+    await lib.save(path.join(dir, 'good.json'));
+    const good = JSON.parse(await fs.readFile(path.join(dir, 'good.json'), 'utf8'));
+    const write = (name: string, json: unknown) => fs.writeFile(path.join(dir, name), typeof json === 'string' ? json : JSON.stringify(json));
+    await write('broken.json', '{ nope');
+    await write('format.json', { ...good, format: 'ganvas-scan/1' });
+    await write('outside.json', { ...good, vectors: '../x.npy' });
+    await write('notnpy.json', { ...good, vectors: 'x.txt' });
+    await write('number.json', { ...good, vectors: 7 });
+    await write('missing.json', { ...good, vectors: 'gone.npy' });
+    await write('shape.json', { ...good, channels: 5 });
+    await write('count.json', { ...good, entries: [...good.entries, { name: 'b', color: '#0000ff' }] });
+    const msg = async (name: string) => (await rejectsGanvas(VectorLibrary.load(path.join(dir, name)))).message;
+    expect(await msg('broken.json')).to.match(/^cannot read library .*broken\.json: /);
+    expect((await rejectsGanvas(VectorLibrary.load(path.join(dir, 'broken.json')))).cause).to.be.instanceOf(SyntaxError);
+    await write('null.json', 'null');
+    expect(await msg('null.json')).to.include('is not a ganvas vector library');
+    await fs.writeFile(path.join(dir, 'three.npy'), writeNpy({ data: Float32Array.from([1, 2, 3, 4]), dims: [1, 4, 1] }));
+    await write('threed.json', { ...good, vectors: 'three.npy' });
+    expect(await msg('threed.json')).to.match(/has shape \(1, 4, 1\), expected \(1, 4\)/);
+    expect(((await rejectsGanvas(VectorLibrary.load(path.join(dir, 'missing.json')))).cause as NodeJS.ErrnoException).code).to.equal('ENOENT');
+    expect(await msg('format.json')).to.include('is not a ganvas vector library ("format": "ganvas-library/1")');
+    for (const f of ['outside.json', 'notnpy.json', 'number.json']) expect(await msg(f), f).to.include('"vectors" must name a .npy file beside it');
+    expect(await msg('missing.json')).to.match(/is missing its vectors .*gone\.npy/);
+    expect(await msg('shape.json')).to.match(/has shape \(1, 4\), expected \(1, 5\)/);
+    expect(await msg('count.json')).to.match(/has shape \(1, 4\), expected \(2, 4\)/);
+    // A library saved before content-named vector files (no "vectors"): <base>.npy beside it.
+    const { vectors, ...legacy } = good;
+    await write('legacy.json', legacy);
+    await fs.copyFile(path.join(dir, vectors), path.join(dir, 'legacy.npy'));
+    expect(Array.from((await VectorLibrary.load(path.join(dir, 'legacy.json'))).get('a').vector)).to.deep.equal([1, 2, 3, 4]);
+    expect((await rejectsGanvas(lib.save(path.join(dir, 'lib.txt')))).message).to.equal(`a library file must end in .json, got ${path.join(dir, 'lib.txt')}`);
+  });
+
+  it('a save removes older vector files and temporaries of dead processes, keeps those of live ones', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-libstale-'));
+    const lib = VectorLibrary.for(cut);
+    lib.add('a', '#ff0000', Float32Array.from([1, 2, 3, 4]));
+    await lib.save(path.join(dir, 'lib.json'));
+    const first = (await fs.readdir(dir)).find((n) => n.endsWith('.npy')) as string;
+    const dead = `.lib.json.${2 ** 22 + 12345}.abc123.tmp`; // above Linux's pid_max: no such process
+    const live = `.lib.npy.${process.pid}.abc123.tmp`;
+    const other = '.other.json.1.abc.tmp';
+    for (const n of [dead, live, other, 'lib.npy', 'libx.npy']) await fs.writeFile(path.join(dir, n), 'x');
+    lib.add('b', '#0000ff', Float32Array.from([0, 0, 0, 1]));
+    await lib.save(path.join(dir, 'lib.json'));
+    const names = await fs.readdir(dir);
+    expect(names).to.not.include(first);
+    expect(names).to.not.include(dead);
+    expect(names).to.not.include('lib.npy');
+    expect(names).to.include.members([live, other, 'libx.npy', 'lib.json']);
+    expect(names.filter((n) => /^lib\.[0-9a-f]{12}\.npy$/.test(n))).to.have.length(1);
   });
 });
 

@@ -29,7 +29,7 @@ describe('README', function () {
 
   blocks.forEach((block, i) => {
     const first = block.split('\n').find((l) => l.trim() !== '' && !l.startsWith('import')) ?? '';
-    it(`block ${i + 1} runs as written: ${first.slice(0, 70)}`, async () => {
+    it(`smoke: block ${i + 1} runs as written: ${first.slice(0, 70)}`, async () => {
       expect(block, 'every block imports ganvas itself, as a fresh notebook would').to.include("import * as g from 'ganvas';");
       const body = block.replace("import * as g from 'ganvas';", `const g = require(${JSON.stringify(require.resolve('ganvas'))});`);
       // Declarations must survive into the check that follows: wrap the block and report that it ended.

@@ -9,6 +9,7 @@ import {
   split,
   truncate,
 } from 'ganvas';
+import { GraphBuilder } from './builder';
 import { auxOutput, chain, skipBranch, styled, unet } from './graphs';
 import { rejectsGanvas } from './util';
 
@@ -46,6 +47,35 @@ describe('layers()', () => {
     expect(byName.c2.dims).to.deep.equal(['N', 12, 4, 4]);
     expect(byName.c2.op).to.equal('Concat');
     expect(ls.map((l) => l.name)).to.include.members(['e1', 'p1', 'e2', 'p2', 'mid', 'u2', 'c2', 'd2', 'u1', 'c1', 'y']);
+  });
+
+  it('lists the layers in an order derived independently: the build order by hand, and every producer before its readers', async () => {
+    // Hand-written from test/graphs.ts unet(): the named 4-D tensors in the order the graph computes them (the
+    // convolutions' outputs between them have generated names and are checked by the dependency rule below).
+    const model = unet().build();
+    const ls = await layers(model);
+    const named = ['e1', 'p1', 'e2', 'p2', 'mid', 'u2', 'c2', 'd2', 'u1', 'c1', 'y'];
+    expect(ls.map((l) => l.name).filter((n) => named.includes(n))).to.deep.equal(named);
+    expect(ls).to.have.length(named.length + 4); // + the outputs of the conv nodes feeding e1, e2, mid, d2
+    // Dependencies read straight from the ONNX proto: a node's 4-D inputs are listed before its outputs, and the
+    // list is in the proto's node order.
+    const position = new Map(ls.map((l, i) => [l.name, i]));
+    const nodes = model.graph.node ?? [];
+    let last = -1;
+    nodes.forEach((node, k) => {
+      for (const out of node.output ?? []) {
+        const at = position.get(out);
+        if (at === undefined) continue;
+        expect(at, `${out} after the outputs of earlier nodes`).to.be.greaterThan(last);
+        last = at;
+        expect(ls[at].op).to.equal(node.opType);
+        expect(ls[at].index).to.equal(k);
+        for (const input of node.input ?? []) {
+          const from = position.get(input);
+          if (from !== undefined) expect(from, `${input} before ${out}`).to.be.lessThan(at);
+        }
+      }
+    });
   });
 
   it('skips 2-D tensors and constants, and attaches manifest aliases', async () => {
@@ -115,6 +145,32 @@ describe('split() and truncate()', () => {
     const { s, err } = await composeError(skipBranch('widen').build(), 'mid', { x: randn(7, [2, 2, 8, 8]) });
     expect(err).to.be.at.most(1e-5);
     expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:e']);
+  });
+
+  it('hoists a reader only with its producer: the cheapest valid plan, each node run once (issue 19)', async () => {
+    // Per sample: thin 1×32×32 (1024 floats), h2 = mid's input 16×32×32, p = thin expanded to 16×32×32 and read by
+    // a node after the cut (z), c = mean over H×W of p·h2 (16 floats). Each crossing tensor costs 8192 + floats.
+    // Valid plans (a hoisted node takes its producers along): none → thin + h2 = 33792; {p} → p + h2 = 49152;
+    // {p, c1} → p + c1 = 49152; {p, c1, c} → p + c = 32784, the minimum. Dropping the reader → producer edges
+    // lets the cut hoist {c1, c} without p (thin + c = 17424): p would then run in the head (pulled in by c) and
+    // again in the tail (for z), with thin crossing instead of p.
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 1, 32, 32]);
+    const thin = g.node('Relu', [x], 'thin');
+    const h2 = g.node('Tanh', [g.conv(thin, 1, 16, 'h2c', 1)], 'h2');
+    const mid = g.node('Relu', [h2], 'mid');
+    const p = g.node('Expand', [thin, g.initInt64('p_shape', [1, 16, 32, 32])], 'p');
+    const c1 = g.node('Mul', [p, h2], 'c1');
+    const c = g.node('ReduceMean', [c1], 'c', { axes: [2, 3], keepdims: 1 });
+    const z = g.node('Add', [mid, p], 'z');
+    g.node('Add', [z, c], 'y');
+    g.output('y', ['N', 16, 32, 32]);
+    const { s, err } = await composeError(g.build(), 'mid', { x: randn(10, [2, 1, 32, 32]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:p', 'crossing:c']);
+    const made = (m: OnnxModel) => (m.graph.node ?? []).flatMap((n) => n.output ?? []);
+    expect(made(s.tail)).to.deep.equal(['z', 'y']);
+    expect(made(s.head).filter((t) => made(s.tail).includes(t)), 'computed on both sides').to.deep.equal([]);
   });
 
   it('never hands an int64 shape across when a float tensor can cross instead', async () => {

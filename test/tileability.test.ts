@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import sharp from 'sharp';
 import {
   Cut,
   FeatureExtractor,
@@ -11,8 +12,12 @@ import {
   Provenance,
   Runtime,
   ScanEntry,
+  cosineSimilarity,
+  featureMask,
   gallery,
+  gridMask,
   loadScan,
+  maskedMean,
   openModel,
   rank,
   sampleVectors,
@@ -180,8 +185,12 @@ describe('tileability', () => {
       { cosine: 0.9, l1: 0.1, provenance: { model: 'identity-gen', layer: 'h', seed: 3, y: 2, x: 1 } },
       { cosine: 0.5, l1: 0.2, provenance: { model: 'identity-gen', layer: 'h', seed: 8, y: 3, x: 3 } },
     ];
+    const sizes: number[] = [];
     for (const [g, covered] of [[2, [0, 1, 4, 5]], [1, [0, 2, 8, 10]]] as [number, number[]][]) {
       const gal = await gallery(cut, entries, { grid: g });
+      expect(gal.entries).to.deep.equal(entries);
+      const meta = await sharp(gal.png).metadata();
+      sizes.push(meta.width ?? 0);
       expect(gal.grid.dims).to.deep.equal([2, 3, 4, 4]);
       for (let i = 0; i < 2; i++) {
         const { seed, y, x } = entries[i].provenance;
@@ -195,6 +204,17 @@ describe('tileability', () => {
         }
       }
     }
+    // The contact sheet: 60 px of labels, then the two 4×4 images per row scaled ×3 by default, ×1 on request.
+    const small = await sharp((await gallery(cut, entries, { scale: 1 })).png).metadata();
+    expect(sizes[0]).to.be.greaterThan(small.width ?? 0);
+    expect(sizes[0] - 60).to.be.at.least(2 * 4 * 3);
+  });
+
+  it('rank() breaks ties by scan order', () => {
+    const prov = (seed: number): Provenance => ({ model: 'm', layer: 'l', seed, y: 0, x: 0 });
+    const entries = [0.5, 0.9, 0.5, 0.1, 0.5].map((cosine, i) => ({ cosine, l1: 0, provenance: prov(i) }));
+    const s = { format: 'ganvas-scan/1' as const, generator: 'm', layer: 'l', extractor: 'f', featureLayer: 'x', grid: 2, erosion: 3, count: 5, seed: 0, entries };
+    expect(rank(s).map((e) => e.provenance.seed)).to.deep.equal([1, 0, 2, 4, 3]);
   });
 
   it('a scan with the same seed gives the same ranking twice, agrees with tileability(), and reloads bit-identical', async () => {
@@ -221,7 +241,7 @@ describe('tileability', () => {
     expect(ranked[0].cosine).to.be.at.least(ranked[ranked.length - 1].cosine);
   });
 
-  it('galleries show grid(2) above full for the chosen entries, and the sweep curve has one point per g', async () => {
+  it('smoke: gallery and sweepCurve run on a scan (shapes, a PNG, one point per g; values are checked above)', async () => {
     const gen = await Generator.open(await tinyGenerator(), rt);
     const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
     const cut = await gen.cut('b8.conv1');
@@ -246,8 +266,88 @@ describe('tileability', () => {
       throw new Error('expected an error');
     } catch (e) {
       expect(e).to.be.instanceOf(GanvasError);
-      expect((e as Error).message).to.include('covers no position');
+      expect((e as Error).message).to.include('covers no position').and.include(` feature map of ${fx.name} at layer2 and eroded with k=5`);
     }
+  });
+
+  it('maskedMean, cosineSimilarity and featureMask on hand-worked values', () => {
+    // 2 samples × 2 channels × 2×2; sample 1: channel 0 = 1, 2, 3, 4; channel 1 = −1, 0, 0, 5.
+    const feat = { data: Float32Array.from([9, 9, 9, 9, 9, 9, 9, 9, 1, 2, 3, 4, -1, 0, 0, 5]), dims: [2, 2, 2, 2] };
+    expect(Array.from(maskedMean(feat, 1, null))).to.deep.equal([2.5, 1]);
+    const diag = { data: Uint8Array.from([1, 0, 0, 1]), height: 2, width: 2 };
+    expect(Array.from(maskedMean(feat, 1, diag))).to.deep.equal([2.5, 2]);
+    const top = { data: Uint8Array.from([1, 1, 0, 0]), height: 2, width: 2 };
+    expect(Array.from(maskedMean(feat, 1, top))).to.deep.equal([1.5, -0.5]);
+    expect(() => maskedMean(feat, 1, gridMask(3, 2, 'full'))).to.throw(GanvasError, /mask is 3×2, features are 2×2/);
+    expect(() => maskedMean(feat, 1, gridMask(2, 3, 'full'))).to.throw(GanvasError, /mask is 2×3, features are 2×2/);
+    expect(cosineSimilarity(Float32Array.from([3, 4]), Float32Array.from([4, 3]))).to.be.closeTo(24 / 25, 1e-7);
+    expect(cosineSimilarity(Float32Array.from([0, 0]), Float32Array.from([1, 0]))).to.equal(0);
+    // 4×4 layer, g=1 → corners (0,0) (0,2) (2,0) (2,2); at 8×8 each is a 2×2 block; a 3×3 erosion empties them.
+    expect(Array.from(featureMask(gridMask(4, 4, 1), 8, 8, 1).data.subarray(0, 8))).to.deep.equal([1, 1, 0, 0, 1, 1, 0, 0]);
+    expect(() => maskedMean({ data: new Float32Array(4), dims: [2, 2] }, 0, null)).to.throw(GanvasError, /features/);
+    expect(() => featureMask(gridMask(4, 4, 1), 8, 8, 3)).to.throw(GanvasError, /carried to the 8×8 feature map and eroded with k=3 covers no position: the feature map is too coarse for this grid\. Use a smaller erosion/);
+    expect(() => featureMask(gridMask(4, 4, 1), 8, 8, 3, ' of fx at layer9')).to.throw(
+      GanvasError,
+      /the grid mask \(4×4\) carried to the 8×8 feature map of fx at layer9 and eroded with k=3 covers no position/,
+    );
+  });
+
+  it('scans record their settings, refuse bad counts, and tileability needs provenance; loadScan and gallery refuse bad input', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+    const cut = await gen.cut('b8.conv1');
+    const d = await scan(cut, fx, { count: 2 });
+    expect({ ...d, entries: d.entries.length }).to.deep.equal({
+      format: 'ganvas-scan/1', generator: 'tiny-gen', layer: 'b8.conv1', extractor: fx.name, featureLayer: 'layer2',
+      grid: 2, erosion: 3, count: 2, seed: 0, entries: 2,
+    });
+    const e = await scan(cut, fx, { count: 3, seed: 2, grid: 3, erosion: 1 });
+    expect([e.grid, e.erosion, e.count, e.seed]).to.deep.equal([3, 1, 3, 2]);
+    expect(e.entries.map((x) => x.provenance.seed)).to.deep.equal([6, 7, 8]); // seed · count + i
+    expect((await scan(cut, fx, { count: 1 })).entries).to.have.length(1);
+    for (const count of [0, -1, 2.5]) {
+      await scan(cut, fx, { count }).then(
+        () => expect.fail(`count ${count} accepted`),
+        (err: Error) => expect(err).to.be.instanceOf(GanvasError).with.property('message', `count must be a positive integer, got ${count}`),
+      );
+    }
+    await tileability(cut, fx, [{ vector: new Float32Array(4) }]).then(
+      () => expect.fail('accepted'),
+      (err: Error) => expect(err.message).to.equal('vector 0 has no provenance (its background sample)'),
+    );
+    await gallery(cut, []).then(
+      () => expect.fail('accepted'),
+      (err: Error) => expect(err.message).to.equal('a gallery needs at least one entry'),
+    );
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-scan-bad-'));
+    await fs.writeFile(path.join(dir, 'broken.json'), '{ not json');
+    await fs.writeFile(path.join(dir, 'other.json'), JSON.stringify({ format: 'ganvas-library/1', entries: [] }));
+    await fs.writeFile(path.join(dir, 'noentries.json'), JSON.stringify({ format: 'ganvas-scan/1' }));
+    await loadScan(path.join(dir, 'broken.json')).then(
+      () => expect.fail('accepted'),
+      (err: Error) => {
+        expect(err.message).to.match(/^cannot read scan .*broken\.json: /);
+        expect(err.cause).to.be.instanceOf(SyntaxError);
+      },
+    );
+    await fs.writeFile(path.join(dir, 'null.json'), 'null');
+    for (const f of ['other.json', 'noentries.json', 'missing.json', 'null.json']) {
+      await loadScan(path.join(dir, f)).then(
+        () => expect.fail(`${f} accepted`),
+        (err: Error) => expect(err, f).to.be.instanceOf(GanvasError),
+      );
+    }
+    await loadScan(path.join(dir, 'other.json')).catch((err: Error) => expect(err.message).to.include('is not a ganvas scan'));
+  });
+
+  it('sweepCurve defaults to g = 1…5 and reports progress per size', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+    const cut = await gen.cut('b8.conv1');
+    const progress: [number, number][] = [];
+    const curve = await sweepCurve(cut, fx, { count: 2, onProgress: (done, total) => progress.push([done, total]) });
+    expect(curve.map((p) => p.grid)).to.deep.equal([1, 2, 3, 4, 5]);
+    expect(progress).to.deep.equal([[1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
   });
 
   describe('FeatureExtractor.preprocess (hand-worked values)', () => {

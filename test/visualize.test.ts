@@ -81,6 +81,29 @@ describe('gridMask', () => {
     expect(gridMask(3, 5, 'full').data.every((v) => v === 1)).to.equal(true);
     expect(() => gridMask(16, 16, 0)).to.throw(GanvasError, /positive integer/);
     expect(() => gridMask(4, 4, 4)).to.throw(GanvasError, /leaves no block/);
+    // 1×n and n×1 layers are valid for 'full'; zero, negative and fractional sizes are not (each side checked).
+    expect(Array.from(gridMask(1, 1, 'full').data)).to.deep.equal([1]);
+    expect(gridMask(1, 4, 'full').data.length).to.equal(4);
+    expect(gridMask(4, 1, 'full').data.length).to.equal(4);
+    for (const [h, w] of [[0, 4], [4, 0], [-2, 4], [4, -2], [2.5, 4], [4, 2.5]]) {
+      expect(() => gridMask(h, w, 'full'), `${h}×${w}`).to.throw(GanvasError, new RegExp(`positive integer size, got ${h}×${w}`));
+    }
+    expect(() => gridMask(8, 8, 1.5)).to.throw(GanvasError, /got 1.5/);
+    // The smaller side decides: 3×8 has no room for g = 3 (corners < 0), and says g ≤ 2.
+    expect(() => gridMask(3, 8, 3)).to.throw(GanvasError, /use g ≤ 2 or 'full'/);
+    expect(() => gridMask(8, 3, 3)).to.throw(GanvasError, /use g ≤ 2 or 'full'/);
+    expect(() => gridMask(8, 3, 5)).to.throw(GanvasError, /use g ≤ 2 or 'full'/);
+    expect(rows(gridMask(3, 8, 2))).to.deep.equal(['11011000', '11011000', '00000000']); // row corner 0 (< 1); columns 0, 3 (< 6)
+  });
+  it('maskImage is a [1, 1, H, W] image; erosion sizes must be odd positive integers, 1 keeps the mask', () => {
+    const m = gridMask(3, 5, 1);
+    const img = maskImage(m);
+    expect(img.dims).to.deep.equal([1, 1, 3, 5]);
+    expect(Array.from(img.data)).to.deep.equal([-1, 1, -1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    for (const k of [0, 2, -1, 1.5, 4]) expect(() => erodeMask(m, k), `k=${k}`).to.throw(GanvasError, new RegExp(`odd positive integer \\(1 = none\\), got ${k}`));
+    expect(rows(erodeMask(m, 1))).to.deep.equal(rows(m));
+    // 5×5 erosion of a full 7×6 mask keeps the positions at least 2 from every edge.
+    expect(rows(erodeMask(gridMask(7, 6, 'full'), 5))).to.deep.equal(['000000', '000000', '001100', '001100', '001100', '000000', '000000']);
   });
   it('renders as an image, resizes by nearest neighbour and erodes with zero padding', () => {
     const m = gridMask(4, 4, 1);

@@ -510,6 +510,25 @@ const cases: Case[] = [
     build: (g) => g.node('Resize', ['x', '', '', g.initInt64('sz', [2, 2, 5, 7])], 'y', { mode: 'linear' }),
   },
   {
+    // An axis resized to one: pytorch_half_pixel reads source 0 there (not the half-pixel centre).
+    name: 'Resize linear to sizes 1×3 (pytorch_half_pixel, an axis of length one)',
+    inputs: { x: [2, 2, 3, 4] },
+    build: (g) =>
+      g.node('Resize', ['x', '', '', g.initInt64('sz', [2, 2, 1, 3])], 'y', {
+        mode: 'linear',
+        coordinate_transformation_mode: 'pytorch_half_pixel',
+      }),
+  },
+  {
+    name: 'Resize linear to sizes 1×5 (align_corners, an axis of length one)',
+    inputs: { x: [2, 2, 3, 4] },
+    build: (g) =>
+      g.node('Resize', ['x', '', '', g.initInt64('sz', [2, 2, 1, 5])], 'y', {
+        mode: 'linear',
+        coordinate_transformation_mode: 'align_corners',
+      }),
+  },
+  {
     name: 'Resize linear ×2 (pytorch_half_pixel: F.interpolate bilinear)',
     inputs: { x: ['N', 2, 3, 4] },
     build: (g) =>
@@ -586,6 +605,11 @@ const cases: Case[] = [
     inputs: { x: ['N', 2, 5, 5] },
     build: (g) =>
       g.node('AveragePool', ['x'], 'y', { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_LOWER', count_include_pad: 1 }),
+  },
+  {
+    name: 'AveragePool 2×2 stride 2 on 5×5, auto_pad VALID (the trailing row and column dropped)',
+    inputs: { x: ['N', 2, 5, 5] },
+    build: (g) => g.node('AveragePool', ['x'], 'y', { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'VALID' }),
   },
   {
     name: 'MaxPool 3-D 2×2×2 stride 2',
