@@ -63,3 +63,4 @@ export { linePlotSvg, linePlotWidget, showLinePlot, LineSeries, LinePlotOptions 
 export * from './inversion';
 export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
+export { CommManager, Comm, CommMessage, CommTarget, KNOWN_TSLAB } from './comm/kernel';
