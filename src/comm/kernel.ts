@@ -288,6 +288,11 @@ export class CommManager {
     if (!this.iopub) this.log('iopub socket not found yet; comm messages wait for the next request from the front end');
   }
 
+  /** Shows a mime bundle in the current cell's output; with `update`, replaces the output of that display id. */
+  display(data: JsonObject, displayId: string, update = false): void {
+    this.publish(update ? 'update_display_data' : 'display_data', { data, metadata: {}, transient: { display_id: displayId } });
+  }
+
   registerTarget(name: string, target: CommTarget): void {
     this.targets.set(name, target);
   }
