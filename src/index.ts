@@ -64,3 +64,5 @@ export * from './inversion';
 export * from './gridInversion';
 export { gridCurveSvg, gridCurvePlotWidget, showGridCurvePlot, GridCurveSeries } from './widgets/plot';
 export { CommManager, Comm, CommMessage, CommTarget, KNOWN_TSLAB } from './comm/kernel';
+export { CommWidget, frontendHasGanvas, frontendHasGanvasReset } from './comm/widget';
+export { WidgetTransport, chooseTransport } from './widgets/paint';

@@ -89,9 +89,9 @@ export class CommWidget {
       _model_name: this.modelName,
       _model_module: MODULE_NAME,
       _model_module_version: MODULE_VERSION,
-      _view_name: this.viewName,
-      _view_module: MODULE_NAME,
-      _view_module_version: MODULE_VERSION,
+      _view_name: this.viewName || null,
+      _view_module: this.viewName ? MODULE_NAME : null,
+      _view_module_version: this.viewName ? MODULE_VERSION : '',
       _view_count: null,
       _dom_classes: [],
       ...this.state,
@@ -170,4 +170,35 @@ export class CommWidget {
   close(): void {
     this.comm.close();
   }
+}
+
+let probed: { ok: boolean; at: number } | undefined;
+
+/**
+ * Whether the front end has the ganvas-widgets extension: opens a model of class ProbeModel from module
+ * "ganvas-widgets"; a front end that can load that class answers at once with a custom "hello"; one without the
+ * extension (or without ipywidgets 8) cannot make the model and stays silent. A yes is kept for the kernel's
+ * life, a no for a minute (the user may install the extension and reload the page).
+ */
+export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000): Promise<boolean> {
+  if (probed?.ok) return true;
+  if (probed && Date.now() - probed.at < 60_000) return false;
+  const w = new CommWidget(manager, 'ProbeModel', '', {});
+  const ok = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    w.onCustom((content) => {
+      if (content.type === 'hello') {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+  });
+  w.close();
+  probed = { ok, at: Date.now() };
+  return ok;
+}
+
+/** Forgets the probe's answer (e.g. after installing the extension and reloading the page). */
+export function frontendHasGanvasReset(): void {
+  probed = undefined;
 }

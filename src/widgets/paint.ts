@@ -12,24 +12,26 @@ import { showHtml } from '../display';
 import { escapeHtml, dataUrl, widgetHtml } from './html';
 import { WidgetHost, WidgetServer, defaultHost } from './server';
 import { CommManager } from '../comm/kernel';
-import { CommWidget } from '../comm/widget';
+import { CommWidget, frontendHasGanvas } from '../comm/widget';
 import { randomBytes } from 'crypto';
 
 /**
  * How a widget reaches the kernel: Jupyter comms (a real Jupyter widget, needs the ganvas-widgets front-end
  * extension: `npx ganvas-widgets install`), or the WebSocket bridge. "auto" (default) takes comms inside a tslab
- * kernel it knows and the bridge elsewhere; the environment variable GANVAS_WIDGET_TRANSPORT sets the default.
+ * kernel it knows whose front end answers the extension probe (frontendHasGanvas, ≤ 2 s once), and the bridge
+ * elsewhere; the environment variable GANVAS_WIDGET_TRANSPORT sets the default.
  */
 export type WidgetTransport = 'auto' | 'comm' | 'websocket';
 
-export function chooseTransport(t: WidgetTransport | undefined): 'comm' | 'websocket' {
+export async function chooseTransport(t: WidgetTransport | undefined): Promise<'comm' | 'websocket'> {
   const want = t ?? ((process.env.GANVAS_WIDGET_TRANSPORT as WidgetTransport | undefined) || 'auto');
   if (want === 'websocket') return 'websocket';
   if (want === 'comm') {
     CommManager.get(); // throws a GanvasError saying why comms are not available here
     return 'comm';
   }
-  return CommManager.available() ? 'comm' : 'websocket';
+  if (!CommManager.available()) return 'websocket';
+  return (await frontendHasGanvas(CommManager.get())) ? 'comm' : 'websocket';
 }
 
 export interface PaintWidgetOptions {
@@ -84,7 +86,7 @@ export class PaintWidget {
       throw new Error(`unknown request "${type}"`);
     });
     self = new PaintWidget(painter, library, server, id, opts, initial);
-    if (chooseTransport(opts.transport) === 'comm') self.openComm();
+    if ((await chooseTransport(opts.transport)) === 'comm') self.openComm();
     return self;
   }
 

@@ -32,7 +32,7 @@ const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[7
 const lib = g.VectorLibrary.for(cut);
 lib.add('A', '#ff0000', picks[0].vector, picks[0].provenance);
 lib.add('B', '#0000ff', picks[1].vector, picks[1].provenance);
-const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3 })).show();
+const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: 'comm' })).show();
 console.log(canvas.transport);
 `);
     const text = out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('');
@@ -102,5 +102,22 @@ console.log(canvas.transport);
     const refreshed = await k.waitIopub((m) => m.header.msg_type === 'update_display_data', from, 10_000);
     expect((refreshed.content.transient as { display_id: string }).display_id).to.equal((shown!.content.transient as { display_id: string }).display_id);
     expect(refreshed.content.data as object).to.have.property('application/vnd.jupyter.widget-view+json');
+  });
+
+  it('auto transport: probes the front end for the extension; silent front end → WebSocket bridge, answering one → comms', async () => {
+    const t0 = Date.now();
+    const silent = await k.execute(`const a = await g.PaintWidget.create(cut, lib, { seed: 1 }); console.log(a.transport)`);
+    expect(silent.out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('websocket');
+    expect(Date.now() - t0).to.be.below(20_000);
+    const probe = silent.out.find((m) => m.header.msg_type === 'comm_open' && (m.content.data as { state: { _model_name: string } }).state._model_name === 'ProbeModel');
+    expect(probe, 'a ProbeModel was opened').to.not.equal(undefined);
+    expect(silent.out.some((m) => m.header.msg_type === 'comm_close' && m.content.comm_id === probe!.content.comm_id)).to.equal(true);
+    // A front end with the extension answers the probe's hello (as widgets/src/jupyter.ts ProbeModel does).
+    const from = k.iopub.length;
+    const run = k.execute(`g.frontendHasGanvasReset?.(); const b = await g.PaintWidget.create(cut, lib, { seed: 1 }); console.log(b.transport)`);
+    const open = await k.waitIopub((m) => m.header.msg_type === 'comm_open' && (m.content.data as { state: { _model_name: string } }).state._model_name === 'ProbeModel', from);
+    await k.send('comm_msg', { comm_id: String(open.content.comm_id), data: { method: 'custom', content: { type: 'hello', version: '0.1.0' } } });
+    const { out } = await run;
+    expect(out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('comm');
   });
 });

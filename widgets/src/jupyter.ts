@@ -27,6 +27,14 @@ function pngUrl(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The last comm requests and replies of the paint views (read by the end-to-end test when a stroke stalls). */
+function commLog(): string[] {
+  const w = window as unknown as { __ganvasCommLog?: string[] };
+  w.__ganvasCommLog ??= [];
+  if (w.__ganvasCommLog.length > 200) w.__ganvasCommLog.splice(0, 100);
+  return w.__ganvasCommLog;
+}
+
 export function makeWidgets(base: typeof Base): Record<string, unknown> {
   class PaintModel extends base.DOMWidgetModel {
     defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
@@ -68,6 +76,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
       const image = pngUrl(m.get('image')) ?? '';
       const mask = pngUrl(m.get('mask'));
       this.listenTo(m, 'msg:custom', (content: Record<string, unknown>, buffers: (DataView | ArrayBuffer)[]) => {
+        commLog().push(`in ${String(content.id)} ${String(content.ok)} ${buffers?.length ?? 0}`);
         const p = this.pending.get(Number(content.id));
         if (!p) return;
         this.pending.delete(Number(content.id));
@@ -106,6 +115,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
               const bytes = Uint8Array.from(atob(maskB64), (c) => c.charCodeAt(0));
               return new Promise((ok, fail) => {
                 this.pending.set(id, { ok, fail });
+                commLog().push(`out ${id} ${bytes.length}`);
                 this.send({ type, id, seed: payload.seed }, [bytes.buffer]);
               });
             },
@@ -116,5 +126,16 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
     }
   }
 
-  return { PaintModel, PaintView, version: MODULE_VERSION };
+  /**
+   * The kernel asks, by opening one of these, whether this front end has the ganvas-widgets extension: only then
+   * does the model class load, and it answers at once (src/comm/widget.ts, frontendHasGanvas).
+   */
+  class ProbeModel extends base.WidgetModel {
+    initialize(...args: Parameters<Base.WidgetModel['initialize']>): void {
+      super.initialize(...args);
+      this.send({ type: 'hello', version: MODULE_VERSION }, {});
+    }
+  }
+
+  return { PaintModel, PaintView, ProbeModel, version: MODULE_VERSION };
 }
