@@ -1,26 +1,45 @@
 /**
- * The paint widget's round trip in a real browser: Jupyter Notebook + tslab kernel + headless Chromium; 30 mouse
- * strokes on 04-paint's canvas; from mouse up to the new image shown (measured in the page). Target p95 ≤ 100 ms.
+ * The paint widget's round trip in a real browser, both transports side by side: from mouse up to the new image
+ * shown (measured in the page), 30 mouse strokes each, tslab kernel + headless Chromium.
+ * - WebSocket bridge: Jupyter Notebook 6 (04-paint) and JupyterLab 4;
+ * - Jupyter comms: JupyterLab 4 with the ganvas-widgets extension, every port but Jupyter's unreachable.
+ * The JupyterLab rows need the Python environment described in test/e2e/lab.ts. Target: comms p95 ≤ 50 ms.
  *
  *   npm run bench:widgets
  */
-import { kernelEval, paintStrokes, runNotebook, startJupyter } from '../test/e2e/jupyter';
+import { kernelEval, paintStrokes, runNotebook, startJupyter, Session } from '../test/e2e/jupyter';
+import { haveVenv, openPaintNotebook, venv } from '../test/e2e/lab';
 import { machine, percentile, table } from './util';
 
+const STROKES = Number(process.env.GANVAS_BENCH_STROKES ?? 30);
+
 async function main(): Promise<void> {
+  const rows: (string | number)[][] = [];
   const s = await startJupyter();
   try {
     await runNotebook(s, '04-paint.ipynb');
-    const { latencies } = await paintStrokes(s, 30);
+    const { latencies } = await paintStrokes(s, STROKES);
     const kernelMs = await kernelEval(s, 'console.log(canvas.lastPaintMs.toFixed(2))');
-    console.log(`bench/widgets — 04-paint canvas (fmnist-stylegan b8.conv1), Jupyter Notebook + tslab + Chromium (headless); ${machine()}`);
-    console.log(table(
-      ['paint round trip, mouse up → image shown', 'strokes', 'p50 ms', 'p95 ms (target ≤ 100)', 'last kernel-side paint ms'],
-      [['WebSocket to the kernel widget server', latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(kernelMs)]],
-    ));
+    rows.push(['WebSocket bridge, Notebook 6', latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(kernelMs)]);
   } finally {
     await s.close();
   }
+  if (haveVenv()) {
+    for (const transport of ['comm', 'websocket'] as const) {
+      const p = await openPaintNotebook('lab', transport, transport === 'comm');
+      try {
+        const { latencies } = await paintStrokes({ page: p.page } as Session, STROKES);
+        const ms = await p.page.locator('.ganvas-status').first().textContent();
+        rows.push([`${transport === 'comm' ? 'Jupyter comms' : 'WebSocket bridge'}, JupyterLab 4`, latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(/painted in ([\d.]+) ms/.exec(ms ?? '')?.[1] ?? NaN)]);
+      } finally {
+        await p.close();
+      }
+    }
+  } else {
+    console.log(`(no Jupyter environment at ${venv}: JupyterLab rows skipped; see test/e2e/lab.ts)`);
+  }
+  console.log(`bench/widgets — paint canvas (fmnist-stylegan b8.conv1), tslab + Chromium (headless); ${machine()}`);
+  console.log(table(['paint round trip, mouse up → image shown', 'strokes', 'p50 ms', 'p95 ms (target comms ≤ 50)', 'last kernel-side paint ms'], rows));
 }
 
 main().catch((e) => {

@@ -58,7 +58,6 @@ export class PaintWidget {
   jupyter?: CommWidget;
   private displayId = `ganvas-paint-${randomBytes(8).toString('hex')}`;
   private shown = false;
-  private redisplay?: NodeJS.Timeout;
 
   private constructor(
     readonly painter: Painter,
@@ -162,24 +161,11 @@ export class PaintWidget {
         const png = await this.paintMask(buffers[0]);
         w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs }, [png], msg);
         w.update({ seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs }, { mask: buffers[0], image: png }, msg);
-        this.scheduleRedisplay();
       } catch (e) {
         w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
       }
     });
     this.jupyter = w;
-  }
-
-  /** Keeps the output's HTML fallback (what nbconvert and front ends without the extension show) current. */
-  private scheduleRedisplay(): void {
-    if (!this.shown || !this.jupyter) return;
-    clearTimeout(this.redisplay);
-    this.redisplay = setTimeout(() => {
-      void this.snapshot().then(() => {
-        if (this.jupyter && !this.jupyter.comm.closed) this.jupyter.manager.display(this.jupyter.mimeBundle(this.html()), this.displayId, true);
-      });
-    }, 400);
-    this.redisplay.unref?.();
   }
 
   show(): this {
@@ -195,5 +181,9 @@ export class PaintWidget {
   /** Refreshes the snapshot image (the last painting) for `html()` — what an exported notebook shows. */
   async snapshot(): Promise<void> {
     if (this.painting) this.initial = await toPng(this.painting.image, 0, { range: this.painter.cut.generator.range });
+    // Over comms, the shown output's HTML fallback is replaced too. Not after every stroke: a front end re-renders
+    // the output (a new view: brush choice and undo history gone, a request in flight lost — measured in the
+    // JupyterLab test, strokes stalled), so only when asked.
+    if (this.jupyter && this.shown && !this.jupyter.comm.closed) this.jupyter.manager.display(this.jupyter.mimeBundle(this.html()), this.displayId, true);
   }
 }

@@ -98,8 +98,10 @@ console.log(canvas.transport);
     expect(sd.buffer_paths).to.deep.equal([[commId, 'image'], [commId, 'mask']]);
     expect(states.buffers).to.have.length(2);
 
-    // The output's HTML fallback is refreshed with the painting (update_display_data, same display id).
-    const refreshed = await k.waitIopub((m) => m.header.msg_type === 'update_display_data', from, 10_000);
+    // snapshot(): the output's HTML fallback is refreshed with the painting (update_display_data, same display id).
+    const snap = await k.execute('await canvas.snapshot()');
+    const refreshed = snap.out.find((m) => m.header.msg_type === 'update_display_data')!;
+    expect(String((refreshed.content.data as Record<string, unknown>)['text/html'])).to.include(String(answer.buffers[0].toString('base64')).slice(0, 200));
     expect((refreshed.content.transient as { display_id: string }).display_id).to.equal((shown!.content.transient as { display_id: string }).display_id);
     expect(refreshed.content.data as object).to.have.property('application/vnd.jupyter.widget-view+json');
   });

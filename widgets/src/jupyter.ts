@@ -114,7 +114,21 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
               const maskB64 = String(payload.mask);
               const bytes = Uint8Array.from(atob(maskB64), (c) => c.charCodeAt(0));
               return new Promise((ok, fail) => {
-                this.pending.set(id, { ok, fail });
+                // A reply that never comes (a message lost on the way, a kernel stuck in a long cell) must not
+                // stall the canvas: the request fails after 15 s and the next stroke asks again.
+                const timer = setTimeout(() => {
+                  if (this.pending.delete(id)) fail(new Error('no answer from the kernel within 15 s (is a cell still running?)'));
+                }, 15_000);
+                this.pending.set(id, {
+                  ok: (v) => {
+                    clearTimeout(timer);
+                    ok(v);
+                  },
+                  fail: (e) => {
+                    clearTimeout(timer);
+                    fail(e);
+                  },
+                });
                 commLog().push(`out ${id} ${bytes.length}`);
                 this.send({ type, id, seed: payload.seed }, [bytes.buffer]);
               });
