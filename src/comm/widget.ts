@@ -186,6 +186,11 @@ export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000):
   const w = new CommWidget(manager, 'ProbeModel', '', {});
   const ok = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
+    // A front end with no widget manager at all closes the comm at once (no "jupyter.widget" target): no wait.
+    w.onClose(() => {
+      clearTimeout(timer);
+      resolve(false);
+    });
     w.onCustom((content) => {
       if (content.type === 'hello') {
         clearTimeout(timer);
@@ -193,7 +198,7 @@ export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000):
       }
     });
   });
-  w.close();
+  if (!w.comm.closed) w.close();
   probed = { ok, at: Date.now() };
   return ok;
 }

@@ -59,10 +59,14 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(paintModel, 'PaintModel in the notebook\'s widget state').to.not.equal(undefined);
     expect(paintModel!.state.paints).to.be.at.least(20);
     await widget.first().screenshot({ path: path.join(work, 'painted.png') });
-    // Kernel restart: the live canvas says so and stops taking strokes.
-    const running = await (await fetch(`${lab.base}/api/kernels?token=${lab.token}`)).json() as { id: string }[];
-    await fetch(`${lab.base}/api/kernels/${running[0].id}/restart?token=${lab.token}`, { method: 'POST' });
-    await widget.first().locator('.ganvas-dead').waitFor({ timeout: 60_000 });
+    // Kernel restart from the Kernel menu, as a user does: the live canvas says so and stops taking strokes.
+    await page.getByRole('menuitem', { name: 'Kernel' }).first().click();
+    await page.getByText(/^Restart Kernel…$/).first().click();
+    await page.getByRole('button', { name: /^Restart$/ }).first().click();
+    await widget.first().locator('.ganvas-dead').waitFor({ timeout: 60_000 }).catch(async (e: Error) => {
+      await page.screenshot({ path: path.join(work, 'fail-restart.png'), fullPage: true });
+      throw e;
+    });
     expect(await widget.first().locator('.ganvas-dead').textContent()).to.match(/Not connected to the kernel: the kernel restarted/);
     await widget.first().screenshot({ path: path.join(work, 'after-restart.png') });
     const kernels = await (await fetch(`${lab.base}/api/kernels?token=${lab.token}`)).json() as { id: string }[];
