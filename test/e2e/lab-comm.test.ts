@@ -62,7 +62,8 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     // Kernel restart from the Kernel menu, as a user does: the live canvas says so and stops taking strokes.
     await page.getByRole('menuitem', { name: 'Kernel' }).first().click();
     await page.getByText(/^Restart Kernel…$/).first().click();
-    await page.getByRole('button', { name: /^Restart$/ }).first().click();
+    const accept = page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept');
+    if (await accept.first().waitFor({ timeout: 15_000 }).then(() => true, () => false)) await accept.first().click();
     await widget.first().locator('.ganvas-dead').waitFor({ timeout: 60_000 }).catch(async (e: Error) => {
       await page.screenshot({ path: path.join(work, 'fail-restart.png'), fullPage: true });
       throw e;
