@@ -15,22 +15,35 @@ const STROKES = Number(process.env.GANVAS_BENCH_STROKES ?? 30);
 
 async function main(): Promise<void> {
   const rows: (string | number)[][] = [];
-  const s = await startJupyter();
-  try {
-    await runNotebook(s, '04-paint.ipynb');
-    const { latencies } = await paintStrokes(s, STROKES);
-    const kernelMs = await kernelEval(s, 'console.log(canvas.lastPaintMs.toFixed(2))');
-    rows.push(['WebSocket bridge, Notebook 6', latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(kernelMs)]);
-  } finally {
-    await s.close();
+  const notes: string[] = [];
+  if (process.env.GANVAS_BENCH_SKIP_NB6 !== '1') {
+    const s = await startJupyter();
+    try {
+      await runNotebook(s, '04-paint.ipynb');
+      const { latencies } = await paintStrokes(s, STROKES);
+      const kernelMs = await kernelEval(s, 'console.log(canvas.lastPaintMs.toFixed(2))');
+      rows.push(['WebSocket bridge, Notebook 6', latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(kernelMs)]);
+    } catch (e) {
+      // Reported, not fatal: the JupyterLab rows below are the side-by-side comparison.
+      notes.push(`Notebook 6 row failed: ${(e as Error).message.split('\n')[0]} (is the machine's "tslab" kernelspec pointing at an existing tslab? jupyter kernelspec list)`);
+    } finally {
+      await s.close();
+    }
   }
   if (haveVenv()) {
     for (const transport of ['comm', 'websocket'] as const) {
-      const p = await openPaintNotebook('lab', transport, transport === 'comm');
+      const label = `${transport === 'comm' ? 'Jupyter comms' : 'WebSocket bridge'}, JupyterLab 4`;
+      const p = await openPaintNotebook('lab', transport, transport === 'comm').catch((e: Error) => {
+        notes.push(`${label} row failed: ${e.message.split('\n')[0]}`);
+        return undefined;
+      });
+      if (!p) continue;
       try {
         const { latencies } = await paintStrokes({ page: p.page } as Session, STROKES);
         const ms = await p.page.locator('.ganvas-status').first().textContent();
-        rows.push([`${transport === 'comm' ? 'Jupyter comms' : 'WebSocket bridge'}, JupyterLab 4`, latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(/painted in ([\d.]+) ms/.exec(ms ?? '')?.[1] ?? NaN)]);
+        rows.push([label, latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(/painted in ([\d.]+) ms/.exec(ms ?? '')?.[1] ?? NaN)]);
+      } catch (e) {
+        notes.push(`${label} row failed: ${(e as Error).message.split('\n')[0]}`);
       } finally {
         await p.close();
       }
@@ -39,6 +52,7 @@ async function main(): Promise<void> {
     console.log(`(no Jupyter environment at ${venv}: JupyterLab rows skipped; see test/e2e/lab.ts)`);
   }
   console.log(`bench/widgets — paint canvas (fmnist-stylegan b8.conv1), tslab + Chromium (headless); ${machine()}`);
+  for (const n of notes) console.log(n);
   console.log(table(['paint round trip, mouse up → image shown', 'strokes', 'p50 ms', 'p95 ms (target comms ≤ 50)', 'last kernel-side paint ms'], rows));
 }
 
