@@ -153,6 +153,7 @@ export class PaintWidget {
       paints: 0,
       kernel_ms: 0,
     }, { image: this.initial });
+    let stateTimer: NodeJS.Timeout | undefined;
     w.onCustom(async (content, buffers, msg) => {
       if (content.type !== 'paint') return;
       try {
@@ -160,7 +161,12 @@ export class PaintWidget {
         if (typeof content.seed === 'number') this.seed = content.seed;
         const png = await this.paintMask(buffers[0]);
         w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs }, [png], msg);
-        w.update({ seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs }, { mask: buffers[0], image: png }, msg);
+        // The model state (what the saved notebook keeps) follows 300 ms after the last stroke, not with every
+        // stroke: the paint reply is all a stroke waits for.
+        clearTimeout(stateTimer);
+        stateTimer = setTimeout(() => {
+          if (!w.comm.closed) w.update({ seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs }, { mask: buffers[0], image: png }, msg);
+        }, 300);
       } catch (e) {
         w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
       }
