@@ -71,3 +71,6 @@ export { layerTable, LayerTable, LayerRow, LayerKind, LayerTableOptions } from '
 export { show } from './show';
 export { describeTensor, displayable } from './runtime/describe';
 export { draftManifest, writeManifest, DraftOptions, ManifestDraft } from './manifestDraft';
+export { CommManager, Comm, CommMessage, CommTarget, KNOWN_TSLAB } from './comm/kernel';
+export { CommWidget, frontendHasGanvas, frontendHasGanvasReset } from './comm/widget';
+export { WidgetTransport, chooseTransport } from './widgets/paint';

@@ -21,6 +21,8 @@ describe('npm pack', function () {
     const files = info[0].files.map((f) => f.path);
     expect(files).to.include('dist/index.js');
     expect(files).to.include('dist/widgets.js');
+    // The prebuilt Jupyter front-end extensions and their install command (#18).
+    for (const f of ['dist/labextension/package.json', 'dist/labextension/static/remoteEntry.js', 'dist/nbextension/index.js', 'dist/nbextension/extension.js', 'scripts/ganvas-widgets.js']) expect(files).to.include(f);
     expect(files).to.include('models/fmnist-stylegan/model.onnx');
     expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/') || f.includes('weights.pt'))).to.equal(false);
     const app = path.join(tmp, 'app');

@@ -11,6 +11,28 @@ import { FloatTensor } from '../runtime/tensor';
 import { showHtml } from '../display';
 import { escapeHtml, dataUrl, widgetHtml } from './html';
 import { WidgetHost, WidgetServer, defaultHost } from './server';
+import { CommManager } from '../comm/kernel';
+import { CommWidget, frontendHasGanvas } from '../comm/widget';
+import { randomBytes } from 'crypto';
+
+/**
+ * How a widget reaches the kernel: Jupyter comms (a real Jupyter widget, needs the ganvas-widgets front-end
+ * extension: `npx ganvas-widgets install`), or the WebSocket bridge. "auto" (default) takes comms inside a tslab
+ * kernel it knows whose front end answers the extension probe (frontendHasGanvas, ≤ 2 s once), and the bridge
+ * elsewhere; the environment variable GANVAS_WIDGET_TRANSPORT sets the default.
+ */
+export type WidgetTransport = 'auto' | 'comm' | 'websocket';
+
+export async function chooseTransport(t: WidgetTransport | undefined): Promise<'comm' | 'websocket'> {
+  const want = t ?? ((process.env.GANVAS_WIDGET_TRANSPORT as WidgetTransport | undefined) || 'auto');
+  if (want === 'websocket') return 'websocket';
+  if (want === 'comm') {
+    CommManager.get(); // throws a GanvasError saying why comms are not available here
+    return 'comm';
+  }
+  if (!CommManager.available()) return 'websocket';
+  return (await frontendHasGanvas(CommManager.get())) ? 'comm' : 'websocket';
+}
 
 export interface PaintWidgetOptions {
   seed?: number;
@@ -19,6 +41,8 @@ export interface PaintWidgetOptions {
   canvasSize?: number;
   /** Display size of the canvas and image in CSS pixels (default 256). */
   displaySize?: number;
+  /** See WidgetTransport. */
+  transport?: WidgetTransport;
 }
 
 export class PaintWidget {
@@ -30,6 +54,10 @@ export class PaintWidget {
   /** Server-side time of the last paint, in ms. */
   lastPaintMs = 0;
   paints = 0;
+  /** The Jupyter widget model (comm transport), when used. */
+  jupyter?: CommWidget;
+  private displayId = `ganvas-paint-${randomBytes(8).toString('hex')}`;
+  private shown = false;
 
   private constructor(
     readonly painter: Painter,
@@ -57,6 +85,7 @@ export class PaintWidget {
       throw new Error(`unknown request "${type}"`);
     });
     self = new PaintWidget(painter, library, server, id, opts, initial);
+    if ((await chooseTransport(opts.transport)) === 'comm') self.openComm();
     return self;
   }
 
@@ -108,13 +137,59 @@ export class PaintWidget {
     });
   }
 
+  /** The transport in use: "comm" (Jupyter widget) or "websocket" (the bridge). */
+  get transport(): 'comm' | 'websocket' {
+    return this.jupyter ? 'comm' : 'websocket';
+  }
+
+  private openComm(): void {
+    const cut = this.painter.cut;
+    const w = new CommWidget(CommManager.get(), 'PaintModel', 'PaintView', {
+      canvasSize: this.opts.canvasSize ?? cut.layer.height * 8,
+      displaySize: this.opts.displaySize ?? 256,
+      keep: KEEP_COLOR,
+      seed: this.seed,
+      brushes: this.library.entries.map((e) => ({ name: e.name, color: e.color })),
+      paints: 0,
+      kernel_ms: 0,
+    }, { image: this.initial });
+    let stateTimer: NodeJS.Timeout | undefined;
+    w.onCustom(async (content, buffers, msg) => {
+      if (content.type !== 'paint') return;
+      try {
+        if (buffers.length !== 1) throw new Error(`a paint request carries the mask as one PNG buffer; got ${buffers.length} buffers`);
+        if (typeof content.seed === 'number') this.seed = content.seed;
+        const png = await this.paintMask(buffers[0]);
+        w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs }, [png], msg);
+        // The model state (what the saved notebook keeps) follows 300 ms after the last stroke, not with every
+        // stroke: the paint reply is all a stroke waits for.
+        clearTimeout(stateTimer);
+        stateTimer = setTimeout(() => {
+          if (!w.comm.closed) w.update({ seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs }, { mask: buffers[0], image: png }, msg);
+        }, 300);
+      } catch (e) {
+        w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
+      }
+    });
+    this.jupyter = w;
+  }
+
   show(): this {
-    showHtml(this.html());
+    if (this.jupyter) {
+      this.jupyter.manager.display(this.jupyter.mimeBundle(this.html()), this.displayId);
+      this.shown = true;
+    } else {
+      showHtml(this.html());
+    }
     return this;
   }
 
   /** Refreshes the snapshot image (the last painting) for `html()` — what an exported notebook shows. */
   async snapshot(): Promise<void> {
     if (this.painting) this.initial = await toPng(this.painting.image, 0, { range: this.painter.cut.generator.range });
+    // Over comms, the shown output's HTML fallback is replaced too. Not after every stroke: a front end re-renders
+    // the output (a new view: brush choice and undo history gone, a request in flight lost — measured in the
+    // JupyterLab test, strokes stalled), so only when asked.
+    if (this.jupyter && this.shown && !this.jupyter.comm.closed) this.jupyter.manager.display(this.jupyter.mimeBundle(this.html()), this.displayId, true);
   }
 }

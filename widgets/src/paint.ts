@@ -6,6 +6,29 @@
  */
 import { Rpc, WidgetConfig, connect, h, stats } from './rpc';
 
+/**
+ * How the canvas reaches the kernel: the WebSocket bridge (default) or a Jupyter widget model (widgets/src/jupyter.ts).
+ * `onDead` reports a kernel side that is gone (restart, lost connection, a page reloaded without the kernel).
+ */
+export interface PaintLink {
+  label: string;
+  connect(): Promise<Rpc>;
+  onDead(cb: (reason: string) => void): void;
+  /** The last mask painted (PNG data URL), drawn on the canvas at mount (a restored notebook). */
+  initialMask?: string;
+}
+
+function websocketLink(cfg: WidgetConfig): PaintLink {
+  let dead: ((reason: string) => void) | undefined;
+  return {
+    label: `WebSocket bridge (${cfg.http.replace(/^https?:\/\//, '')})`,
+    connect: () => connect(cfg, 3000, (reason) => dead?.(reason)),
+    onDead(cb) {
+      dead = cb;
+    },
+  };
+}
+
 interface PaintConfig extends WidgetConfig {
   canvasSize: number;
   displaySize: number;
@@ -15,7 +38,7 @@ interface PaintConfig extends WidgetConfig {
   brushes: { name: string; color: string }[];
 }
 
-export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
+export function mountPaint(root: HTMLElement, cfg: PaintConfig, link: PaintLink = websocketLink(cfg)): void {
   const size = cfg.canvasSize;
   const canvas = h('canvas', { width: String(size), height: String(size), class: 'ganvas-canvas', style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;cursor:progress;border:1px solid #999;touch-action:none` });
   const image = h('img', { class: 'ganvas-image', src: cfg.image, style: `width:${cfg.displaySize}px;height:${cfg.displaySize}px;image-rendering:pixelated;border:1px solid #999` });
@@ -25,6 +48,11 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
   ctx.imageSmoothingEnabled = false;
   ctx.fillStyle = cfg.keep;
   ctx.fillRect(0, 0, size, size);
+  if (link.initialMask) {
+    const m = new Image();
+    m.onload = () => ctx.drawImage(m, 0, 0, size, size);
+    m.src = link.initialMask;
+  }
 
   let color = cfg.brushes[0]?.color ?? cfg.keep;
   let brush = Math.max(1, Math.round(size / 16));
@@ -70,14 +98,14 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
       await new Promise<void>((resolve) => {
         image.onload = () => resolve();
         image.onerror = () => resolve();
-        image.src = `data:image/png;base64,${String(res.image)}`;
+        image.src = typeof res.imageUrl === 'string' ? res.imageUrl : `data:image/png;base64,${String(res.image)}`;
       });
       const t = waitStart;
       if (t !== undefined && !dirty) {
         const ms = performance.now() - t;
         stats().paint.push(ms);
         waitStart = undefined;
-        status.textContent = `painted in ${Number(res.ms).toFixed(1)} ms in the kernel, ${ms.toFixed(0)} ms round trip · seed ${seed}`;
+        status.textContent = `painted in ${Number(res.ms).toFixed(1)} ms in the kernel, ${ms.toFixed(0)} ms round trip · seed ${seed} · via ${link.label}`;
       }
     } catch (e) {
       status.textContent = `error: ${(e as Error).message}`;
@@ -149,21 +177,32 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig): void {
   seedInput.onchange = () => reseed(Number(seedInput.value) || 0);
   newSeed.onclick = () => reseed(seed + 1);
 
-  connect(cfg).then(
+  // A kernel side that is gone: say so plainly and stop taking input (strokes would be dropped silently).
+  const setDead = (reason: string) => {
+    rpc = undefined;
+    root.setAttribute('data-ganvas-live', 'false');
+    canvas.style.pointerEvents = 'none';
+    canvas.style.opacity = '0.6';
+    canvas.style.cursor = 'not-allowed';
+    for (const b of Array.from(root.querySelectorAll('button, input'))) (b as HTMLButtonElement | HTMLInputElement).disabled = true;
+    status.className = 'ganvas-status ganvas-dead';
+    status.style.cssText = 'font:bold 13px sans-serif;color:#fff;background:#b00;padding:4px 6px;margin-top:4px';
+    status.textContent = `Not connected to the kernel: ${reason}. This canvas is read-only; it shows the last painting. Re-run the cell to paint again.`;
+  };
+  link.onDead(setDead);
+  link.connect().then(
     (r) => {
+      if (root.getAttribute('data-ganvas-live') === 'false') return;
       rpc = r;
       canvas.style.cursor = 'crosshair';
       root.setAttribute('data-ganvas-live', 'true');
-      status.textContent = 'live: paint on the left';
+      root.setAttribute('data-ganvas-transport', link.label);
+      status.textContent = `live via ${link.label}: paint on the left`;
     },
     (e: Error) => {
-      // No kernel behind it (an exported report, a reload without the kernel): look static, accept nothing.
-      root.setAttribute('data-ganvas-live', 'false');
-      canvas.style.cursor = 'not-allowed';
-      canvas.style.opacity = '0.45';
-      for (const el of Array.from(root.querySelectorAll('button, input'))) (el as HTMLButtonElement | HTMLInputElement).disabled = true;
+      // Never connected (an exported report, a reload without the kernel): read-only, and it says it is a snapshot.
+      setDead(e.message);
       toolbar.style.opacity = '0.45';
-      status.style.cssText = 'font:bold 13px sans-serif;color:#a00;min-height:14px';
       status.textContent = `Static snapshot — run the notebook to paint (${e.message})`;
     },
   );

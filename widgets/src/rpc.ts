@@ -15,7 +15,7 @@ export interface Rpc {
   call(type: string, payload: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-export function connect(cfg: WidgetConfig, timeoutMs = 3000): Promise<Rpc> {
+export function connect(cfg: WidgetConfig, timeoutMs = 3000, onLost?: (reason: string) => void): Promise<Rpc> {
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
@@ -43,7 +43,10 @@ export function connect(cfg: WidgetConfig, timeoutMs = 3000): Promise<Rpc> {
       clearTimeout(timer);
       reject(new Error('cannot reach the kernel widget server (static snapshot shown)'));
     };
+    let opened = false;
+    ws.addEventListener('open', () => (opened = true));
     ws.onclose = () => {
+      if (opened) onLost?.('the kernel\'s widget server closed the connection (kernel restarted or stopped)');
       for (const p of pending.values()) p.fail(new Error('the kernel widget server closed the connection'));
       pending.clear();
     };

@@ -1,0 +1,87 @@
+/**
+ * End to end over Jupyter comms, in JupyterLab 4 and Notebook 7 with headless Chromium: the paint canvas as a
+ * real Jupyter widget (extension installed by `ganvas-widgets install`), with every port other than Jupyter's
+ * unreachable from the page (as on a remote server: the WebSocket bridge cannot be used). Draw strokes, read the
+ * mask back in the next cell, save (with widget state), restart the kernel (the widget says so), stop it and
+ * reload: the painting is restored and the widget says plainly that no kernel is behind it.
+ * Needs the Python environment described in test/e2e/lab.ts (skipped, saying so, without it).
+ */
+import { expect } from 'chai';
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import { paintStrokes, Session } from './jupyter';
+import { PaintPage, haveVenv, openPaintNotebook, venv } from './lab';
+import { percentile } from '../../bench/util';
+
+for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) describe(`end to end over Jupyter comms: ${ui === 'lab' ? 'JupyterLab 4' : 'Notebook 7'} + Chromium, WebSocket bridge unreachable`, function () {
+  this.timeout(1_500_000);
+  let p: PaintPage | undefined;
+  before(function () {
+    if (!haveVenv()) {
+      console.log(`      (no Jupyter environment at ${venv}; see test/e2e/lab.ts to make one)`);
+      this.skip();
+    }
+  });
+  after(async () => {
+    await p?.close();
+  });
+
+  it('paints, reads back, saves, survives a restart plainly; without a kernel the painting is restored, read-only, and says so', async () => {
+    p = await openPaintNotebook(ui, 'comm', true);
+    const { page, lab, work, nbDir, errors, widget } = p;
+    expect(await widget.first().getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+    const { latencies, changed } = await paintStrokes({ page } as Session, 20).catch(async (e: Error) => {
+      await page.screenshot({ path: path.join(work, 'fail.png'), fullPage: true });
+      const status = `${await page.locator('.ganvas-status').first().textContent()}\ncomm log: ${await page.evaluate(() => ((window as unknown as { __ganvasCommLog?: string[] }).__ganvasCommLog ?? []).slice(-30).join(' | '))}`;
+      throw new Error(`${e.message}\nwidget status: ${status}\nconsole errors: ${errors.join('\n')}\nserver log: ${lab!.log.join('').slice(-3000)}`);
+    });
+    expect(changed).to.equal(true);
+    console.log(`      paint round trip over comms (${ui}), ${latencies.length} strokes: p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
+    await fs.writeFile(path.join(work, 'paint-latency-comm.json'), JSON.stringify(latencies));
+    // Read back in the next cell.
+    const third = page.locator('.jp-CodeCell').nth(2);
+    await third.locator('.jp-InputArea-editor').click();
+    await page.keyboard.press('Shift+Enter');
+    const out = third.locator('.jp-OutputArea-output', { hasText: 'READBACK' });
+    await out.waitFor({ timeout: 60_000 });
+    const back = JSON.parse(((await out.textContent()) ?? '').replace(/^[^{]*/, '')) as { p: Record<string, number>; n: number; t: string };
+    expect(back.t).to.equal('comm');
+    expect(back.n).to.be.at.least(20);
+    expect(Object.values(back.p).reduce((a, b) => a + b, 0)).to.be.greaterThan(100);
+    const maskBefore = await widget.first().locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
+    // Save (with widget state), stop the kernel, reload.
+    await page.keyboard.press('Control+s');
+    await page.waitForFunction(() => !document.querySelector('.jp-mod-dirty'), undefined, { timeout: 30_000 }).catch(() => undefined);
+    await page.waitForTimeout(1500);
+    const saved = JSON.parse(await fs.readFile(path.join(nbDir, 'paint.ipynb'), 'utf8')) as { metadata: { widgets?: Record<string, { state: Record<string, { model_name: string; state: Record<string, unknown> }> }> } };
+    const wstate = saved.metadata.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {};
+    const paintModel = Object.values(wstate).find((m) => m.model_name === 'PaintModel');
+    expect(paintModel, 'PaintModel in the notebook\'s widget state').to.not.equal(undefined);
+    expect(paintModel!.state.paints).to.be.at.least(20);
+    await widget.first().screenshot({ path: path.join(work, 'painted.png') });
+    // Kernel restart from the Kernel menu, as a user does: the live canvas says so and stops taking strokes.
+    await page.getByRole('menuitem', { name: 'Kernel' }).first().click();
+    await page.getByText(/^Restart Kernel…$/).first().click();
+    const accept = page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept');
+    if (await accept.first().waitFor({ timeout: 15_000 }).then(() => true, () => false)) await accept.first().click();
+    await widget.first().locator('.ganvas-dead').waitFor({ timeout: 60_000 }).catch(async (e: Error) => {
+      await page.screenshot({ path: path.join(work, 'fail-restart.png'), fullPage: true });
+      throw e;
+    });
+    expect(await widget.first().locator('.ganvas-dead').textContent()).to.match(/Not connected to the kernel: the kernel restarted/);
+    await widget.first().screenshot({ path: path.join(work, 'after-restart.png') });
+    const kernels = await (await fetch(`${lab.base}/api/kernels?token=${lab.token}`)).json() as { id: string }[];
+    for (const k of kernels) await fetch(`${lab.base}/api/kernels/${k.id}?token=${lab.token}`, { method: 'DELETE' });
+    await page.reload();
+    const restored = page.locator('.ganvas-widget[data-ganvas-kind="paint"]').first();
+    await restored.waitFor({ timeout: 120_000 });
+    await page.locator('.ganvas-widget[data-ganvas-live="false"]').first().waitFor({ timeout: 60_000 });
+    await page.waitForTimeout(1000);
+    await restored.screenshot({ path: path.join(work, 'reloaded-no-kernel.png') });
+    const note = await restored.locator('.ganvas-dead').textContent();
+    expect(note).to.match(/Not connected to the kernel/);
+    const maskAfter = await restored.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
+    expect(maskAfter, 'the painted mask is restored on the canvas').to.equal(maskBefore);
+    expect(await restored.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => getComputedStyle(c).pointerEvents)).to.equal('none');
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * JupyterLab 4 / Notebook 7 (from a Python environment with jupyterlab 4, notebook 7, ipywidgets 8:
+ * GANVAS_JUPYTER_VENV, default /tmp/h18venv) with the tslab kernel of this checkout, the ganvas-widgets extension
+ * installed by its install command, and a small paint notebook; opened in headless Chromium. Used by
+ * test/e2e/lab-comm.test.ts and bench/widgets.ts. Make the environment offline with
+ *   python3 -m venv V && V/bin/pip install --index-url file:///opt/pypi/simple 'jupyterlab==4.6.*' 'notebook==7.6.*' 'ipywidgets==8.*'
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import { existsSync, promises as fs } from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+import { Browser, Page, chromium } from 'playwright-core';
+import { artifacts, root } from './jupyter';
+
+export const venv = process.env.GANVAS_JUPYTER_VENV ?? '/tmp/h18venv';
+export const haveVenv = (): boolean => existsSync(path.join(venv, 'bin', 'jupyter'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function ping(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 500) < 500);
+    }).on('error', () => resolve(false));
+  });
+}
+
+function code(src: string): object {
+  return { cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: src };
+}
+
+function notebook(transport: string): object {
+  return {
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' }, language_info: { name: 'typescript' } },
+  cells: [
+    code(`import * as g from 'ganvas';
+const rt = new g.Runtime();
+const gen = await g.Generator.open(g.demoModelDir('fmnist-stylegan'), rt);
+const cut = await gen.cut('b8.conv1');
+const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);
+const ranked = g.rank(await g.scan(cut, fx, { count: 8, seed: 4 }));
+const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[7].provenance]);
+const lib = g.VectorLibrary.for(cut);
+lib.add('A', '#ff0000', picks[0].vector, picks[0].provenance);
+lib.add('B', '#0000ff', picks[1].vector, picks[1].provenance);`),
+    code(`const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: '${transport}' })).show();`),
+    code(`console.log('READBACK ' + JSON.stringify({ p: canvas.paintedPixels(), n: canvas.paints, t: canvas.transport }))`),
+  ],
+  };
+}
+
+export interface Lab {
+  proc: ChildProcess;
+  base: string;
+  token: string;
+  log: string[];
+}
+
+export async function startLab(dir: string, jupyterPath: string): Promise<Lab> {
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  const log: string[] = [];
+  const args = ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${dir}`];
+  if (process.getuid?.() === 0) args.push('--allow-root');
+  const proc = spawn(path.join(venv, 'bin', 'jupyter'), args, { cwd: dir, env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTERLAB_SETTINGS_DIR: path.join(dir, '..', 'user-settings'), JUPYTERLAB_WORKSPACES_DIR: path.join(dir, '..', 'workspaces'), JUPYTER_CONFIG_DIR: path.join(dir, '..', 'config') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.on('data', (d) => log.push(String(d)));
+  proc.stderr?.on('data', (d) => log.push(String(d)));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (!(await ping(`${base}/api?token=${token}`))) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`JupyterLab did not start:\n${log.join('').slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return { proc, base, token, log };
+}
+
+export async function runAll(page: Page): Promise<void> {
+  await page.locator('.jp-Notebook').first().click();
+  await page.getByRole('menuitem', { name: 'Run' }).first().click();
+  await page.getByText('Run All Cells', { exact: true }).first().click();
+}
+
+
+export interface PaintPage {
+  ui: string;
+  page: Page;
+  browser: Browser;
+  lab: Lab;
+  work: string;
+  nbDir: string;
+  errors: string[];
+  widget: ReturnType<Page['locator']>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the paint notebook in `ui` ("lab" or "notebook7") and runs it; with `onlyJupyterPort`, every other local
+ * port is unreachable from the page (a remote server: the WebSocket bridge cannot be used).
+ */
+export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean): Promise<PaintPage> {
+  let lab: Lab | undefined;
+  let browser: Browser | undefined;
+    const work = path.join(artifacts, `${transport}-${ui}`);
+    await fs.rm(work, { recursive: true, force: true });
+    const nbDir = path.join(work, 'notebooks');
+    const jp = path.join(work, 'share', 'jupyter');
+    await fs.mkdir(path.join(jp, 'kernels', 'tslab'), { recursive: true });
+    await fs.mkdir(path.join(work, 'config'), { recursive: true });
+    await fs.mkdir(nbDir, { recursive: true });
+    await fs.writeFile(path.join(jp, 'kernels', 'tslab', 'kernel.json'), JSON.stringify({ argv: [path.join(root, 'node_modules', '.bin', 'tslab'), 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript', language: 'typescript' }));
+    // The one install command users run (here into the test's own Jupyter path).
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'ganvas-widgets.js'), 'install', '--prefix', work]);
+    // Widget state saved with the notebook (ipywidgets' setting; README says how to set it).
+    await fs.mkdir(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager'), { recursive: true });
+    await fs.writeFile(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager', 'plugin.jupyterlab-settings'), JSON.stringify({ saveState: true }));
+    await fs.writeFile(path.join(nbDir, 'paint.ipynb'), JSON.stringify(notebook(transport)));
+    lab = await startLab(nbDir, jp);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const jupyterPort = new URL(lab.base).port;
+    if (onlyJupyterPort) {
+    // Only the Jupyter server is reachable from the page (a remote server): any other local port is refused.
+    await page.route(/^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//, (route) => (new URL(route.request().url()).port === jupyterPort ? route.continue() : route.abort()));
+    await page.addInitScript((port) => {
+      const Native = window.WebSocket;
+      window.WebSocket = function (url: string | URL, protocols?: string | string[]) {
+        if (new URL(String(url)).port !== port) throw new Error('unreachable (test: only the Jupyter port is reachable)');
+        return new Native(url, protocols);
+      } as unknown as typeof WebSocket;
+      Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+    }, jupyterPort);
+    }
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(ui === 'lab' ? `${lab.base}/lab/tree/paint.ipynb?token=${lab.token}` : `${lab.base}/notebooks/paint.ipynb?token=${lab.token}`);
+    await page.locator('.jp-Notebook').first().waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null || document.title.length > 0, undefined, { timeout: 120_000 });
+    await new Promise((r) => setTimeout(r, 3000));
+    await runAll(page);
+    const widget = page.locator('.ganvas-widget[data-ganvas-kind="paint"]');
+    try {
+      await widget.first().waitFor({ timeout: 300_000 });
+      await page.locator('.ganvas-widget[data-ganvas-live="true"]').first().waitFor({ timeout: 60_000 });
+    } catch (e) {
+      await page.screenshot({ path: path.join(work, 'fail.png'), fullPage: true });
+      throw new Error(`${(e as Error).message}\nconsole errors: ${errors.join('\n')}\nserver log: ${lab.log.join('').slice(-3000)}`);
+    }
+  return {
+    ui, page, browser, lab, work, nbDir, errors, widget,
+    async close() {
+      await browser?.close().catch(() => undefined);
+      lab?.proc.kill('SIGTERM');
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * The paint canvas as a Jupyter widget (model + view on @jupyter-widgets/base, module "ganvas-widgets"), talking
+ * to the kernel over Jupyter comms (src/comm/widget.ts is the kernel half).
+ *
+ * @jupyter-widgets/base is never bundled: the classes are made from the copy the page's widget manager shares
+ * (JupyterLab / Notebook 7: the module-federation share scope; Notebook 6: RequireJS), so the registry token and
+ * base classes are the manager's own.
+ *
+ * Paint request: custom {type: "paint", id, seed} + the mask as one PNG buffer → custom {id, ok, ms} + the image
+ * as one PNG buffer; the kernel then updates the model state (mask, image, seed), which is what the notebook's
+ * saved widget state keeps and a reopened notebook shows.
+ */
+import type * as Base from '@jupyter-widgets/base';
+import { mountPaint } from './paint';
+import { Rpc, stats } from './rpc';
+
+export const MODULE_NAME = 'ganvas-widgets';
+declare const GANVAS_VERSION: string;
+export const MODULE_VERSION: string = typeof GANVAS_VERSION === 'string' ? GANVAS_VERSION : '0.1.0';
+
+function pngUrl(v: unknown): string | undefined {
+  if (v instanceof DataView || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    const bytes = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array((v as ArrayBufferView).buffer, (v as ArrayBufferView).byteOffset, (v as ArrayBufferView).byteLength);
+    return URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
+  }
+  if (typeof v === 'string' && v.startsWith('data:')) return v;
+  return undefined;
+}
+
+/** The last comm requests and replies of the paint views (read by the end-to-end test when a stroke stalls). */
+function commLog(): string[] {
+  const w = window as unknown as { __ganvasCommLog?: string[] };
+  w.__ganvasCommLog ??= [];
+  if (w.__ganvasCommLog.length > 200) w.__ganvasCommLog.splice(0, 100);
+  return w.__ganvasCommLog;
+}
+
+export function makeWidgets(base: typeof Base): Record<string, unknown> {
+  class PaintModel extends base.DOMWidgetModel {
+    defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
+      return {
+        ...super.defaults(),
+        _model_name: 'PaintModel',
+        _model_module: MODULE_NAME,
+        _model_module_version: MODULE_VERSION,
+        _view_name: 'PaintView',
+        _view_module: MODULE_NAME,
+        _view_module_version: MODULE_VERSION,
+        canvasSize: 64,
+        displaySize: 256,
+        keep: '#000000',
+        seed: 0,
+        brushes: [],
+        paints: 0,
+        kernel_ms: 0,
+        image: null,
+        mask: null,
+      };
+    }
+    static serializers = {
+      ...base.DOMWidgetModel.serializers,
+      image: { serialize: (v: unknown) => v },
+      mask: { serialize: (v: unknown) => v },
+    };
+  }
+
+  class PaintView extends base.DOMWidgetView {
+    private pending = new Map<number, { ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void }>();
+    private nextId = 1;
+    private deadCb?: (reason: string) => void;
+
+    render(): void {
+      const m = this.model;
+      this.el.classList.add('ganvas-widget');
+      this.el.setAttribute('data-ganvas-kind', 'paint');
+      const image = pngUrl(m.get('image')) ?? '';
+      const mask = pngUrl(m.get('mask'));
+      this.listenTo(m, 'msg:custom', (content: Record<string, unknown>, buffers: (DataView | ArrayBuffer)[]) => {
+        commLog().push(`in ${String(content.id)} ${String(content.ok)} ${buffers?.length ?? 0}`);
+        const p = this.pending.get(Number(content.id));
+        if (!p) return;
+        this.pending.delete(Number(content.id));
+        if (content.ok) p.ok({ ...content, imageUrl: pngUrl(buffers?.[0]) });
+        else p.fail(new Error(String(content.error)));
+      });
+      const lost = (reason: string) => {
+        for (const p of this.pending.values()) p.fail(new Error(reason));
+        this.pending.clear();
+        this.deadCb?.(reason);
+      };
+      this.listenTo(m, 'comm_live_update', () => {
+        if (!m.comm_live) lost('the kernel restarted or the connection was lost');
+      });
+      mountPaint(this.el, {
+        kind: 'paint', widget: m.model_id, ws: '', http: '', token: '',
+        canvasSize: Number(m.get('canvasSize')),
+        displaySize: Number(m.get('displaySize')),
+        keep: String(m.get('keep')),
+        seed: Number(m.get('seed')),
+        image,
+        brushes: m.get('brushes') as { name: string; color: string }[],
+      }, {
+        label: 'Jupyter comms',
+        initialMask: mask,
+        onDead: (cb) => {
+          this.deadCb = cb;
+        },
+        connect: async (): Promise<Rpc> => {
+          if (!m.comm_live || !m.comm) throw new Error('no kernel behind this widget (the notebook was reopened without its kernel, or the kernel restarted)');
+          return {
+            call: async (type, payload) => {
+              if (!m.comm_live) throw new Error('the kernel is gone');
+              const id = this.nextId++;
+              const maskB64 = String(payload.mask);
+              const bytes = Uint8Array.from(atob(maskB64), (c) => c.charCodeAt(0));
+              return new Promise((ok, fail) => {
+                // A reply that never comes (a message lost on the way, a kernel stuck in a long cell) must not
+                // stall the canvas: the request fails after 15 s and the next stroke asks again.
+                const timer = setTimeout(() => {
+                  if (this.pending.delete(id)) fail(new Error('no answer from the kernel within 15 s (is a cell still running?)'));
+                }, 15_000);
+                this.pending.set(id, {
+                  ok: (v) => {
+                    clearTimeout(timer);
+                    ok(v);
+                  },
+                  fail: (e) => {
+                    clearTimeout(timer);
+                    fail(e);
+                  },
+                });
+                commLog().push(`out ${id} ${bytes.length}`);
+                this.send({ type, id, seed: payload.seed }, [bytes.buffer]);
+              });
+            },
+          };
+        },
+      });
+      stats();
+    }
+  }
+
+  /**
+   * The kernel asks, by opening one of these, whether this front end has the ganvas-widgets extension: only then
+   * does the model class load, and it answers at once (src/comm/widget.ts, frontendHasGanvas).
+   */
+  class ProbeModel extends base.WidgetModel {
+    initialize(...args: Parameters<Base.WidgetModel['initialize']>): void {
+      super.initialize(...args);
+      this.send({ type: 'hello', version: MODULE_VERSION }, {});
+    }
+  }
+
+  return { PaintModel, PaintView, ProbeModel, version: MODULE_VERSION };
+}
