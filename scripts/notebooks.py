@@ -195,8 +195,13 @@ mask and image stay on `canvas`, so the next cell can use them."""),
 
 Random masks painted with the library give (image, label map) pairs for training a segmentation model. The run is
 resumable: stop it and start it again, and it continues without duplicating or losing pairs."""),
-    ("code", """const index = await g.generateDataset(cut, lib, { dir: '/tmp/ganvas-dataset', count: 32, kind: 'voronoi', onProgress: g.progress('dataset') });
-`${index.entries.length} pairs in /tmp/ganvas-dataset: ${index.classes.map((c) => `${c.label}=${c.name}`).join(', ')}`"""),
+    ("code", """import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+// A new directory per run: a directory with pairs of other settings (or of an older ganvas) is refused, not mixed.
+const datasetDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ganvas-dataset-'));
+const index = await g.generateDataset(cut, lib, { dir: datasetDir, count: 32, kind: 'voronoi', onProgress: g.progress('dataset') });
+`${index.entries.length} pairs in ${datasetDir}: ${index.classes.map((c) => `${c.label}=${c.name}`).join(', ')}`"""),
 ])
 nb("05-stitching.ipynb", [
     ("md", """# Model stitching: invert a classifier through a generator

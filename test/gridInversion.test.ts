@@ -174,7 +174,10 @@ describe('grid-size inversion (paper 000, Algorithm 1)', function () {
       expect(relErr(grad, ref.grad0.flat()), 'gradient at step 0').to.be.lessThan(1e-3);
       const out = await invertTargets(cut, fx, head, y, g, { steps: 5, lr: 0.05, init: 'mean', schedule });
       expect(relErr(out.vectors, ref.vectors.flat()), 'vectors after 5 steps').to.be.lessThan(1e-3);
-      out.cosines.forEach((cos, i) => expect(cos).to.be.closeTo(ref.cosines[i], 1e-4));
+      // The cosines after 5 steps: ihc with the exact training mean/std (manifest since #16) differs by 2.7e-4 from
+      // PyTorch while y, the loss, the step-0 gradient and the vectors agree as above (float32 differences carried
+      // through 5 Adam steps, whose update divides by √v); with the constants rounded to 4 decimals it was < 1e-4.
+      out.cosines.forEach((cos, i) => expect(cos).to.be.closeTo(ref.cosines[i], 5e-4));
     });
   }
 
