@@ -1,6 +1,6 @@
 /**
  * JupyterLab 4 / Notebook 7 (from a Python environment with jupyterlab 4, notebook 7, ipywidgets 8:
- * GANVAS_JUPYTER_VENV, default /tmp/h18venv) with the tslab kernel of this checkout, the ganvas-widgets extension
+ * GANVAS_JUPYTER_VENV, default .jupyter-venv in the checkout, made by scripts/jupyter-venv.sh in `npm test`'s pretest) with the tslab kernel of this checkout, the ganvas-widgets extension
  * installed by its install command, and a small paint notebook; opened in headless Chromium. Used by
  * test/e2e/lab-comm.test.ts and bench/widgets.ts. Make the environment offline with
  *   python3 -m venv V && V/bin/pip install --index-url file:///opt/pypi/simple 'jupyterlab==4.6.*' 'notebook==7.6.*' 'ipywidgets==8.*'
@@ -14,7 +14,7 @@ import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
 import { artifacts, root } from './jupyter';
 
-export const venv = process.env.GANVAS_JUPYTER_VENV ?? '/tmp/h18venv';
+export const venv = process.env.GANVAS_JUPYTER_VENV ?? path.join(root, '.jupyter-venv');
 export const haveVenv = (): boolean => existsSync(path.join(venv, 'bin', 'jupyter'));
 
 function freePort(): Promise<number> {
