@@ -282,19 +282,19 @@ describe('VectorLibrary: refusals with messages that say what is wrong', () => {
     expect(await msg('null.json')).to.include('is not a ganvas vector library');
     await fs.writeFile(path.join(dir, 'three.npy'), writeNpy({ data: Float32Array.from([1, 2, 3, 4]), dims: [1, 4, 1] }));
     await write('threed.json', { ...good, vectors: 'three.npy' });
-    expect(await msg('threed.json')).to.match(/has shape \(1, 4, 1\), expected \(1, 4\)/);
+    expect(await msg('threed.json')).to.match(/has shape \(1, 4, 1\), .*expected \(1, 4\)/);
     expect(((await rejectsGanvas(VectorLibrary.load(path.join(dir, 'missing.json')))).cause as NodeJS.ErrnoException).code).to.equal('ENOENT');
     expect(await msg('format.json')).to.include('is not a ganvas vector library ("format": "ganvas-library/1")');
     for (const f of ['outside.json', 'notnpy.json', 'number.json']) expect(await msg(f), f).to.include('"vectors" must name a .npy file beside it');
     expect(await msg('missing.json')).to.match(/is missing its vectors .*gone\.npy/);
-    expect(await msg('shape.json')).to.match(/has shape \(1, 4\), expected \(1, 5\)/);
-    expect(await msg('count.json')).to.match(/has shape \(1, 4\), expected \(2, 4\)/);
+    expect(await msg('shape.json')).to.match(/has shape \(1, 4\), .*expected \(1, 5\)/);
+    expect(await msg('count.json')).to.match(/has shape \(1, 4\), .*expected \(2, 4\)/);
     // A library saved before content-named vector files (no "vectors"): <base>.npy beside it.
     const { vectors, ...legacy } = good;
     await write('legacy.json', legacy);
     await fs.copyFile(path.join(dir, vectors), path.join(dir, 'legacy.npy'));
     expect(Array.from((await VectorLibrary.load(path.join(dir, 'legacy.json'))).get('a').vector)).to.deep.equal([1, 2, 3, 4]);
-    expect((await rejectsGanvas(lib.save(path.join(dir, 'lib.txt')))).message).to.equal(`a library file must end in .json, got ${path.join(dir, 'lib.txt')}`);
+    expect((await rejectsGanvas(lib.save(path.join(dir, 'lib.txt')))).message).to.equal(`a library file must end in .json, got "${path.join(dir, 'lib.txt')}"`);
   });
 
   it('a save removes older vector files and temporaries of dead processes, keeps those of live ones', async () => {

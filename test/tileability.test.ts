@@ -308,7 +308,7 @@ describe('tileability', () => {
     for (const count of [0, -1, 2.5]) {
       await scan(cut, fx, { count }).then(
         () => expect.fail(`count ${count} accepted`),
-        (err: Error) => expect(err).to.be.instanceOf(GanvasError).with.property('message', `count must be a positive integer, got ${count}`),
+        (err: Error) => expect(err).to.be.instanceOf(GanvasError).with.property('message', `scan count must be an integer from 1 to ${2 ** 22}, got ${count}`),
       );
     }
     await tileability(cut, fx, [{ vector: new Float32Array(4) }]).then(

@@ -37,7 +37,7 @@ describe('end to end: notebooks and widgets in Jupyter + Chromium', function () 
     const check = JSON.parse(
       await kernelEval(
         s,
-        'g.paint(cut, canvas.mask, lib, { seed: canvas.seed }).then(async (p) => console.log(JSON.stringify({ ' +
+        'await g.paint(cut, canvas.mask, lib, { seed: canvas.seed }).then(async (p) => console.log(JSON.stringify({ ' +
           'diff: g.maxAbsDiff(p.image, canvas.image), ' +
           'png: (await g.toPng(canvas.image, 0, { range: gen.range })).toString("base64") })))',
       ),

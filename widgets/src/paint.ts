@@ -203,7 +203,7 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig, link: PaintLink 
       // Never connected (an exported report, a reload without the kernel): read-only, and it says it is a snapshot.
       setDead(e.message);
       toolbar.style.opacity = '0.45';
-      status.textContent = `Static snapshot — run the notebook to paint (${e.message})`;
+      status.textContent = `Not connected to the kernel (${e.message}). Static snapshot — run the notebook to paint.`;
     },
   );
 }
