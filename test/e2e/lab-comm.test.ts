@@ -50,11 +50,20 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(Object.values(back.p).reduce((a, b) => a + b, 0)).to.be.greaterThan(100);
     const maskBefore = await widget.first().locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     // Save (with widget state), stop the kernel, reload.
-    await page.keyboard.press('Control+s');
-    await page.waitForFunction(() => !document.querySelector('.jp-mod-dirty'), undefined, { timeout: 30_000 }).catch(() => undefined);
-    await page.waitForTimeout(1500);
-    const saved = JSON.parse(await fs.readFile(path.join(nbDir, 'paint.ipynb'), 'utf8')) as { metadata: { widgets?: Record<string, { state: Record<string, { model_name: string; state: Record<string, unknown> }> }> } };
-    const wstate = saved.metadata.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {};
+    // Save until the file on disk is this save (it holds the read-back cell's output): a Ctrl+S that the page did not
+    // take left an earlier autosave (strokes not yet painted) on disk — seen in CI as a PaintModel without state.
+    type Saved = { cells: unknown[]; metadata: { widgets?: Record<string, { state: Record<string, { model_name: string; state: Record<string, unknown> }> }> } };
+    let saved: Saved | undefined;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await page.locator('.jp-Notebook').first().click({ position: { x: 5, y: 5 } }).catch(() => undefined);
+      await page.keyboard.press('Control+s');
+      await page.waitForFunction(() => !document.querySelector('.jp-mod-dirty'), undefined, { timeout: 30_000 }).catch(() => undefined);
+      await page.waitForTimeout(1500);
+      saved = JSON.parse(await fs.readFile(path.join(nbDir, 'paint.ipynb'), 'utf8')) as Saved;
+      if (JSON.stringify(saved.cells).includes('READBACK {')) break;
+    }
+    expect(JSON.stringify(saved!.cells), 'the saved notebook holds the read-back output').to.include('READBACK {');
+    const wstate = saved!.metadata.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {};
     const paintModel = Object.values(wstate).find((m) => m.model_name === 'PaintModel');
     expect(paintModel, 'PaintModel in the notebook\'s widget state').to.not.equal(undefined);
     expect(paintModel!.state.paints).to.be.at.least(20);
