@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'crypto';
 import sharp from 'sharp';
 import { KernelClient } from './client';
+import { PAINT_SETUP } from '../e2e/lab';
 
 
 describe('paint widget over Jupyter comms (real tslab kernel)', function () {
@@ -22,16 +23,7 @@ describe('paint widget over Jupyter comms (real tslab kernel)', function () {
 
   it('opens a PaintModel, paints a PNG mask sent as a buffer, answers with a PNG buffer, keeps state for reload', async () => {
     const { out, reply } = await k.execute(`
-import * as g from 'ganvas';
-const rt = new g.Runtime();
-const gen = await g.Generator.open(g.demoModelDir('fmnist-stylegan'), rt);
-const cut = await gen.cut('b8.conv1');
-const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);
-const ranked = g.rank(await g.scan(cut, fx, { count: 8, seed: 4 }));
-const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[7].provenance]);
-const lib = g.VectorLibrary.for(cut);
-lib.add('A', '#ff0000', picks[0].vector, picks[0].provenance);
-lib.add('B', '#0000ff', picks[1].vector, picks[1].provenance);
+${PAINT_SETUP}
 const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: 'comm' })).show();
 console.log(canvas.transport);
 `);

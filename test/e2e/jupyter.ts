@@ -13,7 +13,7 @@ import { Browser, Page, chromium } from 'playwright-core';
 export const root = path.join(__dirname, '..', '..', '..');
 export const artifacts = path.join(root, 'test', 'artifacts');
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -24,7 +24,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function ping(url: string): Promise<boolean> {
+export function ping(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     http.get(url, (res) => {
       res.resume();

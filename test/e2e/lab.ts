@@ -8,33 +8,24 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, promises as fs } from 'fs';
-import * as http from 'http';
-import * as net from 'net';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
-import { artifacts, root } from './jupyter';
+import { artifacts, freePort, ping, root } from './jupyter';
 
 export const venv = process.env.GANVAS_JUPYTER_VENV ?? path.join(root, '.jupyter-venv');
 export const haveVenv = (): boolean => existsSync(path.join(venv, 'bin', 'jupyter'));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve((res.statusCode ?? 500) < 500);
-    }).on('error', () => resolve(false));
-  });
-}
+/** The paint notebook's first cell: demo models, a cut, a two-vector library (also run by test/comm/paint-comm). */
+export const PAINT_SETUP = `import * as g from 'ganvas';
+const rt = new g.Runtime();
+const gen = await g.Generator.open(g.demoModelDir('fmnist-stylegan'), rt);
+const cut = await gen.cut('b8.conv1');
+const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);
+const ranked = g.rank(await g.scan(cut, fx, { count: 8, seed: 4 }));
+const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[7].provenance]);
+const lib = g.VectorLibrary.for(cut);
+lib.add('A', '#ff0000', picks[0].vector, picks[0].provenance);
+lib.add('B', '#0000ff', picks[1].vector, picks[1].provenance);`;
 
 function code(src: string): object {
   return { cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: src };
@@ -46,16 +37,7 @@ function notebook(transport: string): object {
   nbformat_minor: 5,
   metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' }, language_info: { name: 'typescript' } },
   cells: [
-    code(`import * as g from 'ganvas';
-const rt = new g.Runtime();
-const gen = await g.Generator.open(g.demoModelDir('fmnist-stylegan'), rt);
-const cut = await gen.cut('b8.conv1');
-const fx = await g.FeatureExtractor.open(g.demoModelDir('fmnist-resnet'), 'layer1', rt);
-const ranked = g.rank(await g.scan(cut, fx, { count: 8, seed: 4 }));
-const picks = await g.vectorsFromProvenance(cut, [ranked[0].provenance, ranked[7].provenance]);
-const lib = g.VectorLibrary.for(cut);
-lib.add('A', '#ff0000', picks[0].vector, picks[0].provenance);
-lib.add('B', '#0000ff', picks[1].vector, picks[1].provenance);`),
+    code(PAINT_SETUP),
     code(`const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: '${transport}' })).show();`),
     code(`console.log('READBACK ' + JSON.stringify({ p: canvas.paintedPixels(), n: canvas.paints, t: canvas.transport }))`),
   ],
