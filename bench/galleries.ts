@@ -5,23 +5,17 @@
  *   npm run bench:galleries [-- --count 2048]
  */
 import * as path from 'path';
-import { FeatureExtractor, Generator, Runtime, gallery, openDemoModel, rank, scan, writeFileAtomic } from 'ganvas';
-import { intArg, percentile, table } from './util';
-
-const PAIRS: [string, string, string, string][] = [
-  ['fmnist-stylegan', 'b8.conv1', 'fmnist-resnet', 'layer1'],
-  ['ihc-gan', 'l16', 'ihc-features', 'layer1'],
-];
+import { Runtime, gallery, rank, scan, writeFileAtomic } from 'ganvas';
+import { DEMO_PAIRS, intArg, openDemoPair, percentile, table } from './util';
 
 async function main(): Promise<void> {
   const count = intArg('count', 2048);
   const docs = path.join(__dirname, '..', '..', 'docs');
   const rt = new Runtime({ threads: 2 });
   const rows: (string | number)[][] = [];
-  for (const [g, layer, f, flayer] of PAIRS) {
-    const gen = new Generator(await openDemoModel(g), rt);
-    const cut = await gen.cut(layer);
-    const fx = await FeatureExtractor.open(await openDemoModel(f), flayer, rt);
+  for (const pair of DEMO_PAIRS) {
+    const [g, layer, f, flayer] = pair;
+    const { cut, fx } = await openDemoPair(rt, pair);
     const s = await scan(cut, fx, { count, seed: 0 });
     const scores = s.entries.map((e) => e.cosine);
     rows.push([`${g} ${layer} × ${f} ${flayer}`, count, percentile(scores, 1), percentile(scores, 25), percentile(scores, 50), percentile(scores, 75), percentile(scores, 99)]);

@@ -7,13 +7,8 @@
  *   npm run bench:texture [-- --count 2048]
  */
 import * as path from 'path';
-import { FeatureExtractor, Generator, Runtime, TEXTURE_MARGIN, gallery, openDemoModel, rank, scan, spatialStd, textureThreshold, writeFileAtomic } from 'ganvas';
-import { intArg, percentile, table } from './util';
-
-const PAIRS: [string, string, string, string][] = [
-  ['fmnist-stylegan', 'b8.conv1', 'fmnist-resnet', 'layer1'],
-  ['ihc-gan', 'l16', 'ihc-features', 'layer1'],
-];
+import { Runtime, TEXTURE_MARGIN, gallery, rank, scan, spatialStd, textureThreshold, writeFileAtomic } from 'ganvas';
+import { DEMO_PAIRS, intArg, openDemoPair, percentile, table } from './util';
 
 async function main(): Promise<void> {
   const count = intArg('count', 2048);
@@ -21,10 +16,9 @@ async function main(): Promise<void> {
   const rt = new Runtime({ threads: 2 });
   const dist: (string | number)[][] = [];
   const tops: (string | number)[][] = [];
-  for (const [g, layer, f, flayer] of PAIRS) {
-    const gen = new Generator(await openDemoModel(g), rt);
-    const cut = await gen.cut(layer);
-    const fx = await FeatureExtractor.open(await openDemoModel(f), flayer, rt);
+  for (const pair of DEMO_PAIRS) {
+    const [g, layer, f, flayer] = pair;
+    const { gen, cut, fx } = await openDemoPair(rt, pair);
     const s = await scan(cut, fx, { count, seed: 0 });
     const tex = s.entries.map((e) => e.texture as number);
     const t = textureThreshold(s);

@@ -1,6 +1,7 @@
 /**
  * Benchmark helpers: repeated timing with warm-up, medians and percentiles, and a plain-text table.
  */
+import { Cut, FeatureExtractor, Generator, Runtime, openDemoModel } from 'ganvas';
 export async function time(fn: () => Promise<unknown>, opts: { warmup?: number; repeats?: number } = {}): Promise<number[]> {
   for (let i = 0; i < (opts.warmup ?? 3); i++) await fn();
   const out: number[] = [];
@@ -66,4 +67,16 @@ export function intArg(name: string, dflt: number, min = 1): number {
   const v = Number(text);
   if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${text}"`);
   return v;
+}
+
+/** The two shipped (generator, layer, feature extractor, feature layer) pairs the tileability benches scan. */
+export const DEMO_PAIRS: [string, string, string, string][] = [
+  ['fmnist-stylegan', 'b8.conv1', 'fmnist-resnet', 'layer1'],
+  ['ihc-gan', 'l16', 'ihc-features', 'layer1'],
+];
+
+/** Opens one of DEMO_PAIRS on `rt`: the generator, its cut and the feature extractor. */
+export async function openDemoPair(rt: Runtime, [g, layer, f, flayer]: [string, string, string, string]): Promise<{ gen: Generator; cut: Cut; fx: FeatureExtractor }> {
+  const gen = new Generator(await openDemoModel(g), rt);
+  return { gen, cut: await gen.cut(layer), fx: await FeatureExtractor.open(await openDemoModel(f), flayer, rt) };
 }
