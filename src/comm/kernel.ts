@@ -178,6 +178,7 @@ export class CommManager {
   /** Header of the request being handled: an execute_request or a comm message. */
   private parent: Partial<Header> = {};
   private session = randomBytes(16).toString('hex');
+  private beforeExecuteHooks = new Set<() => void>();
   /** Counters, for tests and diagnostics. */
   readonly stats = { received: 0, sent: 0, ignored: 0 };
 
@@ -250,6 +251,7 @@ export class CommManager {
       if (type === 'execute_request') {
         const m = parseWire(mgr.signer, frames);
         if (!('error' in m)) mgr.parent = m.header;
+        mgr.runBeforeExecute();
       }
       return original.call(this, sock, ...frames);
     };
@@ -291,6 +293,26 @@ export class CommManager {
   /** Shows a mime bundle in the current cell's output; with `update`, replaces the output of that display id. */
   display(data: JsonObject, displayId: string, update = false): void {
     this.publish(update ? 'update_display_data' : 'display_data', { data, metadata: {}, transient: { display_id: displayId } });
+  }
+
+  /**
+   * Runs `hook` when an execute_request arrives, before the cell runs: widgets that send their model state late
+   * (paint: 300 ms after the last stroke) send it now, so the state reaches the front end before anything the cell
+   * prints, and a notebook saved once the cell has finished holds it. Returns the function that removes the hook.
+   */
+  beforeExecute(hook: () => void): () => void {
+    this.beforeExecuteHooks.add(hook);
+    return () => this.beforeExecuteHooks.delete(hook);
+  }
+
+  private runBeforeExecute(): void {
+    for (const hook of this.beforeExecuteHooks) {
+      try {
+        hook();
+      } catch (e) {
+        this.log(`a before-execute hook failed: ${describeError(e)}`);
+      }
+    }
   }
 
   registerTarget(name: string, target: CommTarget): void {

@@ -153,7 +153,24 @@ export class PaintWidget {
       paints: 0,
       kernel_ms: 0,
     }, { image: this.initial });
+    // The model state (what the saved notebook keeps) follows 300 ms after the last stroke, not with every stroke:
+    // the paint reply is all a stroke waits for. A cell run before then gets it first (beforeExecute), so a notebook
+    // saved after a cell has run holds every stroke (measured in test/e2e/lab-comm: saved right after a read-back
+    // cell, the state had none of the strokes without this).
     let stateTimer: NodeJS.Timeout | undefined;
+    let pendingState: (() => void) | undefined;
+    const flushState = (): void => {
+      clearTimeout(stateTimer);
+      const send = pendingState;
+      pendingState = undefined;
+      if (send && !w.comm.closed) send();
+    };
+    const removeHook = w.manager.beforeExecute(flushState);
+    w.onClose(() => {
+      clearTimeout(stateTimer);
+      pendingState = undefined;
+      removeHook();
+    });
     w.onCustom(async (content, buffers, msg) => {
       if (content.type !== 'paint') return;
       try {
@@ -161,12 +178,11 @@ export class PaintWidget {
         if (typeof content.seed === 'number') this.seed = content.seed;
         const png = await this.paintMask(buffers[0]);
         w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs }, [png], msg);
-        // The model state (what the saved notebook keeps) follows 300 ms after the last stroke, not with every
-        // stroke: the paint reply is all a stroke waits for.
+        const state = { seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs };
+        const mask = buffers[0];
+        pendingState = () => w.update(state, { mask, image: png }, msg);
         clearTimeout(stateTimer);
-        stateTimer = setTimeout(() => {
-          if (!w.comm.closed) w.update({ seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs }, { mask: buffers[0], image: png }, msg);
-        }, 300);
+        stateTimer = setTimeout(flushState, 300);
       } catch (e) {
         w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
       }

@@ -33,6 +33,47 @@ export function ping(url: string): Promise<boolean> {
   });
 }
 
+/**
+ * Stops a Jupyter server started by a test, and everything it started: its kernels are shut down through the REST
+ * API, then its process group (spawned detached, so the kernels are in it) gets SIGTERM, and SIGKILL if it has not
+ * exited within 5 s; its pipes are closed. A kernel left behind keeps the server's stdout pipe open, and with it the
+ * test process: one CI run sat 84 minutes after its summary line when a failing test skipped the kernel shutdown.
+ */
+export async function stopServer(proc: ChildProcess, base?: string, token?: string): Promise<void> {
+  if (base && token && proc.exitCode === null) {
+    const signal = AbortSignal.timeout(5000);
+    try {
+      const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`, { signal })).json()) as { id: string }[];
+      await Promise.all(kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: 'DELETE', signal })));
+    } catch {
+      /* the server may be gone already; the signals below still apply */
+    }
+  }
+  const group = (sig: NodeJS.Signals): void => {
+    try {
+      if (proc.pid !== undefined) process.kill(-proc.pid, sig);
+    } catch {
+      proc.kill(sig);
+    }
+  };
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise<boolean>((resolve) => {
+      proc.once('exit', () => resolve(true));
+      setTimeout(() => resolve(false), 5000).unref();
+    });
+    group('SIGTERM');
+    if (!(await exited)) group('SIGKILL');
+  }
+  // Whatever is left of the group (a kernel that outlived the server) goes too.
+  try {
+    if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    /* no such group: all gone */
+  }
+  proc.stdout?.destroy();
+  proc.stderr?.destroy();
+}
+
 export interface Session {
   page: Page;
   browser: Browser;
@@ -61,14 +102,14 @@ export async function startJupyter(): Promise<Session> {
   // This checkout's own tslab kernelspec (scripts/kernelspec.js), first on JUPYTER_PATH, as npm start uses it.
   const jupyterPath = execFileSync('node', [path.join(root, 'scripts', 'kernelspec.js')], { encoding: 'utf8' }).trim();
   const env = { ...process.env, JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter) };
-  const server = spawn('/usr/bin/python3', args, { cwd: nbDir, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const server = spawn('/usr/bin/python3', args, { cwd: nbDir, stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
   server.stdout?.on('data', (d) => log.push(String(d)));
   server.stderr?.on('data', (d) => log.push(String(d)));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (!(await ping(`${base}/api?token=${token}`))) {
     if (Date.now() > deadline || server.exitCode !== null) {
-      server.kill();
+      await stopServer(server);
       throw new Error(`Jupyter did not start:\n${log.join('').slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -82,9 +123,7 @@ export async function startJupyter(): Promise<Session> {
     page, browser, server, log, url: `${base}/notebooks/NAME?token=${token}`,
     async close() {
       await browser.close().catch(() => undefined);
-      server.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
-      if (server.exitCode === null) server.kill('SIGKILL');
+      await stopServer(server, base, token);
     },
   };
 }

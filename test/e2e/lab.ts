@@ -10,7 +10,7 @@ import { randomBytes } from 'crypto';
 import { existsSync, promises as fs } from 'fs';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
-import { artifacts, freePort, ping, root } from './jupyter';
+import { artifacts, freePort, ping, root, stopServer } from './jupyter';
 
 export const venv = process.env.GANVAS_JUPYTER_VENV ?? path.join(root, '.jupyter-venv');
 export const haveVenv = (): boolean => existsSync(path.join(venv, 'bin', 'jupyter'));
@@ -57,13 +57,16 @@ export async function startLab(dir: string, jupyterPath: string): Promise<Lab> {
   const log: string[] = [];
   const args = ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${dir}`];
   if (process.getuid?.() === 0) args.push('--allow-root');
-  const proc = spawn(path.join(venv, 'bin', 'jupyter'), args, { cwd: dir, env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTERLAB_SETTINGS_DIR: path.join(dir, '..', 'user-settings'), JUPYTERLAB_WORKSPACES_DIR: path.join(dir, '..', 'workspaces'), JUPYTER_CONFIG_DIR: path.join(dir, '..', 'config') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(path.join(venv, 'bin', 'jupyter'), args, { cwd: dir, env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTERLAB_SETTINGS_DIR: path.join(dir, '..', 'user-settings'), JUPYTERLAB_WORKSPACES_DIR: path.join(dir, '..', 'workspaces'), JUPYTER_CONFIG_DIR: path.join(dir, '..', 'config') }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout?.on('data', (d) => log.push(String(d)));
   proc.stderr?.on('data', (d) => log.push(String(d)));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   while (!(await ping(`${base}/api?token=${token}`))) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`JupyterLab did not start:\n${log.join('').slice(-3000)}`);
+    if (Date.now() > deadline || proc.exitCode !== null) {
+      await stopServer(proc);
+      throw new Error(`JupyterLab did not start:\n${log.join('').slice(-3000)}`);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
   return { proc, base, token, log };
@@ -93,7 +96,6 @@ export interface PaintPage {
  * port is unreachable from the page (a remote server: the WebSocket bridge cannot be used).
  */
 export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean): Promise<PaintPage> {
-  let lab: Lab | undefined;
   let browser: Browser | undefined;
     const work = path.join(artifacts, `${transport}-${ui}`);
     await fs.rm(work, { recursive: true, force: true });
@@ -109,7 +111,10 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     await fs.mkdir(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager'), { recursive: true });
     await fs.writeFile(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager', 'plugin.jupyterlab-settings'), JSON.stringify({ saveState: true }));
     await fs.writeFile(path.join(nbDir, 'paint.ipynb'), JSON.stringify(notebook(transport)));
-    lab = await startLab(nbDir, jp);
+    const lab = await startLab(nbDir, jp);
+  // Whatever fails from here on stops the server (and its kernel) and the browser before it is reported: a server
+  // left running keeps the test process alive after its last test.
+  try {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     const jupyterPort = new URL(lab.base).port;
@@ -142,11 +147,17 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
       await page.screenshot({ path: path.join(work, 'fail.png'), fullPage: true });
       throw new Error(`${(e as Error).message}\nconsole errors: ${errors.join('\n')}\nserver log: ${lab.log.join('').slice(-3000)}`);
     }
-  return {
-    ui, page, browser, lab, work, nbDir, errors, widget,
-    async close() {
-      await browser?.close().catch(() => undefined);
-      lab?.proc.kill('SIGTERM');
-    },
-  };
+    const b = browser;
+    return {
+      ui, page, browser: b, lab, work, nbDir, errors, widget,
+      async close() {
+        await b.close().catch(() => undefined);
+        await stopServer(lab.proc, lab.base, lab.token);
+      },
+    };
+  } catch (e) {
+    await browser?.close().catch(() => undefined);
+    await stopServer(lab.proc, lab.base, lab.token);
+    throw e;
+  }
 }
