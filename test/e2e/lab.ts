@@ -51,13 +51,31 @@ export interface Lab {
   log: string[];
 }
 
-export async function startLab(dir: string, jupyterPath: string): Promise<Lab> {
+/**
+ * Starts the Jupyter server of `ui` on 127.0.0.1 for the notebooks in `dir`, with `work`'s share/jupyter first on
+ * the data path: "lab" and "notebook7" run the virtual environment's JupyterLab 4 / Notebook 7; "notebook6" runs
+ * Debian's classic Notebook 6.4 with the environment's widgetsnbextension 4 (ipywidgets 8's classic front end,
+ * shadowing Debian's ipywidgets 6 one of the same name) and the extensions `ganvas-widgets install --prefix work`
+ * enabled under work/etc/jupyter.
+ */
+export async function startLab(dir: string, work: string, ui = 'lab'): Promise<Lab> {
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
   const log: string[] = [];
-  const args = ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${dir}`];
+  const classic = ui === 'notebook6';
+  const args = classic
+    ? ['-m', 'notebook', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--NotebookApp.token=${token}`, `--notebook-dir=${dir}`]
+    : ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${dir}`];
   if (process.getuid?.() === 0) args.push('--allow-root');
-  const proc = spawn(path.join(venv, 'bin', 'jupyter'), args, { cwd: dir, env: { ...process.env, JUPYTER_PATH: jupyterPath, JUPYTERLAB_SETTINGS_DIR: path.join(dir, '..', 'user-settings'), JUPYTERLAB_WORKSPACES_DIR: path.join(dir, '..', 'workspaces'), JUPYTER_CONFIG_DIR: path.join(dir, '..', 'config') }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const env = {
+    ...process.env,
+    JUPYTER_PATH: [path.join(work, 'share', 'jupyter'), ...(classic ? [path.join(venv, 'share', 'jupyter')] : [])].join(path.delimiter),
+    JUPYTER_CONFIG_PATH: [path.join(work, 'etc', 'jupyter'), path.join(venv, 'etc', 'jupyter')].join(path.delimiter),
+    JUPYTERLAB_SETTINGS_DIR: path.join(work, 'user-settings'),
+    JUPYTERLAB_WORKSPACES_DIR: path.join(work, 'workspaces'),
+    JUPYTER_CONFIG_DIR: path.join(work, 'config'),
+  };
+  const proc = spawn(classic ? '/usr/bin/python3' : path.join(venv, 'bin', 'jupyter'), args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout?.on('data', (d) => log.push(String(d)));
   proc.stderr?.on('data', (d) => log.push(String(d)));
   const base = `http://127.0.0.1:${port}`;
@@ -65,14 +83,18 @@ export async function startLab(dir: string, jupyterPath: string): Promise<Lab> {
   while (!(await ping(`${base}/api?token=${token}`))) {
     if (Date.now() > deadline || proc.exitCode !== null) {
       await stopServer(proc);
-      throw new Error(`JupyterLab did not start:\n${log.join('').slice(-3000)}`);
+      throw new Error(`Jupyter (${ui}) did not start:\n${log.join('').slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
   return { proc, base, token, log };
 }
 
-export async function runAll(page: Page): Promise<void> {
+export async function runAll(page: Page, ui = 'lab'): Promise<void> {
+  if (ui === 'notebook6') {
+    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { execute_all_cells(): void } } }).Jupyter.notebook.execute_all_cells());
+    return;
+  }
   await page.locator('.jp-Notebook').first().click();
   await page.getByRole('menuitem', { name: 'Run' }).first().click();
   await page.getByText('Run All Cells', { exact: true }).first().click();
@@ -92,7 +114,7 @@ export interface PaintPage {
 }
 
 /**
- * Opens the paint notebook in `ui` ("lab" or "notebook7") and runs it; with `onlyJupyterPort`, every other local
+ * Opens the paint notebook in `ui` ("lab", "notebook7" or "notebook6") and runs it; with `onlyJupyterPort`, every other local
  * port is unreachable from the page (a remote server: the WebSocket bridge cannot be used).
  */
 export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean): Promise<PaintPage> {
@@ -111,7 +133,7 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     await fs.mkdir(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager'), { recursive: true });
     await fs.writeFile(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager', 'plugin.jupyterlab-settings'), JSON.stringify({ saveState: true }));
     await fs.writeFile(path.join(nbDir, 'paint.ipynb'), JSON.stringify(notebook(transport)));
-    const lab = await startLab(nbDir, jp);
+    const lab = await startLab(nbDir, work, ui);
   // Whatever fails from here on stops the server (and its kernel) and the browser before it is reported: a server
   // left running keeps the test process alive after its last test.
   try {
@@ -135,10 +157,14 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
       if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto(ui === 'lab' ? `${lab.base}/lab/tree/paint.ipynb?token=${lab.token}` : `${lab.base}/notebooks/paint.ipynb?token=${lab.token}`);
-    await page.locator('.jp-Notebook').first().waitFor({ timeout: 120_000 });
-    await page.waitForFunction(() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null || document.title.length > 0, undefined, { timeout: 120_000 });
-    await new Promise((r) => setTimeout(r, 3000));
-    await runAll(page);
+    if (ui === 'notebook6') {
+      await page.waitForFunction(() => (window as unknown as { Jupyter?: { notebook?: { kernel?: { is_connected(): boolean } } } }).Jupyter?.notebook?.kernel?.is_connected() === true, undefined, { timeout: 120_000 });
+    } else {
+      await page.locator('.jp-Notebook').first().waitFor({ timeout: 120_000 });
+      await page.waitForFunction(() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]') !== null || document.title.length > 0, undefined, { timeout: 120_000 });
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    await runAll(page, ui);
     const widget = page.locator('.ganvas-widget[data-ganvas-kind="paint"]');
     try {
       await widget.first().waitFor({ timeout: 300_000 });

@@ -6,5 +6,9 @@
 import type * as Base from '@jupyter-widgets/base';
 import { makeWidgets } from './jupyter';
 
-declare const define: (name: string, deps: string[], f: (base: typeof Base) => unknown) => void;
-define('ganvas-widgets', ['@jupyter-widgets/base'], (base) => makeWidgets(base));
+// Anonymous: RequireJS names the module after the file it loaded (extension.js maps "ganvas-widgets" to it). A
+// named define('ganvas-widgets', …) here left the loaded module undefined — measured in Notebook 6.4 with
+// widgetsnbextension 4: "Cannot read properties of undefined (reading 'PaintModel')", and the widget fell back to
+// its HTML output.
+declare const define: (deps: string[], f: (base: typeof Base) => unknown) => void;
+define(['@jupyter-widgets/base'], (base) => makeWidgets(base));
