@@ -12,10 +12,14 @@ import { haveVenv, openPaintNotebook, venv } from '../test/e2e/lab';
 import { machine, percentile, table } from './util';
 
 const STROKES = Number(process.env.GANVAS_BENCH_STROKES ?? 30);
+/** The steps of a round trip as the page records them (widgets/src/rpc.ts, Stats.paintSteps). */
+const STEP_NAMES = ['wait', 'encode', 'up', 'kernel', 'down', 'show'] as const;
+type Steps = Record<(typeof STEP_NAMES)[number], number>;
 
 async function main(): Promise<void> {
   const rows: (string | number)[][] = [];
   const notes: string[] = [];
+  const stepRows: (string | number)[][] = [];
   if (process.env.GANVAS_BENCH_SKIP_NB6 !== '1') {
     const s = await startJupyter();
     try {
@@ -31,9 +35,11 @@ async function main(): Promise<void> {
     }
   }
   if (haveVenv()) {
-    for (const transport of ['comm', 'websocket'] as const) {
-      const label = `${transport === 'comm' ? 'Jupyter comms' : 'WebSocket bridge'}, JupyterLab 4`;
-      const p = await openPaintNotebook('lab', transport, transport === 'comm').catch((e: Error) => {
+    const runs: { transport: 'comm' | 'websocket'; serverNodelay?: boolean }[] = [{ transport: 'comm' }, { transport: 'websocket' }];
+    if (process.env.GANVAS_BENCH_SERVER_NODELAY === '1') runs.push({ transport: 'comm', serverNodelay: true });
+    for (const { transport, serverNodelay } of runs) {
+      const label = `${transport === 'comm' ? 'Jupyter comms' : 'WebSocket bridge'}, JupyterLab 4${serverNodelay ? ', server with TCP_NODELAY' : ''}`;
+      const p = await openPaintNotebook('lab', transport, transport === 'comm', { serverNodelay }).catch((e: Error) => {
         notes.push(`${label} row failed: ${e.message.split('\n')[0]}`);
         return undefined;
       });
@@ -42,6 +48,8 @@ async function main(): Promise<void> {
         const { latencies } = await paintStrokes({ page: p.page } as Session, STROKES);
         const ms = await p.page.locator('.ganvas-status').first().textContent();
         rows.push([label, latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(/painted in ([\d.]+) ms/.exec(ms ?? '')?.[1] ?? NaN)]);
+        const steps = await p.page.evaluate(() => (window as unknown as { __ganvasStats?: { paintSteps?: Steps[] } }).__ganvasStats?.paintSteps ?? []);
+        if (steps.length > 0) stepRows.push([label, ...STEP_NAMES.map((k) => percentile(steps.map((x) => x[k]), 50)), percentile(steps.map((x) => STEP_NAMES.reduce((a, k) => a + x[k], 0)), 50)]);
       } catch (e) {
         notes.push(`${label} row failed: ${(e as Error).message.split('\n')[0]}`);
       } finally {
@@ -54,6 +62,10 @@ async function main(): Promise<void> {
   console.log(`bench/widgets — paint canvas (fmnist-stylegan b8.conv1), tslab + Chromium (headless); ${machine()}`);
   for (const n of notes) console.log(n);
   console.log(table(['paint round trip, mouse up → image shown', 'strokes', 'p50 ms', 'p95 ms (target comms ≤ 50)', 'last kernel-side paint ms'], rows));
+  if (stepRows.length > 0) {
+    console.log('where the round trip goes (medians, ms): wait = for the request in flight at mouse up; encode = mask PNG + framing in the page; up = page → kernel; kernel = receive → reply sent; down = kernel → page; show = image decoded and shown');
+    console.log(table(['transport', ...STEP_NAMES, 'sum'], stepRows));
+  }
 }
 
 main().catch((e) => {

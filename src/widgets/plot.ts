@@ -6,7 +6,7 @@ import { showHtml } from '../display';
 import { SweepPoint } from '../tileability';
 import type { GridCurvePoint } from '../gridInversion';
 import { WidgetHost, defaultHost } from './server';
-import { escapeHtml, widgetHtml } from './html';
+import { escapeHtml, svgImage, widgetHtml } from './html';
 
 /** A plain SVG line chart with error bars: the snapshot that exported notebooks keep. */
 export function sweepSvg(points: SweepPoint[], title = 'tileability vs grid size'): string {
@@ -36,7 +36,7 @@ export async function sweepPlotWidget(points: SweepPoint[], opts: { host?: Widge
   const server = await (opts.host ?? defaultHost).server();
   const id = server.register(async () => ({}));
   const title = opts.title ?? 'tileability vs grid size';
-  return widgetHtml('plot', server, id, sweepSvg(points, title), {
+  return widgetHtml('plot', server, id, svgImage(sweepSvg(points, title), title), {
     title,
     x: points.map((p) => String(p.grid)),
     mean: points.map((p) => p.mean),
@@ -101,7 +101,7 @@ export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: { hos
   const server = await (opts.host ?? defaultHost).server();
   const id = server.register(async () => ({}));
   const title = opts.title ?? 'inversion cosine vs grid size (paper 000, Fig. 9)';
-  return widgetHtml('plot', server, id, gridCurveSvg(series, title), {
+  return widgetHtml('plot', server, id, svgImage(gridCurveSvg(series, title), title), {
     title,
     x: [],
     mean: [],

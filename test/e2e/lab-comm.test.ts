@@ -66,8 +66,8 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     const wstate = saved!.metadata.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {};
     const paintModel = Object.values(wstate).find((m) => m.model_name === 'PaintModel');
     expect(paintModel, 'PaintModel in the notebook\'s widget state').to.not.equal(undefined);
-    // The first save after the read-back cell holds every stroke the kernel counted: the state that follows 300 ms
-    // after the last stroke is sent before that cell runs (PaintWidget's beforeExecute hook; without it, this save
+    // The first save after the read-back cell holds every stroke the kernel counted: the state that follows once the
+    // strokes pause is sent before that cell runs (PaintWidget's beforeExecute hook; without it, this save
     // held none of the strokes).
     expect(paintModel!.state.paints, 'strokes in the saved widget state = strokes the kernel counted').to.equal(back.n);
     await widget.first().screenshot({ path: path.join(work, 'painted.png') });

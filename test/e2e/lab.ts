@@ -44,6 +44,16 @@ function notebook(transport: string): object {
   };
 }
 
+/** Server config (Python) that turns Nagle's algorithm off on the server's WebSocket streams (tornado detaches the HTTP stream for them). */
+const SERVER_NODELAY = `import tornado.http1connection as _h
+_detach = _h.HTTP1Connection.detach
+def _detach_nodelay(self):
+    stream = _detach(self)
+    stream.set_nodelay(True)
+    return stream
+_h.HTTP1Connection.detach = _detach_nodelay
+`;
+
 export interface Lab {
   proc: ChildProcess;
   base: string;
@@ -95,7 +105,7 @@ export interface PaintPage {
  * Opens the paint notebook in `ui` ("lab" or "notebook7") and runs it; with `onlyJupyterPort`, every other local
  * port is unreachable from the page (a remote server: the WebSocket bridge cannot be used).
  */
-export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean): Promise<PaintPage> {
+export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean, opts: { serverNodelay?: boolean } = {}): Promise<PaintPage> {
   let browser: Browser | undefined;
     const work = path.join(artifacts, `${transport}-${ui}`);
     await fs.rm(work, { recursive: true, force: true });
@@ -111,6 +121,9 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     await fs.mkdir(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager'), { recursive: true });
     await fs.writeFile(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager', 'plugin.jupyterlab-settings'), JSON.stringify({ saveState: true }));
     await fs.writeFile(path.join(nbDir, 'paint.ipynb'), JSON.stringify(notebook(transport)));
+    // Diagnostics only (bench/widgets.ts, GANVAS_BENCH_SERVER_NODELAY=1): a Jupyter server whose WebSocket streams
+    // set TCP_NODELAY (jupyter_server 2.x leaves Nagle's algorithm on; see the comment in src/comm/kernel.ts).
+    if (opts.serverNodelay) await fs.writeFile(path.join(work, 'config', 'jupyter_server_config.py'), SERVER_NODELAY);
     const lab = await startLab(nbDir, jp);
   // Whatever fails from here on stops the server (and its kernel) and the browser before it is reported: a server
   // left running keeps the test process alive after its last test.
