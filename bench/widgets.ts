@@ -49,7 +49,12 @@ async function main(): Promise<void> {
         const ms = await p.page.locator('.ganvas-status').first().textContent();
         rows.push([label, latencies.length, percentile(latencies, 50), percentile(latencies, 95), Number(/painted in ([\d.]+) ms/.exec(ms ?? '')?.[1] ?? NaN)]);
         const steps = await p.page.evaluate(() => (window as unknown as { __ganvasStats?: { paintSteps?: Steps[] } }).__ganvasStats?.paintSteps ?? []);
-        if (steps.length > 0) stepRows.push([label, ...STEP_NAMES.map((k) => percentile(steps.map((x) => x[k]), 50)), percentile(steps.map((x) => STEP_NAMES.reduce((a, k) => a + x[k], 0)), 50)]);
+        if (steps.length > 0) {
+          const total = (x: Steps): number => STEP_NAMES.reduce((a, k) => a + x[k], 0);
+          stepRows.push([`${label}: medians`, ...STEP_NAMES.map((k) => percentile(steps.map((x) => x[k]), 50)), percentile(steps.map(total), 50)]);
+          const slowest = steps.reduce((a, b) => (total(b) > total(a) ? b : a));
+          stepRows.push([`${label}: slowest stroke`, ...STEP_NAMES.map((k) => slowest[k]), total(slowest)]);
+        }
       } catch (e) {
         notes.push(`${label} row failed: ${(e as Error).message.split('\n')[0]}`);
       } finally {
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(n);
   console.log(table(['paint round trip, mouse up → image shown', 'strokes', 'p50 ms', 'p95 ms (target comms ≤ 50)', 'last kernel-side paint ms'], rows));
   if (stepRows.length > 0) {
-    console.log('where the round trip goes (medians, ms): wait = for the request in flight at mouse up; encode = mask PNG + framing in the page; up = page → kernel; kernel = receive → reply sent; down = kernel → page; show = image decoded and shown');
+    console.log('where the round trip goes (ms): wait = for the request in flight at mouse up; encode = mask PNG + framing in the page; up = page → kernel; kernel = receive → reply sent; down = kernel → page; show = image decoded and shown');
     console.log(table(['transport', ...STEP_NAMES, 'sum'], stepRows));
   }
 }
