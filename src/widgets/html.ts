@@ -31,7 +31,11 @@ export function dataUrl(png: Uint8Array): string {
  */
 export function svgImage(svg: string, alt: string): string {
   const width = /^<svg[^>]*\swidth="(\d+)"/.exec(svg)?.[1];
-  return `<img class="ganvas-snapshot" alt="${escapeHtml(alt)}" src="data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}"${width ? ` width="${width}"` : ''}/>`;
+  return `<img class="ganvas-snapshot" alt="${escapeHtml(alt)}" src="${svgDataUrl(svg)}"${width ? ` width="${width}"` : ''}/>`;
+}
+
+export function svgDataUrl(svg: string): string {
+  return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
 }
 
 /**

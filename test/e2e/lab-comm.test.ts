@@ -3,7 +3,8 @@
  * real Jupyter widget (extension installed by `ganvas-widgets install`), with every port other than Jupyter's
  * unreachable from the page (as on a remote server: the WebSocket bridge cannot be used). Draw strokes, read the
  * mask back in the next cell, save (with widget state), restart the kernel (the widget says so), stop it and
- * reload: the painting is restored and the widget says plainly that no kernel is behind it.
+ * reload: the painting is restored and the widget says plainly that no kernel is behind it. The gallery in the same
+ * notebook: a card's grid-size row over comms, its cards restored from the saved state.
  * Needs the Python environment described in test/e2e/lab.ts (skipped, saying so, without it).
  */
 import { expect } from 'chai';
@@ -48,6 +49,17 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(back.t).to.equal('comm');
     expect(back.n).to.be.at.least(20);
     expect(Object.values(back.p).reduce((a, b) => a + b, 0)).to.be.greaterThan(100);
+    // The gallery (last cell) over comms: a click on a card asks the kernel for its grid-size row, shown as an image.
+    const gallery = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-live="true"]').first();
+    await gallery.waitFor({ timeout: 120_000 });
+    expect(await gallery.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+    expect(await gallery.locator('.ganvas-card').count()).to.equal(3);
+    await gallery.locator('.ganvas-card').nth(2).click();
+    const row = gallery.locator('img.ganvas-sweep-row');
+    await row.waitFor({ timeout: 60_000 });
+    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await row.elementHandle(), { timeout: 30_000 });
+    const [rw, rh] = await row.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+    expect(rw / rh, 'six renders side by side (g = 1…5, full)').to.be.greaterThan(3);
     const maskBefore = await widget.first().locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     // Save (with widget state), stop the kernel, reload.
     // Save until the file on disk is this save (it holds the read-back cell's output): a Ctrl+S that the page did not
@@ -95,5 +107,11 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     const maskAfter = await restored.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     expect(maskAfter, 'the painted mask is restored on the canvas').to.equal(maskBefore);
     expect(await restored.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => getComputedStyle(c).pointerEvents)).to.equal('none');
+    // The gallery's cards come back from the saved widget state; without a kernel it says a row needs one.
+    const galleryBack = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-live="false"]').first();
+    await galleryBack.waitFor({ timeout: 60_000 });
+    expect(await galleryBack.locator('.ganvas-card').count()).to.equal(3);
+    await galleryBack.locator('.ganvas-card').first().click();
+    expect(await galleryBack.locator('.ganvas-sweep').textContent()).to.match(/needs the live kernel/);
   });
 });

@@ -40,6 +40,7 @@ function notebook(transport: string): object {
     code(PAINT_SETUP),
     code(`const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: '${transport}' })).show();`),
     code(`console.log('READBACK ' + JSON.stringify({ p: canvas.paintedPixels(), n: canvas.paints, t: canvas.transport }))`),
+    code(`await g.showGallery(cut, [await g.gallery(cut, ranked.slice(0, 2)), await g.gallery(cut, ranked.slice(-1))], { titles: ['top', 'bottom'], transport: '${transport}' });`),
   ],
   };
 }
@@ -156,6 +157,8 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     try {
       await widget.first().waitFor({ timeout: 300_000 });
       await page.locator('.ganvas-widget[data-ganvas-live="true"]').first().waitFor({ timeout: 60_000 });
+      // The last cell (the gallery) has run: the kernel is idle before any stroke is timed.
+      await page.locator('.ganvas-widget[data-ganvas-kind="gallery"]').first().waitFor({ timeout: 300_000 });
     } catch (e) {
       await page.screenshot({ path: path.join(work, 'fail.png'), fullPage: true });
       throw new Error(`${(e as Error).message}\nconsole errors: ${errors.join('\n')}\nserver log: ${lab.log.join('').slice(-3000)}`);

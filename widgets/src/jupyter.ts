@@ -13,6 +13,7 @@
 import type * as Base from '@jupyter-widgets/base';
 import { mountPaint } from './paint';
 import { GallerySection, mountGallery } from './gallery';
+import { PlotConfig, PlotlyLike, loadPlotly, mountPlot } from './plot';
 import { Rpc, stats } from './rpc';
 
 export const MODULE_NAME = 'ganvas-widgets';
@@ -78,7 +79,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
    * within 15 s (a message lost on the way, a kernel stuck in a long cell: the widget must not stall).
    */
   class CommCalls {
-    private pending = new Map<number, { ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void; sentAt: number }>();
+    private pending = new Map<number, { ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void; sentAt: number; raw: boolean }>();
     private nextId = 1;
     deadCb?: (reason: string) => void;
 
@@ -90,7 +91,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
         const p = this.pending.get(Number(content.id));
         if (!p) return;
         this.pending.delete(Number(content.id));
-        if (content.ok) p.ok({ ...content, imageUrl: pngUrl(buffers?.[0]), sentAt: p.sentAt, receivedAt });
+        if (content.ok) p.ok({ ...content, buffers: buffers ?? [], imageUrl: p.raw ? undefined : pngUrl(buffers?.[0]), sentAt: p.sentAt, receivedAt });
         else p.fail(new Error(String(content.error)));
       });
       view.listenTo(m, 'comm_live_update', () => {
@@ -107,7 +108,8 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
       if (!this.view.model.comm_live || !this.view.model.comm) throw new Error('no kernel behind this widget (the notebook was reopened without its kernel, or the kernel restarted)');
     }
 
-    call(content: Record<string, unknown>, buffers: ArrayBuffer[] = []): Promise<Record<string, unknown>> {
+    /** With `raw`, the reply's buffers are left as they came (no PNG data URL made of the first). */
+    call(content: Record<string, unknown>, buffers: ArrayBuffer[] = [], raw = false): Promise<Record<string, unknown>> {
       if (!this.view.model.comm_live) return Promise.reject(new Error('the kernel is gone'));
       const id = this.nextId++;
       return new Promise((ok, fail) => {
@@ -124,6 +126,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
             fail(e);
           },
           sentAt: 0,
+          raw,
         };
         this.pending.set(id, entry);
         commLog().push(`out ${id} ${buffers.reduce((a, b) => a + b.byteLength, 0)}`);
@@ -202,6 +205,60 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
     }
   }
 
+  class PlotModel extends base.DOMWidgetModel {
+    defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
+      return {
+        ...super.defaults(),
+        _model_name: 'PlotModel',
+        _model_module: MODULE_NAME,
+        _model_module_version: MODULE_VERSION,
+        _view_name: 'PlotView',
+        _view_module: MODULE_NAME,
+        _view_module_version: MODULE_VERSION,
+        config: {},
+        snapshot: '',
+      };
+    }
+  }
+
+  /**
+   * The plot (widgets/src/plot.ts) over comms: the SVG snapshot at once, then plotly.js from the kernel (one request
+   * per page, shared by every plot view on it) and the live plot. Without a kernel the snapshot stays.
+   */
+  class PlotView extends base.DOMWidgetView {
+    render(): void {
+      const m = this.model;
+      this.el.classList.add('ganvas-widget');
+      this.el.setAttribute('data-ganvas-kind', 'plot');
+      const snapshot = String(m.get('snapshot'));
+      // Only an SVG data URL, set as an attribute: a saved notebook's widget state is no place for markup.
+      if (snapshot.startsWith('data:image/svg+xml;')) {
+        const img = document.createElement('img');
+        img.className = 'ganvas-snapshot';
+        img.src = snapshot;
+        this.el.replaceChildren(img);
+      }
+      const calls = new CommCalls(this);
+      const cfg = { ...(m.get('config') as Record<string, unknown>), kind: 'plot', widget: m.model_id, ws: '', http: '', token: '' } as PlotConfig;
+      const plotly = (async (): Promise<PlotlyLike> => {
+        const w = window as unknown as { Plotly?: PlotlyLike; __ganvasPlotlyOverComm?: Promise<PlotlyLike> };
+        if (w.Plotly) return w.Plotly;
+        calls.check();
+        w.__ganvasPlotlyOverComm ??= calls.call({ type: 'plotly' }, [], true).then((res) => {
+          const src = (res.buffers as (DataView | ArrayBuffer)[])[0];
+          if (!src) throw new Error('the kernel sent no plotly.js');
+          return loadPlotly(cfg, URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+        });
+        return w.__ganvasPlotlyOverComm.catch((e: Error) => {
+          w.__ganvasPlotlyOverComm = undefined;
+          throw e;
+        });
+      })();
+      plotly.then(() => this.el.setAttribute('data-ganvas-transport', 'Jupyter comms'), () => undefined);
+      mountPlot(this.el, cfg, plotly);
+    }
+  }
+
   /**
    * The kernel asks, by opening one of these, whether this front end has the ganvas-widgets extension: only then
    * does the model class load, and it answers at once (src/comm/widget.ts, frontendHasGanvas).
@@ -213,5 +270,5 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
     }
   }
 
-  return { PaintModel, PaintView, GalleryModel, GalleryView, ProbeModel, version: MODULE_VERSION };
+  return { PaintModel, PaintView, GalleryModel, GalleryView, PlotModel, PlotView, ProbeModel, version: MODULE_VERSION };
 }
