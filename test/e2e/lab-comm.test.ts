@@ -4,7 +4,8 @@
  * unreachable from the page (as on a remote server: the WebSocket bridge cannot be used). Draw strokes, read the
  * mask back in the next cell, save (with widget state), restart the kernel (the widget says so), stop it and
  * reload: the painting is restored and the widget says plainly that no kernel is behind it. The gallery in the same
- * notebook: a card's grid-size row over comms, its cards restored from the saved state.
+ * notebook: a card's grid-size row over comms, its cards restored from the saved state; the sweep plot live with
+ * plotly.js sent by the kernel, its SVG snapshot shown without a kernel.
  * Needs the Python environment described in test/e2e/lab.ts (skipped, saying so, without it).
  */
 import { expect } from 'chai';
@@ -60,6 +61,11 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await row.elementHandle(), { timeout: 30_000 });
     const [rw, rh] = await row.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
     expect(rw / rh, 'six renders side by side (g = 1…5, full)').to.be.greaterThan(3);
+    // The sweep plot (last cell) over comms: plotly.js came from the kernel as a comm buffer; the plot is live.
+    const plot = page.locator('.ganvas-widget[data-ganvas-kind="plot"]').first();
+    expect(await plot.getAttribute('data-ganvas-live')).to.equal('true');
+    expect(await plot.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+    expect(await plot.locator('.ganvas-plot .main-svg').count()).to.be.greaterThan(0);
     const maskBefore = await widget.first().locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     // Save (with widget state), stop the kernel, reload.
     // Save until the file on disk is this save (it holds the read-back cell's output): a Ctrl+S that the page did not
@@ -113,5 +119,9 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(await galleryBack.locator('.ganvas-card').count()).to.equal(3);
     await galleryBack.locator('.ganvas-card').first().click();
     expect(await galleryBack.locator('.ganvas-sweep').textContent()).to.match(/needs the live kernel/);
+    // The plot without a kernel: its SVG snapshot (from the saved state) is shown.
+    const plotBack = page.locator('.ganvas-widget[data-ganvas-kind="plot"][data-ganvas-live="false"]').first();
+    await plotBack.waitFor({ timeout: 60_000 });
+    await page.waitForFunction((el) => { const img = (el as HTMLElement).querySelector('img.ganvas-snapshot') as HTMLImageElement | null; return !!img && img.complete && img.naturalWidth > 0; }, await plotBack.elementHandle(), { timeout: 30_000 });
   });
 });

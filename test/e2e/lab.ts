@@ -41,6 +41,7 @@ function notebook(transport: string): object {
     code(`const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: '${transport}' })).show();`),
     code(`console.log('READBACK ' + JSON.stringify({ p: canvas.paintedPixels(), n: canvas.paints, t: canvas.transport }))`),
     code(`await g.showGallery(cut, [await g.gallery(cut, ranked.slice(0, 2)), await g.gallery(cut, ranked.slice(-1))], { titles: ['top', 'bottom'], transport: '${transport}' });`),
+    code(`await g.showSweepPlot([{ grid: 1, mean: 0.5, std: 0.1 }, { grid: 2, mean: 0.7, std: 0.05 }, { grid: 3, mean: 0.6, std: 0.02 }], { title: 'sweep', transport: '${transport}' });`),
   ],
   };
 }
@@ -157,8 +158,9 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     try {
       await widget.first().waitFor({ timeout: 300_000 });
       await page.locator('.ganvas-widget[data-ganvas-live="true"]').first().waitFor({ timeout: 60_000 });
-      // The last cell (the gallery) has run: the kernel is idle before any stroke is timed.
-      await page.locator('.ganvas-widget[data-ganvas-kind="gallery"]').first().waitFor({ timeout: 300_000 });
+      // The last cell (the plot) has run and its view has loaded plotly (or given up): the kernel and the page's
+      // connection are idle before any stroke is timed.
+      await page.locator('.ganvas-widget[data-ganvas-kind="plot"][data-ganvas-live]').first().waitFor({ timeout: 300_000 });
     } catch (e) {
       await page.screenshot({ path: path.join(work, 'fail.png'), fullPage: true });
       throw new Error(`${(e as Error).message}\nconsole errors: ${errors.join('\n')}\nserver log: ${lab.log.join('').slice(-3000)}`);
