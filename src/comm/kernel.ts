@@ -189,6 +189,7 @@ export function epochMs(): number {
  */
 const QUIET_MS = 250;
 const MAX_OWED_MS = 5000;
+const HANDLED_WAIT_MS = 2000;
 
 const COMM_TYPES = new Set(['comm_info_request', 'comm_open', 'comm_msg', 'comm_close']);
 const PROBE = `\u0000ganvas-comm-probe-${randomBytes(8).toString('hex')}`;
@@ -210,6 +211,7 @@ export class CommManager {
   private quietTimer?: NodeJS.Timeout;
   /** Comm requests being handled now (between receipt and the handler's end). */
   private handling = 0;
+  private handledWaiters: (() => void)[] = [];
   /** Counters, for tests and diagnostics. */
   readonly stats = { received: 0, sent: 0, ignored: 0 };
 
@@ -280,14 +282,21 @@ export class CommManager {
         return Promise.resolve();
       }
       // Owed comm statuses and deferred widget state go out before any other request is handled: its busy then
-      // follows every earlier idle, and a cell sees (and a notebook saved after it holds) the latest state.
-      mgr.flushQuiet();
-      if (type === 'execute_request') {
-        const m = parseWire(mgr.signer, frames);
-        if (!('error' in m)) mgr.parent = m.header;
-        mgr.runBeforeExecute();
-      }
-      return original.call(this, sock, ...frames);
+      // follows every earlier idle, and a cell sees (and a notebook saved after it holds) the latest state. A shell
+      // request that arrives while comm requests are being handled waits for them (at most HANDLED_WAIT_MS: a
+      // handler that never ends must not block cells), as a kernel that handles its shell messages in turn would;
+      // control requests (interrupt, shutdown) never wait.
+      const pass = (): Promise<void> => {
+        mgr.flushQuiet();
+        if (type === 'execute_request') {
+          const m = parseWire(mgr.signer, frames);
+          if (!('error' in m)) mgr.parent = m.header;
+          mgr.runBeforeExecute();
+        }
+        return original.call(this, sock, ...frames);
+      };
+      if (mgr.handling > 0 && sock !== (this as { control?: unknown }).control) return mgr.handled(HANDLED_WAIT_MS).then(pass);
+      return pass();
     };
     proto.__ganvasComm = true;
   }
@@ -358,6 +367,18 @@ export class CommManager {
   whenQuiet(hook: () => void): void {
     this.quietHooks.add(hook);
     this.armQuiet();
+  }
+
+  /** Resolves when no comm request is being handled, or after `maxMs`. */
+  private handled(maxMs: number): Promise<void> {
+    if (this.handling === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      this.handledWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private armQuiet(): void {
@@ -461,6 +482,7 @@ export class CommManager {
         this.owedStatus.push(m.header);
         this.armQuiet();
       }
+      if (this.handling === 0) for (const w of this.handledWaiters.splice(0)) w();
     }
   }
 
