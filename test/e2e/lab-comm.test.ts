@@ -43,7 +43,8 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     // Where the slowest stroke's time went (page and kernel timestamps; bench/widgets.ts prints the same).
     const steps = await page.evaluate(() => (window as unknown as { __ganvasStats?: { paintSteps?: Record<string, number>[] } }).__ganvasStats?.paintSteps ?? []);
     const total = (x: Record<string, number>): number => Object.values(x).reduce((a, b) => a + b, 0);
-    if (steps.length > 0) console.log(`      slowest stroke, ms: ${Object.entries(steps.reduce((a, b) => (total(b) > total(a) ? b : a))).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    const slowest = steps.reduce((a, b, i) => (total(b) > total(steps[a]) ? i : a), 0);
+    if (steps.length > 0) console.log(`      slowest stroke (#${slowest + 1}), ms: ${Object.entries(steps[slowest]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     // Read back in the next cell.
     const third = page.locator('.jp-CodeCell').nth(2);
     await third.locator('.jp-InputArea-editor').click();
