@@ -75,3 +75,4 @@ export { CommManager, Comm, CommMessage, CommTarget, KNOWN_TSLAB } from './comm/
 export { CommWidget, frontendHasGanvas, frontendHasGanvasReset } from './comm/widget';
 export { WidgetTransport, chooseTransport } from './widgets/paint';
 export { galleryCommWidget } from './widgets/gallery';
+export { PlotWidgetOptions, plotCommWidget } from './widgets/plot';
