@@ -15,7 +15,7 @@ esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'widgets/src/labext
 fs.writeFileSync(path.join(lab, 'package.json'), JSON.stringify({
   name: 'ganvas-widgets',
   version: pkg.version,
-  description: 'ganvas paint canvas as Jupyter widgets',
+  description: 'ganvas paint canvas, gallery and plots as Jupyter widgets',
   license: pkg.license,
   jupyterlab: { _build: { load: 'static/remoteEntry.js', extension: './extension' } },
 }, null, 2) + '\n');

@@ -74,3 +74,5 @@ export { draftManifest, writeManifest, DraftOptions, ManifestDraft } from './man
 export { CommManager, Comm, CommMessage, CommTarget, KNOWN_TSLAB } from './comm/kernel';
 export { CommWidget, frontendHasGanvas, frontendHasGanvasReset } from './comm/widget';
 export { WidgetTransport, chooseTransport } from './widgets/paint';
+export { galleryCommWidget } from './widgets/gallery';
+export { PlotWidgetOptions, plotCommWidget } from './widgets/plot';

@@ -75,7 +75,10 @@ describe('widget transport', () => {
       ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       ws.send(JSON.stringify({ id: 7, widget: 'w1', type: 'ping', payload: { n: 41 } }));
     });
-    expect(reply).to.deep.equal({ id: 7, ok: true, echo: 'ping', n: 42 });
+    // t_in / t_out: the server's clock at receipt and at reply (the page's latency breakdown, bench/widgets.ts).
+    const { t_in: tIn, t_out: tOut, ...answer } = reply;
+    expect(answer).to.deep.equal({ id: 7, ok: true, echo: 'ping', n: 42 });
+    expect(Number(tOut)).to.be.at.least(Number(tIn)).and.closeTo(Date.now(), 60_000);
     const unknown = await new Promise<Record<string, unknown>>((resolve) => {
       ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       ws.send(JSON.stringify({ id: 8, widget: 'w99', type: 'ping' }));
@@ -94,17 +97,20 @@ describe('widget transport', () => {
       ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       ws.send(JSON.stringify({ id: 10, widget: 'w1', type: 'ping', payload: { n: 1 } }));
     });
-    expect(after).to.deep.equal({ id: 10, ok: true, echo: 'ping', n: 2 });
+    expect(after).to.deep.include({ id: 10, ok: true, echo: 'ping', n: 2 });
     ws.close();
   });
 
-  it('widget HTML carries a static snapshot and the inlined bundle; the plot snapshot is an SVG', async () => {
+  it('widget HTML carries a static snapshot and the inlined bundle; the plot snapshot is an SVG in an <img> (survives an untrusted notebook\'s sanitizer)', async () => {
     const points = [{ grid: 1, mean: 0.5, std: 0.1 }, { grid: 2, mean: 0.7, std: 0.05 }];
     const svg = sweepSvg(points);
     expect(svg).to.match(/^<svg/);
     expect((svg.match(/<circle/g) ?? []).length).to.equal(2);
     const html = await sweepPlotWidget(points);
-    expect(html).to.include('<svg');
+    expect(html).to.not.include('<svg');
+    const src = /<img class="ganvas-snapshot" alt="tileability vs grid size" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)" width="420"\/>/.exec(html);
+    expect(src, 'an <img> with an SVG data URL').to.not.equal(null);
+    expect(Buffer.from(src![1], 'base64').toString('utf8')).to.equal(svg);
     expect(html).to.include('ganvasWidgets');
     expect(html).to.not.match(/<\/script>[\s\S]*<\/script>[\s\S]*<\/script>/);
   });

@@ -45,6 +45,8 @@ export interface CommMessage {
   buffers: Buffer[];
   metadata: JsonObject;
   header: Header;
+  /** When the kernel took the message off its shell socket (epoch ms, sub-ms resolution): for latency breakdowns. */
+  receivedAt?: number;
 }
 
 export type CommTarget = (comm: Comm, open: CommMessage) => void;
@@ -166,6 +168,29 @@ function patchSockets(): boolean {
   return found;
 }
 
+/** Wall-clock time in ms with sub-ms resolution (comparable with the browser's performance.timeOrigin + now() on the same machine). */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Status messages of comm requests that were answered: published after the answer, once the comm traffic has been
+ * quiet this long (or before the next cell), not as busy → answer → idle.
+ *
+ * Why (measured with bench/widgets.ts, which prints where a paint round trip goes): with busy published on
+ * receipt, the paint reply spent a median 33 ms between kernel and page (the WebSocket bridge: 5 ms) and the round
+ * trip was p50 ≈ 100 ms. The Jupyter server (jupyter_server 2.x on tornado) leaves Nagle's algorithm on for its
+ * WebSocket to the page: the busy frame goes out at once, the reply written ~10 ms later (the paint) waits for the
+ * page's TCP ACK of busy, which Linux delays up to 40 ms (delayed ACK). Same server with TCP_NODELAY patched in
+ * (bench row GANVAS_BENCH_SERVER_NODELAY=1): kernel → page 6 ms. A request whose answer is the kernel's only
+ * message goes out at once (the page's request carried the ACK of everything before), so the status pair waits
+ * until the front end stops sending; the messaging spec's order (busy first) is given up for answered comm
+ * requests only. Requests that get no answer (the widget manager's state syncs) keep busy/idle in order, at once.
+ */
+const QUIET_MS = 250;
+const MAX_OWED_MS = 5000;
+const HANDLED_WAIT_MS = 2000;
+
 const COMM_TYPES = new Set(['comm_info_request', 'comm_open', 'comm_msg', 'comm_close']);
 const PROBE = `\u0000ganvas-comm-probe-${randomBytes(8).toString('hex')}`;
 
@@ -179,6 +204,14 @@ export class CommManager {
   private parent: Partial<Header> = {};
   private session = randomBytes(16).toString('hex');
   private beforeExecuteHooks = new Set<() => void>();
+  /** Comm requests whose busy/idle status is owed (see onShell), oldest first. */
+  private owedStatus: Header[] = [];
+  private owedSince = 0;
+  private quietHooks = new Set<() => void>();
+  private quietTimer?: NodeJS.Timeout;
+  /** Comm requests being handled now (between receipt and the handler's end). */
+  private handling = 0;
+  private handledWaiters: (() => void)[] = [];
   /** Counters, for tests and diagnostics. */
   readonly stats = { received: 0, sent: 0, ignored: 0 };
 
@@ -248,12 +281,22 @@ export class CommManager {
         mgr.log('ignored a shell message whose header cannot be read');
         return Promise.resolve();
       }
-      if (type === 'execute_request') {
-        const m = parseWire(mgr.signer, frames);
-        if (!('error' in m)) mgr.parent = m.header;
-        mgr.runBeforeExecute();
-      }
-      return original.call(this, sock, ...frames);
+      // Owed comm statuses and deferred widget state go out before any other request is handled: its busy then
+      // follows every earlier idle, and a cell sees (and a notebook saved after it holds) the latest state. A shell
+      // request that arrives while comm requests are being handled waits for them (at most HANDLED_WAIT_MS: a
+      // handler that never ends must not block cells), as a kernel that handles its shell messages in turn would;
+      // control requests (interrupt, shutdown) never wait.
+      const pass = (): Promise<void> => {
+        mgr.flushQuiet();
+        if (type === 'execute_request') {
+          const m = parseWire(mgr.signer, frames);
+          if (!('error' in m)) mgr.parent = m.header;
+          mgr.runBeforeExecute();
+        }
+        return original.call(this, sock, ...frames);
+      };
+      if (mgr.handling > 0 && sock !== (this as { control?: unknown }).control) return mgr.handled(HANDLED_WAIT_MS).then(pass);
+      return pass();
     };
     proto.__ganvasComm = true;
   }
@@ -297,7 +340,7 @@ export class CommManager {
 
   /**
    * Runs `hook` when an execute_request arrives, before the cell runs: widgets that send their model state late
-   * (paint: 300 ms after the last stroke) send it now, so the state reaches the front end before anything the cell
+   * (paint: once the strokes pause, see whenQuiet) send it now, so the state reaches the front end before anything the cell
    * prints, and a notebook saved once the cell has finished holds it. Returns the function that removes the hook.
    */
   beforeExecute(hook: () => void): () => void {
@@ -312,6 +355,57 @@ export class CommManager {
       } catch (e) {
         this.log(`a before-execute hook failed: ${describeError(e)}`);
       }
+    }
+  }
+
+  /**
+   * Runs `hook` once the comm traffic has been quiet for QUIET_MS (no comm request for that long, none being
+   * handled), or before the next non-comm request (a cell) — whichever comes first; at most once per call. For
+   * messages nobody waits on (a widget's model state after a burst of requests): written while the front end is
+   * still sending requests, they would hold back a reply (see onShell).
+   */
+  whenQuiet(hook: () => void): void {
+    this.quietHooks.add(hook);
+    this.armQuiet();
+  }
+
+  /** Resolves when no comm request is being handled, or after `maxMs`. */
+  private handled(maxMs: number): Promise<void> {
+    if (this.handling === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      this.handledWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private armQuiet(): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = setTimeout(() => {
+      if (this.handling > 0) this.armQuiet();
+      else this.flushQuiet();
+    }, QUIET_MS);
+  }
+
+  /** @internal Publishes what waits for quiet: widget state (hooks), then the owed busy/idle pairs, in order. */
+  flushQuiet(): void {
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
+    const hooks = [...this.quietHooks];
+    this.quietHooks.clear();
+    for (const hook of hooks) {
+      try {
+        hook();
+      } catch (e) {
+        this.log(`a deferred widget message failed: ${describeError(e)}`);
+      }
+    }
+    const owed = this.owedStatus.splice(0);
+    for (const parent of owed) {
+      this.publish('status', { execution_state: 'busy' }, [], { parent });
+      this.publish('status', { execution_state: 'idle' }, [], { parent });
     }
   }
 
@@ -354,10 +448,12 @@ export class CommManager {
   private reply(sock: ZmqSocketLike, req: WireMessage, msgType: string, content: JsonObject): void {
     const header = newHeader(msgType, req.header.session);
     const frames = assembleWire(this.signer, { identities: req.identities, header, parent: req.header, metadata: {}, content });
+    this.stats.sent++;
     void Promise.resolve(sock.send(frames)).catch((e: unknown) => this.log(`shell send failed: ${describeError(e)}`));
   }
 
   private async onShell(sock: ZmqSocketLike, frames: Buffer[]): Promise<void> {
+    const receivedAt = epochMs();
     const m = parseWire(this.signer, frames);
     if ('error' in m) {
       this.stats.ignored++;
@@ -365,19 +461,34 @@ export class CommManager {
       return;
     }
     this.stats.received++;
-    this.publish('status', { execution_state: 'busy' }, [], { parent: m.header });
+    // Owed statuses never wait longer than MAX_OWED_MS, even under a steady stream of requests (each held
+    // JupyterLab future keeps its message until its idle comes).
+    if (this.owedStatus.length > 0 && receivedAt - this.owedSince > MAX_OWED_MS && this.handling === 0) this.flushQuiet();
+    const sentBefore = this.stats.sent;
+    this.handling++;
     try {
-      await this.dispatch(sock, m);
+      await this.dispatch(sock, m, receivedAt);
     } catch (e) {
       this.log(`${m.header.msg_type} failed: ${describeError(e)}`);
     } finally {
-      this.publish('status', { execution_state: 'idle' }, [], { parent: m.header });
+      this.handling--;
+      if (this.stats.sent === sentBefore) {
+        // Nothing sent in answer: busy and idle now, in order (the front end's widget manager waits for this idle
+        // before it sends its next state update).
+        this.publish('status', { execution_state: 'busy' }, [], { parent: m.header });
+        this.publish('status', { execution_state: 'idle' }, [], { parent: m.header });
+      } else {
+        if (this.owedStatus.length === 0) this.owedSince = receivedAt;
+        this.owedStatus.push(m.header);
+        this.armQuiet();
+      }
+      if (this.handling === 0) for (const w of this.handledWaiters.splice(0)) w();
     }
   }
 
-  private async dispatch(sock: ZmqSocketLike, m: WireMessage): Promise<void> {
+  private async dispatch(sock: ZmqSocketLike, m: WireMessage, receivedAt: number): Promise<void> {
     const c = m.content;
-    const msg: CommMessage = { data: (typeof c.data === 'object' && c.data !== null && !Array.isArray(c.data) ? c.data : {}) as JsonObject, buffers: m.buffers, metadata: m.metadata, header: m.header };
+    const msg: CommMessage = { data: (typeof c.data === 'object' && c.data !== null && !Array.isArray(c.data) ? c.data : {}) as JsonObject, buffers: m.buffers, metadata: m.metadata, header: m.header, receivedAt };
     switch (m.header.msg_type) {
       case 'comm_info_request': {
         const want = typeof c.target_name === 'string' ? c.target_name : undefined;

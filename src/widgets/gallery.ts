@@ -1,37 +1,42 @@
 /**
  * The tileability gallery widget (kernel side): top-k and bottom-k vectors with their scores, grid(2) above full
  * (Figs. 5 and 6). Clicking one enlarges it with its provenance; the live widget then asks the kernel for its
- * grid-size row (Fig. 7).
+ * grid-size row (Fig. 7) — over Jupyter comms (a GalleryModel widget, where the front end has the ganvas-widgets
+ * extension) or the WebSocket bridge, chosen as for the paint canvas (WidgetTransport).
  */
+import { randomBytes } from 'crypto';
 import { Cut } from '../generator';
 import { showHtml } from '../display';
 import { contactSheet, toPng } from '../runtime/image';
-import { Gallery } from '../tileability';
+import { Gallery, ScanEntry } from '../tileability';
 import { gridSweep, vectorsFromProvenance } from '../visualize';
 import { Json, WidgetHost, defaultHost } from './server';
 import { dataUrl, escapeHtml, widgetHtml } from './html';
+import { WidgetTransport, chooseTransport } from './paint';
+import { CommManager } from '../comm/kernel';
+import { CommWidget } from '../comm/widget';
 
 export interface GalleryWidgetOptions {
   host?: WidgetHost;
   titles?: string[];
+  /** See WidgetTransport (showGallery only; galleryWidget's HTML always uses the WebSocket bridge). */
+  transport?: WidgetTransport;
 }
 
-/** Shows one or more galleries (e.g. top-k and bottom-k) side by side in one widget; returns its HTML. */
-export async function galleryWidget(cut: Cut, galleries: Gallery[], opts: GalleryWidgetOptions = {}): Promise<string> {
-  const server = await (opts.host ?? defaultHost).server();
-  const all = galleries.flatMap((g) => g.entries);
-  const id = server.register(async (type, payload) => {
-    if (type !== 'sweep') throw new Error(`unknown request "${type}"`);
-    const entry = all[Number(payload.index)];
-    if (!entry) throw new Error(`no gallery item ${String(payload.index)}`);
-    const [v] = await vectorsFromProvenance(cut, [entry.provenance]);
-    const sizes = [1, 2, 3, 4, 5, 'full'] as const;
-    const [row] = await gridSweep(cut, [v], [...sizes]);
-    const png = await contactSheet([{ images: row, captions: sizes.map((g) => (g === 'full' ? 'full' : `g=${g}`)) }], { range: cut.generator.range, scale: 3 });
-    return { row: png.toString('base64') };
-  });
+/** The grid-size row (g = 1…5 and full) of one gallery item, as a PNG contact sheet. */
+async function sweepRow(cut: Cut, all: readonly ScanEntry[], index: unknown): Promise<Buffer> {
+  const entry = typeof index === 'number' && Number.isInteger(index) ? all[index] : undefined;
+  if (!entry) throw new Error(`no gallery item ${String(index)} (items 0…${all.length - 1})`);
+  const [v] = await vectorsFromProvenance(cut, [entry.provenance]);
+  const sizes = [1, 2, 3, 4, 5, 'full'] as const;
+  const [row] = await gridSweep(cut, [v], [...sizes]);
+  return contactSheet([{ images: row, captions: sizes.map((g) => (g === 'full' ? 'full' : `g=${g}`)) }], { range: cut.generator.range, scale: 3 });
+}
+
+/** The cards (thumbnails as PNG data URLs, kept in the widget state / config) and the static snapshot. */
+async function sections(cut: Cut, galleries: Gallery[], titles: string[] | undefined): Promise<{ sections: Json[]; snapshot: string }> {
   const range = cut.generator.range;
-  const sections: Json[] = [];
+  const out: Json[] = [];
   let index = 0;
   const snapshots: string[] = [];
   for (const [gi, g] of galleries.entries()) {
@@ -47,13 +52,49 @@ export async function galleryWidget(cut: Cut, galleries: Gallery[], opts: Galler
         full: dataUrl(await toPng(g.full, i, { range })),
       });
     }
-    const title = opts.titles?.[gi] ?? `gallery ${gi + 1}`;
-    sections.push({ title, items });
+    const title = titles?.[gi] ?? `gallery ${gi + 1}`;
+    out.push({ title, items });
     snapshots.push(`<div style="font:bold 12px sans-serif;margin:4px 0">${escapeHtml(title)}</div><img alt="${escapeHtml(title)}" src="${dataUrl(g.png)}"/>`);
   }
-  return widgetHtml('gallery', server, id, `<div>${snapshots.join('')}</div>`, { sections });
+  return { sections: out, snapshot: `<div>${snapshots.join('')}</div>` };
+}
+
+/** Shows one or more galleries (e.g. top-k and bottom-k) side by side in one widget; returns its HTML (WebSocket bridge). */
+export async function galleryWidget(cut: Cut, galleries: Gallery[], opts: GalleryWidgetOptions = {}): Promise<string> {
+  const server = await (opts.host ?? defaultHost).server();
+  const all = galleries.flatMap((g) => g.entries);
+  const id = server.register(async (type, payload) => {
+    if (type !== 'sweep') throw new Error(`unknown request "${type}"`);
+    return { row: (await sweepRow(cut, all, Number(payload.index))).toString('base64') };
+  });
+  const s = await sections(cut, galleries, opts.titles);
+  return widgetHtml('gallery', server, id, s.snapshot, { sections: s.sections });
+}
+
+/**
+ * The gallery as a Jupyter widget (GalleryModel / GalleryView of "ganvas-widgets"): the cards in the model state
+ * (saved with the notebook), a grid-size row on request: custom {type: "sweep", id, index} → custom {id, ok} + the
+ * row as one PNG buffer. Returns the widget.
+ */
+export async function galleryCommWidget(cut: Cut, galleries: Gallery[], opts: GalleryWidgetOptions = {}): Promise<CommWidget> {
+  const all = galleries.flatMap((g) => g.entries);
+  const s = await sections(cut, galleries, opts.titles);
+  const w = new CommWidget(CommManager.get(), 'GalleryModel', 'GalleryView', { sections: s.sections });
+  w.onCustom(async (content, _buffers, msg) => {
+    if (content.type !== 'sweep') return;
+    try {
+      const png = await sweepRow(cut, all, content.index);
+      w.sendCustom({ id: content.id ?? null, ok: true }, [png], msg);
+    } catch (e) {
+      w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
+    }
+  });
+  const note = '<div style="font:11px sans-serif;color:#777">Static snapshot: the live gallery needs the ganvas-widgets Jupyter extension and the kernel (see README, "Widgets").</div>';
+  w.manager.display(w.mimeBundle(`<div class="ganvas-widget" data-ganvas-kind="gallery">${s.snapshot}${note}</div>`), `ganvas-gallery-${randomBytes(8).toString('hex')}`);
+  return w;
 }
 
 export async function showGallery(cut: Cut, galleries: Gallery[], opts: GalleryWidgetOptions = {}): Promise<void> {
-  showHtml(await galleryWidget(cut, galleries, opts));
+  if ((await chooseTransport(opts.transport)) === 'comm') await galleryCommWidget(cut, galleries, opts);
+  else showHtml(await galleryWidget(cut, galleries, opts));
 }

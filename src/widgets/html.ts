@@ -24,6 +24,21 @@ export function dataUrl(png: Uint8Array): string {
 }
 
 /**
+ * An SVG snapshot as an `<img>` with an SVG data URL, not inline SVG: an untrusted notebook's HTML sanitizer keeps
+ * `<img src="data:image/svg+xml;...">` but strips inline SVG's elements (seen in JupyterLab 4 and Notebook 6: the
+ * plot became one line of its labels' text). The price: SVG `<title>` tooltips do not show inside an `<img>`; the
+ * live plot has them.
+ */
+export function svgImage(svg: string, alt: string): string {
+  const width = /^<svg[^>]*\swidth="(\d+)"/.exec(svg)?.[1];
+  return `<img class="ganvas-snapshot" alt="${escapeHtml(alt)}" src="${svgDataUrl(svg)}"${width ? ` width="${width}"` : ''}/>`;
+}
+
+export function svgDataUrl(svg: string): string {
+  return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
+}
+
+/**
  * A widget's HTML: `snapshot` is shown as is; the script mounts the live widget over it. The bundle is inlined
  * once per output so the notebook needs nothing from the network to show the widget; only live updates talk to
  * the kernel's server.

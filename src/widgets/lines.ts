@@ -6,7 +6,7 @@
 import { showHtml } from '../display';
 import { GanvasError } from '../errors';
 import { Json, WidgetHost, defaultHost } from './server';
-import { escapeHtml, widgetHtml } from './html';
+import { escapeHtml, svgImage, widgetHtml } from './html';
 
 export interface LineSeries {
   name: string;
@@ -92,12 +92,12 @@ export function linePlotSvg(series: LineSeries[], opts: LinePlotOptions = {}): s
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${p.join('')}</svg>`;
 }
 
-/** The widget's HTML: the SVG snapshot, replaced by a plotly chart when the kernel's widget server answers. */
+/** The widget's HTML: the SVG snapshot (an `<img>`, see svgImage), replaced by a plotly chart when the kernel's widget server answers. */
 export async function linePlotWidget(series: LineSeries[], opts: LinePlotOptions = {}): Promise<string> {
   const svg = linePlotSvg(series, opts);
   const server = await (opts.host ?? defaultHost).server();
   const id = server.register(async () => ({}));
-  return widgetHtml('lines', server, id, svg, {
+  return widgetHtml('lines', server, id, svgImage(svg, opts.title || 'line plot'), {
     title: opts.title ?? '',
     xLabel: opts.xLabel ?? '',
     yLabel: opts.yLabel ?? '',

@@ -11,7 +11,7 @@ import { FloatTensor } from '../runtime/tensor';
 import { showHtml } from '../display';
 import { escapeHtml, dataUrl, widgetHtml } from './html';
 import { WidgetHost, WidgetServer, defaultHost } from './server';
-import { CommManager } from '../comm/kernel';
+import { CommManager, epochMs } from '../comm/kernel';
 import { CommWidget, frontendHasGanvas } from '../comm/widget';
 import { randomBytes } from 'crypto';
 
@@ -153,21 +153,20 @@ export class PaintWidget {
       paints: 0,
       kernel_ms: 0,
     }, { image: this.initial });
-    // The model state (what the saved notebook keeps) follows 300 ms after the last stroke, not with every stroke:
-    // the paint reply is all a stroke waits for. A cell run before then gets it first (beforeExecute), so a notebook
-    // saved after a cell has run holds every stroke (measured in test/e2e/lab-comm: saved right after a read-back
-    // cell, the state had none of the strokes without this).
-    let stateTimer: NodeJS.Timeout | undefined;
+    // The model state (what the saved notebook keeps) follows once the strokes pause (CommManager.whenQuiet:
+    // 250 ms without a request), not with every stroke: the paint reply is all a stroke waits for, and a state
+    // message written between a request and its reply holds the reply back (see QUIET_MS in src/comm/kernel.ts).
+    // A cell run before then gets it first (beforeExecute), so a notebook saved after a cell has run holds every
+    // stroke (measured in test/e2e/lab-comm: saved right after a read-back cell, the state had none of the strokes
+    // without this).
     let pendingState: (() => void) | undefined;
     const flushState = (): void => {
-      clearTimeout(stateTimer);
       const send = pendingState;
       pendingState = undefined;
       if (send && !w.comm.closed) send();
     };
     const removeHook = w.manager.beforeExecute(flushState);
     w.onClose(() => {
-      clearTimeout(stateTimer);
       pendingState = undefined;
       removeHook();
     });
@@ -177,12 +176,12 @@ export class PaintWidget {
         if (buffers.length !== 1) throw new Error(`a paint request carries the mask as one PNG buffer; got ${buffers.length} buffers`);
         if (typeof content.seed === 'number') this.seed = content.seed;
         const png = await this.paintMask(buffers[0]);
-        w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs }, [png], msg);
+        // t_in / t_out (kernel clock): shell message received, reply published — the front end's latency breakdown.
+        w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs, t_in: msg.receivedAt ?? null, t_out: epochMs() }, [png], msg);
         const state = { seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs };
         const mask = buffers[0];
         pendingState = () => w.update(state, { mask, image: png }, msg);
-        clearTimeout(stateTimer);
-        stateTimer = setTimeout(flushState, 300);
+        w.manager.whenQuiet(flushState);
       } catch (e) {
         w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
       }

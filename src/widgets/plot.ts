@@ -2,11 +2,17 @@
  * The grid-size sweep plot (kernel side): mean ± std of the tileability score against g, drawn live with
  * plotly.js (served by the kernel's widget server, never from a CDN) over a static SVG snapshot.
  */
+import { promises as fs } from 'fs';
+import { randomBytes } from 'crypto';
 import { showHtml } from '../display';
+import { CommManager } from '../comm/kernel';
+import { CommWidget } from '../comm/widget';
+import { WidgetTransport, chooseTransport } from './paint';
+import { Json } from './server';
 import { SweepPoint } from '../tileability';
 import type { GridCurvePoint } from '../gridInversion';
 import { WidgetHost, defaultHost } from './server';
-import { escapeHtml, widgetHtml } from './html';
+import { escapeHtml, svgDataUrl, svgImage, widgetHtml } from './html';
 
 /** A plain SVG line chart with error bars: the snapshot that exported notebooks keep. */
 export function sweepSvg(points: SweepPoint[], title = 'tileability vs grid size'): string {
@@ -32,20 +38,56 @@ export function sweepSvg(points: SweepPoint[], title = 'tileability vs grid size
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>`;
 }
 
-export async function sweepPlotWidget(points: SweepPoint[], opts: { host?: WidgetHost; title?: string } = {}): Promise<string> {
+export interface PlotWidgetOptions {
+  host?: WidgetHost;
+  title?: string;
+  /** See WidgetTransport (the show… functions only; the …Widget functions' HTML always uses the WebSocket bridge). */
+  transport?: WidgetTransport;
+}
+
+function sweepConfig(points: SweepPoint[], title: string): Record<string, Json> {
+  return { title, x: points.map((p) => String(p.grid)), mean: points.map((p) => p.mean), std: points.map((p) => p.std) };
+}
+
+export async function sweepPlotWidget(points: SweepPoint[], opts: PlotWidgetOptions = {}): Promise<string> {
   const server = await (opts.host ?? defaultHost).server();
   const id = server.register(async () => ({}));
   const title = opts.title ?? 'tileability vs grid size';
-  return widgetHtml('plot', server, id, sweepSvg(points, title), {
-    title,
-    x: points.map((p) => String(p.grid)),
-    mean: points.map((p) => p.mean),
-    std: points.map((p) => p.std),
-  });
+  return widgetHtml('plot', server, id, svgImage(sweepSvg(points, title), title), sweepConfig(points, title));
 }
 
-export async function showSweepPlot(points: SweepPoint[], opts: { host?: WidgetHost; title?: string } = {}): Promise<void> {
-  showHtml(await sweepPlotWidget(points, opts));
+let plotlySource: Promise<Buffer> | undefined;
+
+/**
+ * A plot as a Jupyter widget (PlotModel / PlotView of "ganvas-widgets"): the plot's data and its SVG snapshot in
+ * the model state (saved with the notebook; the snapshot is what a page without the kernel shows), plotly.js from
+ * the kernel over the comm on request — custom {type: "plotly", id} → {id, ok} + plotly.js as one buffer (3.6 MB,
+ * once per page: the page keeps it) — since on a remote server the page reaches no port but Jupyter's.
+ */
+export function plotCommWidget(config: Record<string, Json>, svg: string): CommWidget {
+  const w = new CommWidget(CommManager.get(), 'PlotModel', 'PlotView', { config, snapshot: svgDataUrl(svg) });
+  w.onCustom(async (content, _buffers, msg) => {
+    if (content.type !== 'plotly') return;
+    try {
+      plotlySource ??= fs.readFile(require.resolve('plotly.js-dist'));
+      w.sendCustom({ id: content.id ?? null, ok: true }, [await plotlySource], msg);
+    } catch (e) {
+      plotlySource = undefined;
+      w.sendCustom({ id: content.id ?? null, ok: false, error: `cannot read plotly.js in the kernel: ${e instanceof Error ? e.message : String(e)}` }, [], msg);
+    }
+  });
+  const note = '<div style="font:11px sans-serif;color:#777">Static snapshot: the live plot needs the ganvas-widgets Jupyter extension and the kernel (see README, "Widgets").</div>';
+  w.manager.display(w.mimeBundle(`<div class="ganvas-widget" data-ganvas-kind="plot">${svgImage(svg, String(config.title ?? 'plot'))}${note}</div>`), `ganvas-plot-${randomBytes(8).toString('hex')}`);
+  return w;
+}
+
+export async function showSweepPlot(points: SweepPoint[], opts: PlotWidgetOptions = {}): Promise<void> {
+  if ((await chooseTransport(opts.transport)) === 'comm') {
+    const title = opts.title ?? 'tileability vs grid size';
+    plotCommWidget(sweepConfig(points, title), sweepSvg(points, title));
+  } else {
+    showHtml(await sweepPlotWidget(points, opts));
+  }
 }
 
 /** One model pair's Fig. 9 curve. */
@@ -97,11 +139,8 @@ export function gridCurveSvg(series: GridCurveSeries[], title = 'inversion cosin
 }
 
 /** The Fig. 9 plot as a widget: plotly lines with mean ± std bands (live), over the static SVG. */
-export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: { host?: WidgetHost; title?: string } = {}): Promise<string> {
-  const server = await (opts.host ?? defaultHost).server();
-  const id = server.register(async () => ({}));
-  const title = opts.title ?? 'inversion cosine vs grid size (paper 000, Fig. 9)';
-  return widgetHtml('plot', server, id, gridCurveSvg(series, title), {
+function gridCurveConfig(series: GridCurveSeries[], title: string): Record<string, Json> {
+  return {
     title,
     x: [],
     mean: [],
@@ -111,7 +150,14 @@ export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: { hos
       const pts = [...s.points].sort((a, b) => a.grid - b.grid);
       return { name: s.name, x: pts.map((p) => String(p.grid)), mean: pts.map((p) => p.mean), std: pts.map((p) => p.std), hover: pts.map(hoverText) };
     }),
-  });
+  };
+}
+
+export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: PlotWidgetOptions = {}): Promise<string> {
+  const server = await (opts.host ?? defaultHost).server();
+  const id = server.register(async () => ({}));
+  const title = opts.title ?? 'inversion cosine vs grid size (paper 000, Fig. 9)';
+  return widgetHtml('plot', server, id, svgImage(gridCurveSvg(series, title), title), gridCurveConfig(series, title));
 }
 
 /**
@@ -120,8 +166,15 @@ export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: { hos
  */
 export async function showGridCurvePlot(
   series: GridCurveSeries[],
-  opts: { host?: WidgetHost; title?: string; forward?: SweepPoint[]; forwardTitle?: string } = {},
+  opts: PlotWidgetOptions & { forward?: SweepPoint[]; forwardTitle?: string } = {},
 ): Promise<void> {
+  if ((await chooseTransport(opts.transport)) === 'comm') {
+    // Two widgets, one after the other (a widget output is one model's view).
+    const title = opts.title ?? 'inversion cosine vs grid size (paper 000, Fig. 9)';
+    plotCommWidget(gridCurveConfig(series, title), gridCurveSvg(series, title));
+    if (opts.forward) await showSweepPlot(opts.forward, { title: opts.forwardTitle ?? 'forward tileability vs grid size', transport: 'comm' });
+    return;
+  }
   const inversion = await gridCurvePlotWidget(series, opts);
   if (!opts.forward) return showHtml(inversion);
   const forward = await sweepPlotWidget(opts.forward, { host: opts.host, title: opts.forwardTitle ?? 'forward tileability vs grid size' });

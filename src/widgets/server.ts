@@ -133,6 +133,7 @@ export class WidgetServer {
 
   private onSocket(ws: WebSocket): void {
     ws.on('message', async (raw) => {
+      const tIn = performance.timeOrigin + performance.now();
       let msg: { id?: Json; widget?: string; type?: string; payload?: Record<string, Json> };
       try {
         const parsed: unknown = JSON.parse(raw.toString());
@@ -158,7 +159,8 @@ export class WidgetServer {
       }
       try {
         const result = await handler(String(msg.type), msg.payload ?? {});
-        ws.send(JSON.stringify({ id: msg.id ?? null, ok: true, ...result }));
+        // t_in / t_out (kernel clock): request received, reply sent — the front end's latency breakdown.
+        ws.send(JSON.stringify({ id: msg.id ?? null, ok: true, ...result, t_in: tIn, t_out: performance.timeOrigin + performance.now() }));
       } catch (e) {
         ws.send(JSON.stringify({ id: msg.id ?? null, error: describeError(e) }));
       }

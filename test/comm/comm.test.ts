@@ -79,7 +79,7 @@ for (let i = 0; i < 3; i++) {
     expect(out.filter((m) => m.header.msg_type === 'stream')).to.deep.equal([]);
   });
 
-  it('opens a comm from the front end, exchanges binary buffers both ways, keeps order, busy/idle per message', async () => {
+  it('opens a comm from the front end, exchanges binary buffers both ways, keeps order, busy/idle per message after its answer', async () => {
     const commId = randomBytes(8).toString('hex');
     const from = k.iopub.length;
     const open = await k.send('comm_open', { comm_id: commId, target_name: 'echo', data: { hello: 1 } }, [Buffer.from('abc')]);
@@ -99,12 +99,40 @@ for (let i = 0; i < 3; i++) {
       expect(m.content.data).to.deep.include({ sizes: [17 + i, 4096] });
       expect(m.buffers.map((b) => b.toString('hex'))).to.deep.equal(sent[i].bufs.map((b) => Buffer.from(b).reverse().toString('hex')));
     });
+    // busy/idle of an answered request come after its answer (src/comm/kernel.ts, QUIET_MS: the answer must be the
+    // only message between the front end's request and its next one).
+    const seq = k.iopub.slice(from);
     for (const s of sent) {
-      const st = k.iopub.slice(from).filter((m) => m.parent.msg_id === s.id && m.header.msg_type === 'status').map((m) => m.content.execution_state);
+      const st = seq.filter((m) => m.parent.msg_id === s.id && m.header.msg_type === 'status').map((m) => m.content.execution_state);
       expect(st).to.deep.equal(['busy', 'idle']);
+      const answer = seq.findIndex((m) => m.parent.msg_id === s.id && m.header.msg_type === 'comm_msg');
+      const busy = seq.findIndex((m) => m.parent.msg_id === s.id && m.header.msg_type === 'status');
+      expect(answer).to.be.within(0, busy - 1);
     }
     const info = await k.request('comm_info_request', { target_name: 'echo' });
     expect(Object.keys(info.content.comms as object)).to.deep.equal([commId]);
+  });
+
+  it('publishes busy/idle at once, in order, for a comm message it does not answer; owed statuses go out before a cell\'s', async () => {
+    await k.execute(`mgr.registerTarget('sink', (comm) => comm.onMsg(() => undefined));`);
+    const sink = randomBytes(8).toString('hex');
+    const echo = randomBytes(8).toString('hex');
+    const open = await k.send('comm_open', { comm_id: sink, target_name: 'sink', data: {} });
+    await k.waitIopub((m) => m.parent.msg_id === open.msg_id && m.content.execution_state === 'idle');
+    const openEcho = await k.send('comm_open', { comm_id: echo, target_name: 'echo', data: {} });
+    await k.waitIopub((m) => m.parent.msg_id === openEcho.msg_id && m.header.msg_type === 'comm_msg');
+    let from = k.iopub.length;
+    const quiet = await k.send('comm_msg', { comm_id: sink, data: { x: 1 } });
+    await k.waitIopub((m) => m.parent.msg_id === quiet.msg_id && m.content.execution_state === 'idle', from);
+    expect(k.iopub.slice(from).filter((m) => m.parent.msg_id === quiet.msg_id).map((m) => `${m.header.msg_type}:${String(m.content.execution_state)}`)).to.deep.equal(['status:busy', 'status:idle']);
+    // An answered request, then at once a cell: the request's busy/idle come before the cell's busy.
+    from = k.iopub.length;
+    const asked = await k.send('comm_msg', { comm_id: echo, data: { n: 1 } });
+    const { reply } = await k.execute('console.log(1)');
+    const seq = k.iopub.slice(from);
+    const idle = seq.findIndex((m) => m.parent.msg_id === asked.msg_id && m.content.execution_state === 'idle');
+    const cellBusy = seq.findIndex((m) => m.parent.msg_id === reply.parent.msg_id && m.header.msg_type === 'status');
+    expect(idle).to.be.within(0, cellBusy - 1);
   });
 
   it('keeps many comms apart and lists them by target', async () => {

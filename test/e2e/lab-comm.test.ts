@@ -3,7 +3,9 @@
  * real Jupyter widget (extension installed by `ganvas-widgets install`), with every port other than Jupyter's
  * unreachable from the page (as on a remote server: the WebSocket bridge cannot be used). Draw strokes, read the
  * mask back in the next cell, save (with widget state), restart the kernel (the widget says so), stop it and
- * reload: the painting is restored and the widget says plainly that no kernel is behind it.
+ * reload: the painting is restored and the widget says plainly that no kernel is behind it. The gallery in the same
+ * notebook: a card's grid-size row over comms, its cards restored from the saved state; the sweep plot live with
+ * plotly.js sent by the kernel, its SVG snapshot shown without a kernel.
  * Needs the Python environment described in test/e2e/lab.ts (skipped, saying so, without it).
  */
 import { expect } from 'chai';
@@ -38,6 +40,11 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(changed).to.equal(true);
     console.log(`      paint round trip over comms (${ui}), ${latencies.length} strokes: p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`);
     await fs.writeFile(path.join(work, 'paint-latency-comm.json'), JSON.stringify(latencies));
+    // Where the slowest stroke's time went (page and kernel timestamps; bench/widgets.ts prints the same).
+    const steps = await page.evaluate(() => (window as unknown as { __ganvasStats?: { paintSteps?: Record<string, number>[] } }).__ganvasStats?.paintSteps ?? []);
+    const total = (x: Record<string, number>): number => Object.values(x).reduce((a, b) => a + b, 0);
+    const slowest = steps.reduce((a, b, i) => (total(b) > total(steps[a]) ? i : a), 0);
+    if (steps.length > 0) console.log(`      slowest stroke (#${slowest + 1}), ms: ${Object.entries(steps[slowest]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
     // Read back in the next cell.
     const third = page.locator('.jp-CodeCell').nth(2);
     await third.locator('.jp-InputArea-editor').click();
@@ -48,6 +55,22 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(back.t).to.equal('comm');
     expect(back.n).to.be.at.least(20);
     expect(Object.values(back.p).reduce((a, b) => a + b, 0)).to.be.greaterThan(100);
+    // The gallery (last cell) over comms: a click on a card asks the kernel for its grid-size row, shown as an image.
+    const gallery = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-live="true"]').first();
+    await gallery.waitFor({ timeout: 120_000 });
+    expect(await gallery.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+    expect(await gallery.locator('.ganvas-card').count()).to.equal(3);
+    await gallery.locator('.ganvas-card').nth(2).click();
+    const row = gallery.locator('img.ganvas-sweep-row');
+    await row.waitFor({ timeout: 60_000 });
+    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await row.elementHandle(), { timeout: 30_000 });
+    const [rw, rh] = await row.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+    expect(rw / rh, 'six renders side by side (g = 1…5, full)').to.be.greaterThan(3);
+    // The sweep plot (last cell) over comms: plotly.js came from the kernel as a comm buffer; the plot is live.
+    const plot = page.locator('.ganvas-widget[data-ganvas-kind="plot"]').first();
+    expect(await plot.getAttribute('data-ganvas-live')).to.equal('true');
+    expect(await plot.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+    expect(await plot.locator('.ganvas-plot .main-svg').count()).to.be.greaterThan(0);
     const maskBefore = await widget.first().locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     // Save (with widget state), stop the kernel, reload.
     // Save until the file on disk is this save (it holds the read-back cell's output): a Ctrl+S that the page did not
@@ -66,8 +89,8 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     const wstate = saved!.metadata.widgets?.['application/vnd.jupyter.widget-state+json']?.state ?? {};
     const paintModel = Object.values(wstate).find((m) => m.model_name === 'PaintModel');
     expect(paintModel, 'PaintModel in the notebook\'s widget state').to.not.equal(undefined);
-    // The first save after the read-back cell holds every stroke the kernel counted: the state that follows 300 ms
-    // after the last stroke is sent before that cell runs (PaintWidget's beforeExecute hook; without it, this save
+    // The first save after the read-back cell holds every stroke the kernel counted: the state that follows once the
+    // strokes pause is sent before that cell runs (PaintWidget's beforeExecute hook; without it, this save
     // held none of the strokes).
     expect(paintModel!.state.paints, 'strokes in the saved widget state = strokes the kernel counted').to.equal(back.n);
     await widget.first().screenshot({ path: path.join(work, 'painted.png') });
@@ -95,5 +118,15 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     const maskAfter = await restored.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     expect(maskAfter, 'the painted mask is restored on the canvas').to.equal(maskBefore);
     expect(await restored.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => getComputedStyle(c).pointerEvents)).to.equal('none');
+    // The gallery's cards come back from the saved widget state; without a kernel it says a row needs one.
+    const galleryBack = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-live="false"]').first();
+    await galleryBack.waitFor({ timeout: 60_000 });
+    expect(await galleryBack.locator('.ganvas-card').count()).to.equal(3);
+    await galleryBack.locator('.ganvas-card').first().click();
+    expect(await galleryBack.locator('.ganvas-sweep').textContent()).to.match(/needs the live kernel/);
+    // The plot without a kernel: its SVG snapshot (from the saved state) is shown.
+    const plotBack = page.locator('.ganvas-widget[data-ganvas-kind="plot"][data-ganvas-live="false"]').first();
+    await plotBack.waitFor({ timeout: 60_000 });
+    await page.waitForFunction((el) => { const img = (el as HTMLElement).querySelector('img.ganvas-snapshot') as HTMLImageElement | null; return !!img && img.complete && img.naturalWidth > 0; }, await plotBack.elementHandle(), { timeout: 30_000 });
   });
 });

@@ -40,9 +40,21 @@ function notebook(transport: string): object {
     code(PAINT_SETUP),
     code(`const canvas = (await g.PaintWidget.create(cut, lib, { seed: 3, transport: '${transport}' })).show();`),
     code(`console.log('READBACK ' + JSON.stringify({ p: canvas.paintedPixels(), n: canvas.paints, t: canvas.transport }))`),
+    code(`await g.showGallery(cut, [await g.gallery(cut, ranked.slice(0, 2)), await g.gallery(cut, ranked.slice(-1))], { titles: ['top', 'bottom'], transport: '${transport}' });`),
+    code(`await g.showSweepPlot([{ grid: 1, mean: 0.5, std: 0.1 }, { grid: 2, mean: 0.7, std: 0.05 }, { grid: 3, mean: 0.6, std: 0.02 }], { title: 'sweep', transport: '${transport}' });`),
   ],
   };
 }
+
+/** Server config (Python) that turns Nagle's algorithm off on the server's WebSocket streams (tornado detaches the HTTP stream for them). */
+const SERVER_NODELAY = `import tornado.http1connection as _h
+_detach = _h.HTTP1Connection.detach
+def _detach_nodelay(self):
+    stream = _detach(self)
+    stream.set_nodelay(True)
+    return stream
+_h.HTTP1Connection.detach = _detach_nodelay
+`;
 
 export interface Lab {
   proc: ChildProcess;
@@ -117,7 +129,7 @@ export interface PaintPage {
  * Opens the paint notebook in `ui` ("lab", "notebook7" or "notebook6") and runs it; with `onlyJupyterPort`, every other local
  * port is unreachable from the page (a remote server: the WebSocket bridge cannot be used).
  */
-export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean): Promise<PaintPage> {
+export async function openPaintNotebook(ui: string, transport: 'comm' | 'websocket', onlyJupyterPort: boolean, opts: { serverNodelay?: boolean } = {}): Promise<PaintPage> {
   let browser: Browser | undefined;
     const work = path.join(artifacts, `${transport}-${ui}`);
     await fs.rm(work, { recursive: true, force: true });
@@ -133,6 +145,9 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     await fs.mkdir(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager'), { recursive: true });
     await fs.writeFile(path.join(work, 'user-settings', '@jupyter-widgets', 'jupyterlab-manager', 'plugin.jupyterlab-settings'), JSON.stringify({ saveState: true }));
     await fs.writeFile(path.join(nbDir, 'paint.ipynb'), JSON.stringify(notebook(transport)));
+    // Diagnostics only (bench/widgets.ts, GANVAS_BENCH_SERVER_NODELAY=1): a Jupyter server whose WebSocket streams
+    // set TCP_NODELAY (jupyter_server 2.x leaves Nagle's algorithm on; see the comment in src/comm/kernel.ts).
+    if (opts.serverNodelay) await fs.writeFile(path.join(work, 'config', 'jupyter_server_config.py'), SERVER_NODELAY);
     const lab = await startLab(nbDir, work, ui);
   // Whatever fails from here on stops the server (and its kernel) and the browser before it is reported: a server
   // left running keeps the test process alive after its last test.
@@ -169,6 +184,9 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     try {
       await widget.first().waitFor({ timeout: 300_000 });
       await page.locator('.ganvas-widget[data-ganvas-live="true"]').first().waitFor({ timeout: 60_000 });
+      // The last cell (the plot) has run and its view has loaded plotly (or given up): the kernel and the page's
+      // connection are idle before any stroke is timed.
+      await page.locator('.ganvas-widget[data-ganvas-kind="plot"][data-ganvas-live]').first().waitFor({ timeout: 300_000 });
     } catch (e) {
       await page.screenshot({ path: path.join(work, 'fail.png'), fullPage: true });
       throw new Error(`${(e as Error).message}\nconsole errors: ${errors.join('\n')}\nserver log: ${lab.log.join('').slice(-3000)}`);

@@ -13,11 +13,22 @@ interface Item {
   full: string;
 }
 
-interface GalleryConfig extends WidgetConfig {
-  sections: { title: string; items: Item[] }[];
+export interface GallerySection {
+  title: string;
+  items: Item[];
 }
 
-export function mountGallery(root: HTMLElement, cfg: GalleryConfig): void {
+interface GalleryConfig extends WidgetConfig {
+  sections: GallerySection[];
+}
+
+/** How the gallery reaches the kernel: the WebSocket bridge (default) or a Jupyter widget model (widgets/src/jupyter.ts). */
+export interface GalleryLink {
+  label: string;
+  connect(): Promise<Rpc>;
+}
+
+export function mountGallery(root: HTMLElement, cfg: GalleryConfig, link: GalleryLink = { label: 'WebSocket bridge', connect: () => connect(cfg) }): void {
   let rpc: Rpc | undefined;
   const detail = h('div', { class: 'ganvas-detail', style: 'display:none;border:1px solid #999;padding:6px;margin-top:6px;font:12px sans-serif' });
   const body = h('div');
@@ -49,15 +60,16 @@ export function mountGallery(root: HTMLElement, cfg: GalleryConfig): void {
     if (!rpc) return;
     try {
       const res = await rpc.call('sweep', { index: it.index });
-      sweep.replaceChildren('g = 1…5 and full:', h('br'), h('img', { src: `data:image/png;base64,${String(res.row)}` }));
+      sweep.replaceChildren('g = 1…5 and full:', h('br'), h('img', { class: 'ganvas-sweep-row', src: typeof res.imageUrl === 'string' ? res.imageUrl : `data:image/png;base64,${String(res.row)}` }));
     } catch (e) {
       sweep.textContent = `error: ${(e as Error).message}`;
     }
   };
-  connect(cfg).then(
+  link.connect().then(
     (r) => {
       rpc = r;
       root.setAttribute('data-ganvas-live', 'true');
+      root.setAttribute('data-ganvas-transport', link.label);
     },
     () => root.setAttribute('data-ganvas-live', 'false'),
   );

@@ -53,7 +53,7 @@ const container = {
     const base = (await shared('@jupyter-widgets/base', 6)) as typeof Base;
     const plugin = {
       id: 'ganvas-widgets:plugin',
-      description: 'ganvas paint canvas as Jupyter widgets (over comms)',
+      description: 'ganvas paint canvas, gallery and plots as Jupyter widgets (over comms)',
       autoStart: true,
       requires: [base.IJupyterWidgetRegistry],
       activate(_app: unknown, registry: Registry): void {

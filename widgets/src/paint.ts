@@ -93,6 +93,7 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig, link: PaintLink 
     inFlight = true;
     dirty = false;
     try {
+      const t0 = performance.now();
       const mask = canvas.toDataURL('image/png').split(',')[1];
       const res = await rpc.call('paint', { mask, seed });
       await new Promise<void>((resolve) => {
@@ -102,8 +103,14 @@ export function mountPaint(root: HTMLElement, cfg: PaintConfig, link: PaintLink 
       });
       const t = waitStart;
       if (t !== undefined && !dirty) {
-        const ms = performance.now() - t;
+        const shown = performance.now();
+        const ms = shown - t;
         stats().paint.push(ms);
+        const [sent, recv, tIn, tOut] = [res.sentAt, res.receivedAt, res.t_in, res.t_out].map(Number);
+        if ([sent, recv, tIn, tOut].every(Number.isFinite)) {
+          const o = performance.timeOrigin;
+          (stats().paintSteps ??= []).push({ wait: Math.max(0, t0 - t), encode: sent - t0, up: tIn - (o + sent), kernel: tOut - tIn, down: o + recv - tOut, show: shown - recv });
+        }
         waitStart = undefined;
         status.textContent = `painted in ${Number(res.ms).toFixed(1)} ms in the kernel, ${ms.toFixed(0)} ms round trip · seed ${seed} · via ${link.label}`;
       }

@@ -14,7 +14,7 @@ interface PlotSeries {
   hover: string[];
 }
 
-interface PlotConfig extends WidgetConfig {
+export interface PlotConfig extends WidgetConfig {
   title: string;
   x: string[];
   mean: number[];
@@ -44,7 +44,7 @@ function bandTraces(s: PlotSeries, i: number): unknown[] {
   ];
 }
 
-interface PlotlyLike {
+export interface PlotlyLike {
   newPlot(el: HTMLElement, data: unknown[], layout: unknown, config?: unknown): Promise<unknown>;
 }
 
@@ -56,7 +56,8 @@ declare global {
 
 let loading: Promise<PlotlyLike> | undefined;
 
-export function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
+/** plotly.js, loaded once per page: from the kernel's widget server, or from `src` (a Blob URL of the source sent over a comm). */
+export function loadPlotly(cfg: WidgetConfig, src?: string): Promise<PlotlyLike> {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   loading ??= new Promise((resolve, reject) => {
     // Classic Jupyter pages carry RequireJS; plotly's UMD wrapper would then register an AMD module instead of
@@ -68,7 +69,7 @@ export function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
       if (define !== undefined) w.define = define;
     };
     const s = document.createElement('script');
-    s.src = `${cfg.http}/static/plotly.js?token=${encodeURIComponent(cfg.token)}`;
+    s.src = src ?? `${cfg.http}/static/plotly.js?token=${encodeURIComponent(cfg.token)}`;
     s.onload = () => {
       restore();
       if (window.Plotly) resolve(window.Plotly);
@@ -77,15 +78,15 @@ export function loadPlotly(cfg: WidgetConfig): Promise<PlotlyLike> {
     s.onerror = () => {
       restore();
       loading = undefined;
-      reject(new Error('cannot load plotly.js from the kernel widget server'));
+      reject(new Error(src ? 'plotly.js sent by the kernel did not load' : 'cannot load plotly.js from the kernel widget server'));
     };
     document.head.append(s);
   });
   return loading;
 }
 
-export function mountPlot(root: HTMLElement, cfg: PlotConfig): void {
-  loadPlotly(cfg).then(
+export function mountPlot(root: HTMLElement, cfg: PlotConfig, plotly: Promise<PlotlyLike> = loadPlotly(cfg)): void {
+  plotly.then(
     (Plotly) => {
       const div = document.createElement('div');
       div.className = 'ganvas-plot';

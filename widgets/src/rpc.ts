@@ -26,6 +26,7 @@ export function connect(cfg: WidgetConfig, timeoutMs = 3000, onLost?: (reason: s
     }
     const pending = new Map<number, { ok: (v: Record<string, unknown>) => void; fail: (e: Error) => void }>();
     let next = 1;
+    const sentAt = new Map<number, number>();
     const timer = setTimeout(() => reject(new Error('the kernel widget server did not answer')), timeoutMs);
     ws.onopen = () => {
       clearTimeout(timer);
@@ -35,6 +36,7 @@ export function connect(cfg: WidgetConfig, timeoutMs = 3000, onLost?: (reason: s
           return new Promise((ok, fail) => {
             pending.set(id, { ok, fail });
             ws.send(JSON.stringify({ id, widget: cfg.widget, type, payload }));
+            sentAt.set(id, performance.now());
           });
         },
       });
@@ -53,10 +55,12 @@ export function connect(cfg: WidgetConfig, timeoutMs = 3000, onLost?: (reason: s
     ws.onmessage = (ev) => {
       const msg = JSON.parse(String(ev.data)) as { id: number; error?: string } & Record<string, unknown>;
       const p = pending.get(msg.id);
+      const sent = sentAt.get(msg.id);
+      sentAt.delete(msg.id);
       if (!p) return;
       pending.delete(msg.id);
       if (msg.error) p.fail(new Error(msg.error));
-      else p.ok(msg);
+      else p.ok({ ...msg, sentAt: sent, receivedAt: performance.now() });
     };
   });
 }
@@ -74,6 +78,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
 /** Latencies recorded by the widgets (read by the end-to-end test and the widget benchmark). */
 export interface Stats {
   paint: number[];
+  /**
+   * Where each counted paint round trip went, in ms: waiting for the request in flight at mouse up, encoding the
+   * mask, page → kernel, the kernel (receive → reply sent), kernel → page, decoding and showing the image. The
+   * kernel's clock and the page's are the same machine's wall clock (performance.timeOrigin + now()).
+   */
+  paintSteps?: { wait: number; encode: number; up: number; kernel: number; down: number; show: number }[];
   /** The stitch widget: mouse up (or pick, clear, seed) → every reconstruction shown. */
   stitch?: number[];
 }
