@@ -7,7 +7,7 @@
  *
  * Job size. The issue's jobs are long (a 100k-vector scan, a 50k-pair dataset); a bench of a few thousand items
  * would otherwise measure the fixed start-up of each process (node, modules, sessions, the first run's warm-up:
- * about 0.3 s CPU per process after the probe cache and lazy modules, 0.46 s before) as much as throughput. So
+ * about 0.3 s CPU per process after the probe cache and lazy modules, 0.46 s before; see src/cli/main.ts) as much as throughput. So
  * throughput is given two ways: whole commands at the bench's size (N items / wall seconds), and marginal — the
  * extra items per extra second between a run of N/4 and one of N items — which is the rate of a long job, where
  * start-up no longer matters. Sharding's cost is that start-up once per shard plus the merge: a fixed number of

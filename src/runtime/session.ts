@@ -21,9 +21,10 @@ export interface RuntimeOptions {
   /**
    * Whether onnxruntime's idle intra-op threads busy-wait for the next operator (its default: true). Spinning
    * shortens the hand-over between operators but burns a core meanwhile: with 2 threads, a `ganvas dataset` run
-   * (many small batch-1 calls between PNG encodes) took 2.3× the CPU seconds of 1 thread (5.6 s vs 2.4 s for 256
-   * pairs, measured on the 2-core machine) and was slower in wall time too, since the spinning thread takes the
-   * core the JavaScript needs; with spinning off, 2 threads took 2.5 s. Batch jobs (the `ganvas` command) turn it
+   * (many small batch-1 calls between PNG encodes) took 1.9–2.4× the CPU seconds of 1 thread (4.7–5.6 s vs
+   * 2.3–2.5 s for 256 pairs, two runs on the shared 2-core machine) and was slower in wall time too, since the
+   * spinning thread takes the core the JavaScript needs; with spinning off, 2 threads took 2.4–2.5 s. A 1024-vector
+   * `ganvas scan`: 6.7 s CPU spinning, 4.2 s not, 3.9 s at 1 thread. Batch jobs (the `ganvas` command) turn it
    * off: CPU time is what a cluster bills and what other jobs on the node need.
    */
   spinning?: boolean;
