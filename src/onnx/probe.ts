@@ -51,6 +51,7 @@ export function probe(model: OnnxModel, opts: ProbeOptions = {}): Promise<ProbeR
   return memoPromise(mapFor(memo, model), JSON.stringify(opts.inputShapes ?? {}), () => cachedProbe(model, opts));
 }
 
+/** A cached probe. Change the format tag whenever runProbe's result changes: older files are then ignored. */
 interface ProbeFile {
   format: 'ganvas-probe/1';
   onnxruntime: string;
