@@ -19,20 +19,21 @@ import { GanvasError, describeError } from '../errors';
  * (runtime/image.ts), a one-chunk `ganvas scan` (64 vectors, 0.22 s of work) went from 0.71 to 0.54 s CPU and a
  * two-chunk `--workers 2` scan (3 processes) from 1.72 to 1.27 s (minima of 4–5 runs on the shared machine).
  */
+const extra = (): Command[] => (require('./extra') as typeof import('./extra')).extraCommands();
 const COMMANDS: Record<string, () => Command[]> = {
   scan: () => [(require('./scan') as typeof import('./scan')).scanCommand()],
   dataset: () => [(require('./dataset') as typeof import('./dataset')).datasetCommand()],
   invert: () => [(require('./invert') as typeof import('./invert')).invertCommand()],
   merge: () => [(require('./merge') as typeof import('./merge')).mergeCommand()],
-  'stitch-train': () => (require('./extra') as typeof import('./extra')).extraCommands(),
-  'grid-inversion': () => (require('./extra') as typeof import('./extra')).extraCommands(),
+  'stitch-train': extra,
+  'grid-inversion': extra,
 };
 
 /** The commands for `argv` (node, script, command, …): the named one's module only, or all of them. */
 function commandsFor(argv: string[] | undefined): Command[] {
   const name = argv?.[2];
   if (name !== undefined && Object.hasOwn(COMMANDS, name)) return COMMANDS[name]().filter((c) => c.name() === name);
-  return [...new Set(Object.values(COMMANDS))].flatMap((load) => load()).filter((c, i, all) => all.findIndex((d) => d.name() === c.name()) === i);
+  return [...new Set(Object.values(COMMANDS))].flatMap((load) => load());
 }
 
 export function program(argv?: string[]): Command {
