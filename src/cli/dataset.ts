@@ -56,7 +56,7 @@ async function moveInto(from: string, to: string, rel: string): Promise<void> {
 
 export const datasetTask: ChunkTask<DatasetOpen, DatasetCtx> = {
   async open(o, threads) {
-    const rt = new Runtime({ threads });
+    const rt = new Runtime({ threads, spinning: false }); // batch job: no busy-waiting threads (RuntimeOptions.spinning)
     const gen = await Generator.open(o.generator, rt);
     const cut = await gen.cut(o.layer);
     const library = await VectorLibrary.load(o.library, cut);

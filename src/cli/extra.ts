@@ -78,7 +78,7 @@ function gridInversionCommand(): Command {
     .requiredOption('-o, --out <file>', 'result JSON (loadGridInversion reads it); written when every cell is done')
     .action(async (f: GridFlags) => {
       const out = path.resolve(f.out);
-      const rt = new Runtime({ threads: f.threads ?? defaultThreads(1) });
+      const rt = new Runtime({ threads: f.threads ?? defaultThreads(1), spinning: false });
       try {
         const gen = await Generator.open(await modelLocation(f.generator, '--generator'), rt);
         const cut = await gen.cut(f.layer);
@@ -168,7 +168,7 @@ function stitchTrainCommand(): Command {
     .requiredOption('-o, --out <file>', 'the trained stitch (stitch.json; Stitch.load reads it), written when training ends')
     .action(async (f: StitchFlags) => {
       const out = path.resolve(f.out);
-      const rt = new Runtime({ threads: f.threads ?? defaultThreads(1) });
+      const rt = new Runtime({ threads: f.threads ?? defaultThreads(1), spinning: false });
       try {
         const classifier = await openModel(await modelLocation(f.classifier, '--classifier'));
         const generator = await openModel(await modelLocation(f.generator, '--generator'));

@@ -61,7 +61,7 @@ export async function loadImages(source: string, count: number | undefined): Pro
 
 export const invertTask: ChunkTask<InvertOpen, InvertCtx> = {
   async open(o, threads) {
-    const rt = new Runtime({ threads });
+    const rt = new Runtime({ threads, spinning: false }); // batch job: no busy-waiting threads (RuntimeOptions.spinning)
     const fx = await FeatureExtractor.open(o.classifier, o.layer, rt);
     const images = await loadImages(o.images, o.count);
     return { o, rt, fx, images };

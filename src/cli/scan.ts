@@ -37,7 +37,7 @@ export interface ScanCtx {
 
 export const scanTask: ChunkTask<ScanOpen, ScanCtx> = {
   async open(o, threads) {
-    const rt = new Runtime({ threads });
+    const rt = new Runtime({ threads, spinning: false }); // batch job: no busy-waiting threads (RuntimeOptions.spinning)
     const gen = await Generator.open(o.generator, rt);
     const cut = await gen.cut(o.layer);
     const fx = await FeatureExtractor.open(o.features, o.featureLayer, rt);

@@ -3,9 +3,20 @@
  * rows of images, the layout of the papers' figures).
  */
 import { promises as fs } from 'fs';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { GanvasError, describeError } from '../errors';
 import { FloatTensor, nchw } from './tensor';
+
+let sharpModule: typeof sharp | undefined;
+
+/**
+ * sharp (libvips), loaded on the first image made or read: loading it took 45 ms of each `ganvas scan` process's
+ * start-up (about a sixth of it), and a scan makes no image.
+ */
+function libvips(): typeof sharp {
+  sharpModule ??= require('sharp') as typeof sharp;
+  return sharpModule;
+}
 
 export interface ToImageOptions {
   /** Value range of the tensor's pixels (from the model manifest), mapped to 0…255. Default [-1, 1]. */
@@ -46,7 +57,7 @@ export async function rawToPng(data: Uint8Array, width: number, height: number, 
   if (typeof scale !== 'number' || !Number.isInteger(scale) || scale < 1 || scale > 64 || width * scale * height * scale > MAX_IMAGE_PIXELS) {
     throw new GanvasError('BAD_INPUT', `scale must be an integer from 1 to 64 that keeps the image under ${MAX_IMAGE_PIXELS} pixels, got ${typeof scale === 'number' ? scale : JSON.stringify(scale)} for a ${width}×${height} image`);
   }
-  let img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  let img = libvips()(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
   if (scale !== 1) img = img.resize(width * scale, height * scale, { kernel: 'nearest' });
   // One channel stays one channel (sharp otherwise writes 1-channel raw input as an RGB PNG): label maps are read
   // by segmentation loaders as single-channel class indices.
@@ -106,7 +117,7 @@ export async function decodeImage(
   const name = typeof input === 'string' ? input : `${input.length} bytes`;
   try {
     // The bytes, never the path, go to sharp: with a path, libvips would also load files an SVG references.
-    return await prepare(sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' }).removeAlpha()).raw().toBuffer({ resolveWithObject: true });
+    return await prepare(libvips()(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' }).removeAlpha()).raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
     const big = /pixel limit/i.test(describeError(e)) ? ` (at most ${MAX_IMAGE_PIXELS} pixels)` : '';
     throw new GanvasError('BAD_IMAGE', `cannot read ${what} ${name}: ${describeError(e)}${big} (expected a PNG or JPEG)`, { cause: e });
@@ -240,7 +251,7 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="sans-serif" fill="#222">${texts.join('')}</g></svg>`;
     composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
   }
-  return sharp({ create: { width, height, channels: 3, background: opts.background ?? '#ffffff' } })
+  return libvips()({ create: { width, height, channels: 3, background: opts.background ?? '#ffffff' } })
     .composite(composites)
     .png()
     .toBuffer();

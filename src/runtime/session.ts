@@ -18,6 +18,16 @@ export interface RuntimeOptions {
   threads?: number;
   /** Providers in order of preference; default ['cpu']. */
   executionProviders?: ExecutionProvider[];
+  /**
+   * Whether onnxruntime's idle intra-op threads busy-wait for the next operator (its default: true). Spinning
+   * shortens the hand-over between operators but burns a core meanwhile: with 2 threads, a `ganvas dataset` run
+   * (many small batch-1 calls between PNG encodes) took 1.9–2.4× the CPU seconds of 1 thread (4.7–5.6 s vs
+   * 2.3–2.5 s for 256 pairs, two runs on the shared 2-core machine) and was slower in wall time too, since the
+   * spinning thread takes the core the JavaScript needs; with spinning off, 2 threads took 2.4–2.5 s. A 1024-vector
+   * `ganvas scan`: 6.7 s CPU spinning, 4.2 s not, 3.9 s at 1 thread. Batch jobs (the `ganvas` command) turn it
+   * off: CPU time is what a cluster bills and what other jobs on the node need.
+   */
+  spinning?: boolean;
 }
 
 export interface InputSpec {
@@ -281,13 +291,16 @@ export class Runtime {
     if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
       throw new GanvasError('BAD_INPUT', `threads must be a positive integer, got ${options.threads}`);
     }
+    if (options.spinning !== undefined && typeof options.spinning !== 'boolean') {
+      throw new GanvasError('BAD_INPUT', `spinning must be true or false, got ${JSON.stringify(options.spinning)}`);
+    }
     const eps = options.executionProviders ?? ['cpu'];
     for (const ep of eps) {
       if (ep !== 'cpu' && ep !== 'cuda') {
         throw new GanvasError('PROVIDER', `unknown execution provider "${String(ep)}"; use "cpu" or "cuda"`);
       }
     }
-    this.options = { threads: options.threads ?? 0, executionProviders: eps };
+    this.options = { threads: options.threads ?? 0, executionProviders: eps, spinning: options.spinning ?? true };
   }
 
   session(model: OnnxModel): Promise<ModelSession> {
@@ -334,6 +347,8 @@ export class Runtime {
       opts.intraOpNumThreads = this.options.threads;
       opts.interOpNumThreads = 1;
     }
+    // Keys of onnxruntime_session_options_config_keys.h, passed through by onnxruntime-node's `extra`.
+    if (!this.options.spinning) opts.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     try {
       const s = await ort.InferenceSession.create(model.bytes(), opts);
       return new ModelSession(model, s);
