@@ -7,13 +7,14 @@ import { expect } from 'chai';
 import { GanvasError, gradientModel } from 'ganvas';
 import { GraphBuilder } from '../builder';
 
-async function refusal(build: (g: GraphBuilder) => void, opset = 13): Promise<string> {
+async function refusal(build: (g: GraphBuilder) => void, opset = 13, more: Record<string, (number | string)[]> = {}): Promise<string> {
   const g = new GraphBuilder(opset);
   g.input('x', ['N', 2, 3, 4]);
+  for (const [name, dims] of Object.entries(more)) g.input(name, dims);
   build(g);
   g.output('y');
   try {
-    await gradientModel(g.build('refusal'), { wrt: ['x'], loss: 'y' });
+    await gradientModel(g.build('refusal'), { wrt: ['x', ...Object.keys(more).filter((n) => !n.startsWith('k'))], loss: 'y' });
   } catch (e) {
     expect(e).to.be.instanceOf(GanvasError);
     return (e as Error).message;
@@ -27,5 +28,52 @@ describe('autodiff rules: refusals', () => {
     expect(await refusal((g) => g.node('Resize', ['x', '', scales(g)], 'y', { mode: 'cubic' }))).to.include('mode "cubic" is not supported (nearest and linear are)');
     expect(await refusal((g) => g.node('Resize', ['x', '', scales(g)], 'y', { mode: 'linear', antialias: 1 }), 18)).to.include('antialias is not supported');
     expect(await refusal((g) => g.node('Resize', ['x', '', g.init('sc2', [2], [2, 2])], 'y', { mode: 'nearest', axes: [2, 3] }), 18)).to.include('the axes attribute is not supported');
+  });
+
+  // Issue 19 (mutation testing): each rule's refusals, with the reason in the message. Inputs named k… are graph
+  // inputs that are not differentiated (a value the rule needs as a constant but cannot have).
+  // (training_mode 1 and a Conv kernel_shape of the wrong rank are refused by onnxruntime itself when it loads the model.)
+  it('BatchNormalization: gradients w.r.t. the running statistics', async () => {
+    const bn = (g: GraphBuilder, mean: string, attrs = {}) =>
+      g.node('BatchNormalization', ['x', g.init('s', [2]), g.init('b', [2]), mean, g.init('v', [2], [1, 2])], 'y', attrs);
+    expect(await refusal((g) => bn(g, 'm'), 13, { m: [2] })).to.include('running mean and variance');
+  });
+  it('LayerNormalization: a gradient through its Mean output', async () => {
+    const msg = await refusal((g) => {
+      g.node('LayerNormalization', ['x', g.init('s', [4])], ['n', 'mean'], {});
+      g.node('Add', ['n', 'mean'], 'y');
+    }, 17);
+    expect(msg).to.include('gradients through the Mean');
+  });
+  it('ConvTranspose: auto_pad SAME_UPPER, output_shape', async () => {
+    const w = (g: GraphBuilder) => g.init('w', [2, 2, 2, 2]);
+    expect(await refusal((g) => g.node('ConvTranspose', ['x', w(g)], 'y', { auto_pad: 'SAME_UPPER', strides: [2, 2] }))).to.include('auto_pad SAME_UPPER is no');
+    expect(await refusal((g) => g.node('ConvTranspose', ['x', w(g)], 'y', { output_shape: [6, 8], strides: [2, 2] }))).to.include('output_shape attribute is not supported');
+  });
+  it('AveragePool: dilations, ceil_mode windows past the input', async () => {
+    expect(await refusal((g) => g.node('AveragePool', ['x'], 'y', { kernel_shape: [2, 2], dilations: [2, 2] }), 19)).to.include('dilations are not supported');
+    expect(await refusal((g) => g.node('AveragePool', ['x'], 'y', { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }))).to.include('ceil_mode windows that run past');
+  });
+  it('Pad: reflect mode, pads and axes that are not constant', async () => {
+    expect(await refusal((g) => g.node('Pad', ['x', g.initInt64('p', [0, 0, 1, 1, 0, 0, 1, 1])], 'y', { mode: 'reflect' }))).to.include('mode "reflect" is not supported (only "constant")');
+    expect(await refusal((g) => g.node('Pad', ['x', g.node('Cast', ['kp'], undefined, { to: 7 })], 'y'), 13, { kp: [8] })).to.include('its pads input must be constant');
+    expect(await refusal((g) => g.node('Pad', ['x', g.initInt64('p', [1, 1]), '', g.node('Cast', ['ka'], undefined, { to: 7 })], 'y'), 18, { ka: [1] })).to.include('its axes input must be constant');
+  });
+  it('Slice, Gather, ReduceSum, Resize: indices, axes or sizes that are not constant', async () => {
+    const i64 = (g: GraphBuilder, name: string) => g.node('Cast', [name], undefined, { to: 7 });
+    expect(await refusal((g) => g.node('Slice', ['x', i64(g, 'ks'), g.initInt64('e', [2]), g.initInt64('a', [1])], 'y'), 13, { ks: [1] })).to.include('its starts input must be constant');
+    expect(await refusal((g) => g.node('Gather', ['x', i64(g, 'ki')], 'y', { axis: 1 }), 13, { ki: [2] })).to.include('its indices must be constant');
+    expect(await refusal((g) => g.node('ReduceSum', ['x', i64(g, 'kx')], 'y'), 13, { kx: [1] })).to.include('the axes input must be constant');
+    expect(await refusal((g) => g.node('Resize', ['x', '', g.node('Abs', ['kc'])], 'y', { mode: 'nearest' }), 13, { kc: [4] })).to.include('its scales or sizes must be c');
+  });
+  it('Tile: an input with a symbolic size', async () => {
+    expect(await refusal((g) => g.node('Tile', ['x', g.initInt64('r', [1, 2, 1, 1])], 'y'))).to.include('the input must have known siz');
+  });
+  it('Resize: an unknown coordinate_transformation_mode or nearest_mode', async () => {
+    const sc = (g: GraphBuilder) => g.init('sc', [4], [1, 1, 2, 2]);
+    expect(await refusal((g) => g.node('Resize', ['x', g.init('roi', [8], [0, 0, 0, 0, 1, 1, 1, 1]), sc(g)], 'y', { mode: 'nearest', coordinate_transformation_mode: 'tf_crop_and_resize' }))).to.include('coordinate_transformation_mode "tf_crop_and_resize" is not supported');
+  });
+  it('Concat along an axis of symbolic size', async () => {
+    expect(await refusal((g) => g.node('Concat', ['x', 'x'], 'y', { axis: 0 }))).to.include('has a symbolic size along the concatenation axis');
   });
 });
