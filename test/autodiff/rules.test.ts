@@ -952,6 +952,13 @@ const cases: Case[] = [
     build: (g) => g.node('Pad', ['x', g.initInt64('pads', [0, 0, 0, 0, 0, 0])], 'y'),
   },
   {
+    // Even total padding (kernel 5 × 3, stride 1: 4 rows split 2 + 2, 2 columns split 1 + 1). (onnxruntime runs no
+    // dilated SAME Conv.)
+    name: 'Conv auto_pad SAME_LOWER stride 1, kernel 5 × 3 (x, W)',
+    inputs: { x: ['N', 2, 5, 4], w: [2, 2, 5, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { auto_pad: 'SAME_LOWER' }),
+  },
+  {
     name: 'ConvTranspose auto_pad VALID',
     inputs: { x: ['N', 2, 3, 3], w: [2, 3, 2, 2] },
     build: (g) => g.node('ConvTranspose', ['x', 'w'], 'y', { auto_pad: 'VALID', strides: [2, 2] }),

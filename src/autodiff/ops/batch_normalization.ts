@@ -17,12 +17,16 @@ registerGradient({
     const rank = ctx.rank(x[0]);
     const eps = ctx.attrFloat('epsilon', 1e-5);
     const invStd = perChannel(ctx, e.div(e.scalar(1), e.op('Sqrt', [e.add(x[4], e.scalar(eps))])), rank);
+    // Stryker disable next-line ArrayDeclaration: entries never set read as undefined either way
     const out: (string | undefined)[] = [undefined, undefined, undefined, undefined, undefined];
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (ctx.needs(0)) out[0] = e.mul(g, e.mul(invStd, perChannel(ctx, x[1], rank)));
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (ctx.needs(1)) {
       const xhat = e.mul(e.sub(x[0], perChannel(ctx, x[3], rank)), invStd);
       out[1] = channelSum(ctx, e.mul(g, xhat), rank);
     }
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (ctx.needs(2)) out[2] = channelSum(ctx, g, rank);
     return out;
   },

@@ -13,6 +13,7 @@ registerGradient({
     // From opset 12 training mode is an input; a graph exported for training drops units at random.
     if (ctx.x[2]) {
       const t = ctx.constValue(2);
+      // Stryker disable next-line MethodExpression: training_mode is a scalar: some and every agree
       if (!t || t.data.some((v) => v !== 0)) throw ctx.fail('Dropout in training mode is not supported; export the model in eval mode');
     }
     return [ctx.dy[0]];
