@@ -18,7 +18,7 @@ const TESTS = [
   ['src/dataset.ts', ['paint']],
   ['src/stain.ts', ['stain', 'paint']],
   ['src/faithfulness.ts', ['faithfulness']],
-  ['src/visualize.ts', ['visualize', 'tileability']],
+  ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
   ['src/features.ts', ['tileability', 'visualize']],
   ['src/generator.ts', ['visualize', 'runtime', 'paint']],
   ['src/gridInversion.ts', ['gridInversion']],

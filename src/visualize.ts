@@ -167,6 +167,7 @@ async function sampleBackgrounds(cut: Cut, vectors: readonly ActivationVector[],
   vectors.forEach((v, i) => {
     plainObject(v, `vector ${i} ({vector: Float32Array, provenance?})`);
     finiteVector(v.vector, vectors.length === 1 ? 'the vector' : `vector ${i}`, cut.layer.channels);
+    // Stryker disable next-line OptionalChaining: provenance is defined inside this if
     if (v.provenance !== undefined) pixelPosition(v.provenance?.y, v.provenance?.x, cut.layer.height, cut.layer.width, `vector ${i}'s provenance`);
   });
   const bg: unknown = opts.background;
