@@ -7,9 +7,9 @@ import { expect } from 'chai';
 import { GanvasError, gradientModel } from 'ganvas';
 import { GraphBuilder } from '../builder';
 
-async function refusal(build: (g: GraphBuilder) => void, opset = 13, more: Record<string, (number | string)[]> = {}): Promise<string> {
+async function refusal(build: (g: GraphBuilder) => void, opset = 13, more: Record<string, (number | string)[]> = {}, xDims: (number | string)[] = ['N', 2, 3, 4]): Promise<string> {
   const g = new GraphBuilder(opset);
-  g.input('x', ['N', 2, 3, 4]);
+  g.input('x', xDims);
   for (const [name, dims] of Object.entries(more)) g.input(name, dims);
   build(g);
   g.output('y');
@@ -75,5 +75,15 @@ describe('autodiff rules: refusals', () => {
   });
   it('Concat along an axis of symbolic size', async () => {
     expect(await refusal((g) => g.node('Concat', ['x', 'x'], 'y', { axis: 0 }))).to.include('has a symbolic size along the concatenation axis');
+  });
+  it('rules that need static sizes name themselves when a size follows the batch', async () => {
+    // x [N, 4, 3, 4] reshaped to [1, 4N, 3, 4]: the channel axis grows with the batch.
+    for (const [op, attrs] of [
+      ['AveragePool', { kernel_shape: [2, 2] }],
+      ['GlobalAveragePool', {}],
+    ] as [string, Record<string, number[] | number>][]) {
+      const msg = await refusal((g) => g.node(op, [g.node('Reshape', ['x', g.initInt64('s', [1, -1, 3, 4])])], 'y', attrs), 13, {}, ['N', 4, 3, 4]);
+      expect(msg, op).to.include(`the ${op} gradient`);
+    }
   });
 });
