@@ -33,6 +33,10 @@ describe('autodiff rules: refusals', () => {
   // Issue 19 (mutation testing): each rule's refusals, with the reason in the message. Inputs named k… are graph
   // inputs that are not differentiated (a value the rule needs as a constant but cannot have).
   // (training_mode 1 and a Conv kernel_shape of the wrong rank are refused by onnxruntime itself when it loads the model.)
+  it('onnxruntime itself refuses a training-mode BatchNormalization and a Conv kernel_shape of the wrong rank (the rules\' guards for them are unreachable)', async () => {
+    expect(await refusal((g) => g.node('BatchNormalization', ['x', g.init('s', [2]), g.init('b', [2]), g.init('m', [2]), g.init('v', [2], [1, 2])], 'y', { training_mode: 1 }), 15)).to.include('onnxruntime could not load');
+    expect(await refusal((g) => g.node('Conv', ['x', g.init('w', [2, 2, 2, 2])], 'y', { kernel_shape: [2] }))).to.include('onnxruntime could not load');
+  });
   it('BatchNormalization: gradients w.r.t. the running statistics', async () => {
     const bn = (g: GraphBuilder, mean: string, attrs = {}) =>
       g.node('BatchNormalization', ['x', g.init('s', [2]), g.init('b', [2]), mean, g.init('v', [2], [1, 2])], 'y', attrs);

@@ -9,7 +9,9 @@ registerGradient({
   op: 'BatchNormalization',
   grad: (ctx) => {
     const { e, x } = ctx;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral,ArrowFunction,BlockStatement: unreachable through gradientModel — onnxruntime refuses to load a training-mode BatchNormalization (refusals.test), a defensive guard
     if (ctx.attrInt('training_mode', 0) === 1 || ctx.dy.slice(1).some((d) => d !== undefined)) {
+      // Stryker disable next-line StringLiteral: the message of the unreachable guard above
       throw ctx.fail('training mode (batch statistics) is not supported; export the model in eval mode');
     }
     if (ctx.needs(3) || ctx.needs(4)) throw ctx.fail('gradients w.r.t. the running mean and variance are not supported');

@@ -24,6 +24,7 @@ registerGradient({
   op: 'Cast',
   grad: (ctx) => {
     // The engine only asks for a gradient when the input is float32; the output must be float32 too.
+    // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable — a Cast to another type ends the varying path (only float32 tensors vary), so no gradient reaches it
     if (ctx.attrInt('to', 0) !== 1) throw ctx.fail('a Cast to a non-float32 type has no gradient');
     return [ctx.dy[0]];
   },

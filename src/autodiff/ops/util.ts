@@ -46,6 +46,7 @@ export function convGeometry(ctx: GradContext, spatial: number[], kernelFromWeig
   const r = spatial.length;
   const ones = new Array<number>(r).fill(1);
   const kernel = ctx.attrInts('kernel_shape', kernelFromWeight ?? []);
+  // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable through gradientModel — onnxruntime refuses to load a Conv whose kernel_shape has the wrong rank
   if (kernel.length !== r) throw ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match ${r} spatial axes`);
   const strides = ctx.attrInts('strides', ones);
   const dilations = ctx.attrInts('dilations', ones);
