@@ -309,6 +309,8 @@ describe('visualize: bookkeeping and refusals', () => {
     const own = await visualize(cut, [v], { backgroundSeed: 3 });
     const noisy = await visualize(cut, [v], { backgroundSeed: 3, noiseSeed: 9 });
     expect(maxAbsDiff(own, noisy)).to.be.greaterThan(1e-3);
+    // Without noiseSeed the noise is the background sample's own: the same as noiseSeed = backgroundSeed.
+    expect(maxAbsDiff(own, await visualize(cut, [v], { backgroundSeed: 3, noiseSeed: 3 }))).to.equal(0);
     // The definition: the head on sample 3 with noise seed 9, v written everywhere, the tail.
     const head = await cut.sample([3], { noiseSeeds: [9] });
     for (let i = 0; i < 64; i++) for (let c = 0; c < 4; c++) head.activations.data[c * 64 + i] = v.vector[c];
@@ -326,5 +328,12 @@ describe('visualize: bookkeeping and refusals', () => {
       const one = await visualize(cut, [v], { backgroundSeed: 4, grid: g });
       expect(Array.from(row.data.subarray(k * 64, (k + 1) * 64)), `column ${k} (grid ${g})`).to.deep.equal(Array.from(one.data));
     }
+    // The options reach every column: a chosen background vector, and 'original' spelled out is the default.
+    const bg = { vector: Float32Array.from([1, 1, -1, -1]) };
+    const [withBg] = await gridSweep(cut, [v], [2, 'full'], { backgroundSeed: 4, background: bg });
+    const g2 = await visualize(cut, [v], { backgroundSeed: 4, grid: 2, background: bg });
+    expect(Array.from(withBg.data.subarray(0, 64))).to.deep.equal(Array.from(g2.data));
+    const [orig] = await gridSweep(cut, [v], [2], { backgroundSeed: 4, background: 'original' });
+    expect(Array.from(orig.data)).to.deep.equal(Array.from(row.data.subarray(64, 128)));
   });
 });
