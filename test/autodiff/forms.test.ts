@@ -55,6 +55,11 @@ describe('autodiff: the form of the convolution gradients (issue 19)', () => {
     expect(n(c, 'Conv')).to.equal(0);
     expect(n(c, 'Slice')).to.equal(1);
   });
+  it('dX, stride 1, 7 channels, padded on one side of each axis only: still the unpadded ConvTranspose then a Slice', async () => {
+    const c = await backwardOps(['N', 7, 5, 5], [4, 7, 3, 3], { pads: [1, 0, 0, 1] }, { wrt: ['x'], constW: true });
+    expect(n(c, 'ConvTranspose')).to.equal(1);
+    expect(n(c, 'Slice')).to.equal(1);
+  });
   it('dX, stride 1, 8 channels, a pad beyond the kernel reach (begin or end): not the flipped Conv', async () => {
     for (const pads of [[3, 0, 0, 0], [0, 0, 3, 0], [0, 3, 0, 0], [0, 0, 0, 3]]) {
       const c = await backwardOps(['N', 8, 5, 5], [4, 8, 3, 3], { pads }, { wrt: ['x'], constW: true });

@@ -66,6 +66,9 @@ describe('autodiff rules: refusals', () => {
   it('Slice, Gather, ReduceSum, Resize: indices, axes or sizes that are not constant', async () => {
     const i64 = (g: GraphBuilder, name: string) => g.node('Cast', [name], undefined, { to: 7 });
     expect(await refusal((g) => g.node('Slice', ['x', i64(g, 'ks'), g.initInt64('e', [2]), g.initInt64('a', [1])], 'y'), 13, { ks: [1] })).to.include('its starts input must be constant');
+    expect(await refusal((g) => g.node('Slice', ['x', g.initInt64('s', [1]), i64(g, 'ke'), g.initInt64('a', [1])], 'y'), 13, { ke: [1] })).to.include('its ends input must be constant');
+    expect(await refusal((g) => g.node('Slice', ['x', g.initInt64('s', [1]), g.initInt64('e', [2]), i64(g, 'ka')], 'y'), 13, { ka: [1] })).to.include('its axes input must be constant');
+    expect(await refusal((g) => g.node('Slice', ['x', g.initInt64('s', [1]), g.initInt64('e', [2]), g.initInt64('a', [1]), i64(g, 'kp')], 'y'), 13, { kp: [1] })).to.include('its steps input must be constant');
     expect(await refusal((g) => g.node('Gather', ['x', i64(g, 'ki')], 'y', { axis: 1 }), 13, { ki: [2] })).to.include('its indices must be constant');
     expect(await refusal((g) => g.node('ReduceSum', ['x', i64(g, 'kx')], 'y'), 13, { kx: [1] })).to.include('the axes input must be constant');
     expect(await refusal((g) => g.node('Resize', ['x', '', g.node('Abs', ['kc'])], 'y', { mode: 'nearest' }), 13, { kc: [4] })).to.include('its scales or sizes must be c');
@@ -76,6 +79,13 @@ describe('autodiff rules: refusals', () => {
   it('Resize: an unknown coordinate_transformation_mode or nearest_mode', async () => {
     const sc = (g: GraphBuilder) => g.init('sc', [4], [1, 1, 2, 2]);
     expect(await refusal((g) => g.node('Resize', ['x', g.init('roi', [8], [0, 0, 0, 0, 1, 1, 1, 1]), sc(g)], 'y', { mode: 'nearest', coordinate_transformation_mode: 'tf_crop_and_resize' }))).to.include('coordinate_transformation_mode "tf_crop_and_resize" is not supported');
+  });
+  it('Slice and Gather along the symbolic batch axis', async () => {
+    expect(await refusal((g) => g.node('Slice', ['x', g.initInt64('s', [0]), g.initInt64('e', [1]), g.initInt64('a', [0])], 'y'))).to.include('axis 0 of "x" is sliced but its size is symbolic');
+    expect(await refusal((g) => g.node('Gather', ['x', g.initInt64('i', [0])], 'y', { axis: 0 }))).to.include('the gathered axis 0 has a symbolic size');
+  });
+  it('AveragePool: a dilation on one axis only', async () => {
+    expect(await refusal((g) => g.node('AveragePool', ['x'], 'y', { kernel_shape: [2, 2], dilations: [1, 2] }), 19)).to.include('dilations are not supported');
   });
   it('Concat along an axis of symbolic size', async () => {
     expect(await refusal((g) => g.node('Concat', ['x', 'x'], 'y', { axis: 0 }))).to.include('has a symbolic size along the concatenation axis');

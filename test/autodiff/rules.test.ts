@@ -959,6 +959,39 @@ const cases: Case[] = [
     build: (g) => g.node('Conv', ['x', 'w'], 'y', { auto_pad: 'SAME_LOWER' }),
   },
   {
+    name: 'Slice from the last element back to (not including) index 0, step −1',
+    inputs: { x: ['N', 4, 3] },
+    build: (g) => g.node('Slice', ['x', g.initInt64('st', [-1]), g.initInt64('en', [0]), g.initInt64('ax', [1]), g.initInt64('sp', [-1])], 'y'),
+  },
+  {
+    name: 'opset 18: ReduceMax, ReduceMin, ReduceL2 and ReduceSumSquare with axes inputs',
+    opset: 18,
+    inputs: X4,
+    build: (g) => {
+      const ax = (n: string) => g.initInt64(n, [1, 3]);
+      const mx = g.node('Add', [g.node('ReduceMax', ['x', ax('a1')]), g.node('ReduceMin', ['x', ax('a2')])]);
+      g.node('Add', [mx, g.node('Add', [g.node('ReduceL2', ['x', ax('a3')]), g.node('ReduceSumSquare', ['x', ax('a4')])])], 'y');
+    },
+  },
+  { name: 'LogSoftmax over axis 1 of 3', inputs: { x: ['N', 3, 4] }, build: unary('LogSoftmax', { axis: 1 }) },
+  {
+    // On a 3×3 map every position lies in at least four of the nine padded 3×3 windows, so the maximum is shared.
+    name: 'MaxPool 3×3 stride 1 pad 1 on 3×3: the maximum is the maximum of several windows',
+    inputs: { x: ['N', 2, 3, 3] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv strides 1 × 2 (one axis strided), pads 1',
+    inputs: { x: ['N', 3, 6, 5], w: [2, 3, 3, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { strides: [1, 2], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv auto_pad VALID stride 2, 8 channels, constant weight',
+    inputs: { x: ['N', 8, 5, 5] },
+    build: (g) => g.node('Conv', ['x', g.init('w', [2, 8, 3, 3])], 'y', { auto_pad: 'VALID', strides: [2, 2] }),
+  },
+  {
     name: 'ConvTranspose auto_pad VALID',
     inputs: { x: ['N', 2, 3, 3], w: [2, 3, 2, 2] },
     build: (g) => g.node('ConvTranspose', ['x', 'w'], 'y', { auto_pad: 'VALID', strides: [2, 2] }),
