@@ -18,7 +18,7 @@ const TESTS = [
   ['src/dataset.ts', ['paint']],
   ['src/stain.ts', ['stain', 'paint']],
   ['src/faithfulness.ts', ['faithfulness']],
-  ['src/visualize.ts', ['visualize', 'tileability']],
+  ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
   ['src/features.ts', ['tileability', 'visualize']],
   ['src/generator.ts', ['visualize', 'runtime', 'paint']],
   ['src/gridInversion.ts', ['gridInversion']],
@@ -29,6 +29,9 @@ const TESTS = [
   ['src/onnx/mincut.ts', ['mincut', 'split']],
   ['src/onnx/', ['split', 'mincut', 'runtime', 'manifest']],
   ['src/runtime/', ['runtime', 'visualize', 'paint']],
+  // The op rules: finite differences per op (rules), refused attribute combinations, the documented choice among
+  // equal-valued convolution gradient forms (forms), the engine, and the PyTorch autograd fixtures (arch, fixtures). The optimizer tests never reach an op rule.
+  ['src/autodiff/ops/', ['autodiff/rules', 'autodiff/refusals', 'autodiff/forms', 'autodiff/engine', 'autodiff/arch', 'autodiff/fixtures']],
   ['src/autodiff/', ['autodiff/rules', 'autodiff/engine', 'autodiff/optim', 'autodiff/fixtures', 'autodiff/arch', 'autodiff/refusals']],
   ['src/inversion/', ['inversion']],
   ['src/stitching/', ['stitching/stitch', 'stitching/figures']],
@@ -46,16 +49,24 @@ for (let i = 0; i < args.length; i++) {
 }
 if (mutate.length === 0) mutate = DEFAULT_MUTATE;
 
-// A glob such as src/autodiff/ops/*.ts matches a prefix by its part before the first wildcard.
+// A glob such as src/autodiff/ops/*.ts matches a prefix by its part before the first wildcard. A module takes the
+// tests of the longest prefix it lies under (src/autodiff/ops/abs.ts: the ops line, not the autodiff one), plus
+// those of every listed module under it (src/onnx/ also takes mincut's). `--tests a,b` (names as in TESTS)
+// replaces the table's choice.
 const specs = new Set();
-for (const m of mutate.filter((p) => !p.startsWith('!'))) {
+const testsArg = rest.indexOf('--tests');
+if (testsArg >= 0) {
+  rest[testsArg + 1].split(',').forEach((t) => specs.add(`build/test/${t}.test.js`));
+  rest.splice(testsArg, 2);
+}
+for (const m of testsArg >= 0 ? [] : mutate.filter((p) => !p.startsWith('!'))) {
   const stem = m.replace(/[*{[].*$/, '');
   let found = false;
-  for (const [prefix, tests] of TESTS) {
-    if (stem.startsWith(prefix) || prefix.startsWith(stem)) {
-      tests.forEach((t) => specs.add(`build/test/${t}.test.js`));
-      found = true;
-    }
+  const above = TESTS.filter(([prefix]) => stem.startsWith(prefix)).sort((a, b) => b[0].length - a[0].length);
+  const chosen = [...above.slice(0, 1), ...TESTS.filter(([prefix]) => prefix.startsWith(stem) && prefix !== stem)];
+  for (const [, tests] of chosen) {
+    tests.forEach((t) => specs.add(`build/test/${t}.test.js`));
+    found = true;
   }
   if (!found) {
     console.error(`mutation: no test files listed for ${m} in scripts/mutation.mjs; add a line to TESTS`);

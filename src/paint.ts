@@ -157,6 +157,7 @@ export class Painter {
 
   private async background(seed: Seed, noiseSeed: Seed): Promise<HeadResult> {
     const key = `${seed}|${noiseSeed}`;
+    // Stryker disable next-line ConditionalExpression: sampling the same seeds again gives the same head result; the cache only saves the head run
     if (this.head?.key !== key) {
       const opts: SampleOptions = { noiseSeeds: [noiseSeed] };
       this.head = { key, result: await this.cut.sample([seed], opts) };
@@ -166,12 +167,14 @@ export class Painter {
 
   /** The edited activations for one label map at layer resolution, on a background head result (sample 0). */
   compose(bg: HeadResult, layerLabels: LabelMap, override?: Map<number, Float32Array>): FloatTensor {
+    // Stryker disable next-line ArithmeticOperator: the background head result holds one sample (dims[0] = 1)
     const acts = { data: bg.activations.data.slice(0, bg.activations.data.length / bg.activations.dims[0]), dims: [1, ...bg.activations.dims.slice(1)] };
     const [, c, h, w] = acts.dims;
     for (let i = 0; i < h * w; i++) {
       const k = layerLabels.data[i];
       if (k < 0) continue;
       const v = override?.get(k) ?? this.vectors[k];
+      // Stryker disable next-line EqualityOperator: ch = c writes past the typed array's end, which is dropped
       for (let ch = 0; ch < c; ch++) acts.data[ch * h * w + i] = v[ch];
     }
     return acts;
@@ -189,6 +192,7 @@ export class Painter {
     if (labels.data.length !== labels.height * labels.width) {
       throw new GanvasError('BAD_INPUT', `a ${labels.height}×${labels.width} label map needs ${labels.height * labels.width} labels, got ${labels.data.length}`);
     }
+    // Stryker disable next-line EqualityOperator: labels.data[length] is undefined and fails neither comparison
     for (let i = 0; i < labels.data.length; i++) {
       if (labels.data[i] < -1 || labels.data[i] >= this.colors.length) {
         throw new GanvasError('BAD_INPUT', `label ${labels.data[i]} at position ${i} is not a palette index (−1 = keep, 0 … ${this.colors.length - 1})`);
@@ -239,6 +243,7 @@ export async function paint(cut: Cut, mask: MaskInput, palette: Palette, opts: P
 export function labelsToRgb(l: LabelMap, colors: string[], keep = KEEP_COLOR): RgbImage {
   const rgb = [...colors, keep].map(colorValue);
   const data = new Uint8Array(l.height * l.width * 3);
+  // Stryker disable next-line EqualityOperator: i = length writes past the typed array's end, which is dropped
   for (let i = 0; i < l.data.length; i++) {
     const v = rgb[l.data[i] < 0 ? colors.length : l.data[i]];
     data[3 * i] = v >> 16;

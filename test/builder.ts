@@ -69,6 +69,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A scalar bool initializer (Dropout's training_mode). */
+  initBool(name: string, value: boolean): string {
+    this.inits.push(onnx.TensorProto.create({ name, dims: [], dataType: onnx.TensorProto.DataType.BOOL, int32Data: [value ? 1 : 0] }));
+    return name;
+  }
+
   node(op: string, inputs: string[], outputs?: string[] | string, attrs: Record<string, AttrValue> = {}): string {
     const outs = outputs === undefined ? [`${op.toLowerCase()}_${this.count}`] : typeof outputs === 'string' ? [outputs] : outputs;
     this.nodes.push(

@@ -3,6 +3,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  GanvasError,
   Generator,
   KEEP_COLOR,
   Painter,
@@ -11,10 +12,12 @@ import {
   VectorLibrary,
   generateDataset,
   labelsToRgb,
+  maskColors,
   maxAbsDiff,
   normalizeColor,
   writeNpy,
   paint,
+  paintingPng,
   randomLabels,
   readMask,
   resizeLabels,
@@ -346,6 +349,91 @@ describe('paint variations on the identity tail (hand-worked)', () => {
       }
     }
     await rejectsGanvas(painter.vectorVariations(mask, '#0000ff', vectors));
+  });
+});
+
+// Issue 19 (mutation testing of src/paint.ts): mask reading, color counting and every refusal, hand-worked.
+describe('paint: masks, colors and refusals (hand-worked)', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+  const idCut = async () => (await Generator.open(await identityGenerator(), rt)).cut('h');
+  const three = () => Float32Array.from([0.1, 0.2, 0.3]);
+
+  it('readMask refuses missing masks and malformed RGB pixels, naming what is wrong', async () => {
+    for (const bad of [null, undefined]) {
+      expect((await rejectsGanvas(readMask(bad as unknown as RgbImage), 'BAD_IMAGE')).message).to.include('a mask must be a PNG/JPEG path, its bytes, or {data, width, height} RGB pixels');
+    }
+    expect((await rejectsGanvas(readMask({ data: new Uint8Array(0), width: 0, height: 2 }))).message).to.include("an RGB mask's width");
+    expect((await rejectsGanvas(readMask({ data: new Uint8Array(0), width: 2, height: 0 }))).message).to.include("an RGB mask's height");
+    expect((await rejectsGanvas(readMask({ data: [0, 0, 0] as unknown as Uint8Array, width: 1, height: 1 }))).message).to.include("an RGB mask's data must be a Uint8Array");
+    expect((await rejectsGanvas(readMask({ data: new Uint8Array(5), width: 2, height: 3 }))).message).to.include('an RGB mask of 2×3 needs 18 bytes, got 5');
+    expect((await rejectsGanvas(readMask(Buffer.from('no image here')))).message).to.include('cannot read mask');
+  });
+
+  it('maskColors counts every pixel once, most frequent first', () => {
+    const img = solid(3, 2, '#ff0000'); // 6 red
+    fillRect(img, 0, 0, 1, 2, '#0000ff'); // 2 blue
+    fillRect(img, 1, 2, 2, 3, '#00ff00'); // 1 green
+    expect(maskColors(img)).to.deep.equal([
+      { color: '#ff0000', pixels: 3 },
+      { color: '#0000ff', pixels: 2 },
+      { color: '#00ff00', pixels: 1 },
+    ]);
+  });
+
+  it('refuses palettes that are not maps, non-finite vectors and a palette color equal to the keep color', async () => {
+    const cut = await idCut();
+    for (const bad of [5, null, [three()]]) {
+      expect(() => new Painter(cut, bad as unknown as Record<string, Float32Array>)).to.throw(GanvasError, 'a palette must be a VectorLibrary or an object {"#rrggbb": Float32Array}');
+    }
+    expect(() => new Painter(cut, { '#ff0000': Float32Array.from([0, Number.NaN, 0]) })).to.throw(GanvasError, 'the vector for #ff0000');
+    expect(() => new Painter(cut, { '#000000': three() }, '#000000')).to.throw(GanvasError, '#000000 is the keep color; it cannot also map to a vector');
+  });
+
+  it('unknown colors: the strays alone (at most 8, then …), all colors found, the palette and keep color', async () => {
+    const cut = await idCut();
+    const painter = new Painter(cut, { '#ff0000': three() });
+    // 10 pixels wide: column 0 red (in the palette), columns 1–9 nine stray greys #010101 … #090909, one row.
+    const mask: RgbImage = { data: new Uint8Array(30), width: 10, height: 1 };
+    mask.data.set([255, 0, 0], 0);
+    for (let x = 1; x < 10; x++) mask.data.set([x, x, x], 3 * x);
+    const msg = (await rejectsGanvas(painter.paint(mask))).message;
+    const strays = msg.slice(msg.indexOf('not in the palette: '), msg.indexOf('. Colors found'));
+    expect(msg).to.include('the mask has 9 color(s) that are not in the palette: #010101 (1 px)');
+    expect(strays).to.not.include('#ff0000');
+    expect(strays).to.include('#080808 (1 px), …');
+    expect(strays).to.not.include('#090909');
+    expect(msg).to.include('. Colors found: #ff0000 (1 px)');
+    expect(msg).to.include('Palette: #ff0000, keep: #00ff00. Draw without anti-aliasing');
+    // Exactly 8 strays: no ellipsis. An empty palette says so.
+    const eight: RgbImage = { data: mask.data.slice(0, 27), width: 9, height: 1 };
+    expect((await rejectsGanvas(painter.paint(eight))).message).to.include('#080808 (1 px). Colors found');
+    const empty = new Painter(cut, {});
+    expect((await rejectsGanvas(empty.paint(eight))).message).to.include('Palette: (empty), keep: #00ff00');
+  });
+
+  it('paintLabels names the size a map needs and the valid label range; −2 is refused', async () => {
+    const cut = await idCut();
+    const painter = new Painter(cut, { '#ff0000': three(), '#0000ff': three() });
+    expect((await rejectsGanvas(painter.paintLabels({ data: new Int16Array(10), height: 2, width: 3 }))).message).to.include('a 2×3 label map needs 6 labels, got 10');
+    const bad = await rejectsGanvas(painter.paintLabels({ data: Int16Array.from([0, -2, 1, 0]), height: 2, width: 2 }));
+    expect(bad.message).to.include('label -2 at position 1 is not a palette index (−1 = keep, 0 … 1)');
+  });
+
+  it('vectorVariations names a color that is not in the palette and lists the palette', async () => {
+    const cut = await idCut();
+    const painter = new Painter(cut, { '#ff0000': three(), '#0000ff': three() });
+    const e = await rejectsGanvas(painter.vectorVariations(solid(4, 4, KEEP_COLOR), '#123456', [three()]));
+    expect(e.message).to.include('#123456 is not in the palette (#ff0000, #0000ff)');
+  });
+
+  it('paintingPng scales the image: a 4×4 painting at scale 2 is an 8×8 PNG', async () => {
+    const cut = await idCut();
+    const p = await paint(cut, solid(4, 4, KEEP_COLOR), {}, { seed: 1 });
+    const png = await paintingPng(p, [-1, 1], 2);
+    // PNG: 8-byte signature, IHDR length and type, then width and height as big-endian 32-bit integers.
+    expect(png.readUInt32BE(16)).to.equal(8);
+    expect(png.readUInt32BE(20)).to.equal(8);
   });
 });
 

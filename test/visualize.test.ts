@@ -3,17 +3,22 @@ import {
   FeatureExtractor,
   GanvasError,
   Generator,
+  GridSize,
   Runtime,
+  composeBatch,
   erodeMask,
   gridMask,
   gridSweep,
+  indexSeeds,
   maskImage,
   maxAbsDiff,
   pixelVector,
+  randomPositions,
   resizeMask,
   sampleVectors,
   vectorsFromProvenance,
   visualize,
+  writeVector,
 } from 'ganvas';
 import { identityGenerator, tinyClassifier, tinyGenerator } from './models';
 
@@ -192,5 +197,143 @@ describe('visualize', () => {
       expect((e as Error).message).to.include('is a generator');
     }
     await FeatureExtractor.open(await tinyClassifier(), 'layer2');
+  });
+});
+
+// Issue 19 (mutation testing of src/visualize.ts): the bookkeeping and every refusal, with what the message names.
+describe('visualize: bookkeeping and refusals', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+  const idCut = async () => (await Generator.open(await identityGenerator(), rt)).cut('h');
+
+  async function refused(p: Promise<unknown>, ...parts: string[]): Promise<void> {
+    try {
+      await p;
+    } catch (e) {
+      expect(e).to.be.instanceOf(GanvasError);
+      for (const part of parts) expect((e as Error).message).to.include(part);
+      return;
+    }
+    throw new Error(`expected a GanvasError naming ${parts.join(', ')}`);
+  }
+
+  it('indexSeeds: distinct seeds in first-seen order and each input seed’s row (hand-worked)', () => {
+    expect(indexSeeds([5, 7, 5, 'a', 7])).to.deep.equal({ unique: [5, 7, 'a'], index: [0, 1, 0, 2, 1] });
+  });
+
+  it('randomPositions: inside the map, covering every row and column, and set by the seed', () => {
+    const at = randomPositions(1, 400, 4, 3);
+    expect(at).to.have.length(400);
+    for (const [y, x] of at) {
+      expect(y).to.be.within(0, 3);
+      expect(x).to.be.within(0, 2);
+    }
+    // 400 uniform draws miss one of 4 rows with probability ≈ 4·(3/4)^400: every row and column is hit.
+    expect(new Set(at.map(([y]) => y)).size).to.equal(4);
+    expect(new Set(at.map(([, x]) => x)).size).to.equal(3);
+    expect(randomPositions(1, 400, 4, 3)).to.deep.equal(at);
+    expect(randomPositions(2, 400, 4, 3)).to.not.deep.equal(at);
+  });
+
+  it('writeVector: v where the mask is 1, the fill elsewhere, nothing past the map; refuses mismatched sizes', () => {
+    // 2 samples × 2 channels × 2×2: write into sample 1 with mask [1 0; 0 1].
+    const acts = { data: new Float32Array(16).fill(-1), dims: [2, 2, 2, 2] };
+    const mask = { data: Uint8Array.from([1, 0, 0, 1]), height: 2, width: 2 };
+    writeVector(acts, 1, Float32Array.from([5, 6]), mask, Float32Array.from([7, 8]));
+    expect(Array.from(acts.data)).to.deep.equal([-1, -1, -1, -1, -1, -1, -1, -1, 5, 7, 7, 5, 6, 8, 8, 6]);
+    // Without a fill the other positions keep their values.
+    const keep = { data: new Float32Array(8).fill(-1), dims: [1, 2, 2, 2] };
+    writeVector(keep, 0, Float32Array.from([5, 6]), { data: Uint8Array.from([0, 0, 0, 1]), height: 2, width: 2 });
+    expect(Array.from(keep.data)).to.deep.equal([-1, -1, -1, 5, -1, -1, -1, 6]);
+    expect(() => writeVector(keep, 0, Float32Array.from([1, 2, 3]), mask)).to.throw(GanvasError, 'the vector has 3 channels, the layer has 2');
+    expect(() => writeVector(keep, 0, Float32Array.from([1, 2]), mask, Float32Array.from([1]))).to.throw(GanvasError, 'the background vector has 1 channels, the layer has 2');
+    expect(() => writeVector(keep, 0, Float32Array.from([1, 2]), { data: new Uint8Array(6), height: 2, width: 3 })).to.throw(GanvasError, 'the mask is 2×3, the layer is 2×2');
+    expect(() => writeVector(keep, 0, Float32Array.from([1, 2]), { data: new Uint8Array(6), height: 3, width: 2 })).to.throw(GanvasError, 'the mask is 3×2, the layer is 2×2');
+  });
+
+  it('composeBatch refuses a mask list whose length is not the vector count', () => {
+    const head = { activations: { data: new Float32Array(8), dims: [1, 2, 2, 2] }, carry: {} };
+    const m = gridMask(2, 2, 'full');
+    expect(() => composeBatch(head, [0, 0], [new Float32Array(2), new Float32Array(2)], [m])).to.throw(GanvasError, 'composeBatch got 1 masks for 2 vectors');
+  });
+
+  it('visualize refuses empty or malformed vector lists, bad batch sizes, backgrounds and positions', async () => {
+    const cut = await idCut();
+    const v = { vector: new Float32Array(3) };
+    await refused(visualize(cut, []), 'non-empty list of vectors');
+    await refused(visualize(cut, 'v' as unknown as []), 'non-empty list of vectors');
+    await refused(visualize(cut, [v], { backgroundSeed: 0, batchSize: 0 }), 'batchSize');
+    await refused(visualize(cut, [v, 'w' as unknown as typeof v], { backgroundSeed: 0 }), 'vector 1 ({vector: Float32Array, provenance?})');
+    await refused(visualize(cut, [v, { vector: new Float32Array(2) }], { backgroundSeed: 0 }), 'vector 1');
+    const prov = { model: 'identity-gen', layer: 'h', seed: 1, y: 4, x: 0 };
+    await refused(visualize(cut, [{ vector: new Float32Array(3), provenance: prov }]), "vector 0's provenance");
+    await refused(visualize(cut, [v], { backgroundSeed: 0, background: 'mean' as unknown as 'original' }), "background must be 'original', {position: [y, x]} or {vector: Float32Array}");
+    await refused(visualize(cut, [v], { backgroundSeed: 0, background: { vector: new Float32Array(2) } }), 'the background vector');
+    await refused(visualize(cut, [v]), 'vector 0 has no provenance: pass backgroundSeed');
+    await refused(visualize(cut, [v], { backgroundSeed: 0, background: { position: [1] as unknown as [number, number] } }), 'background position must be [y, x]');
+    await refused(visualize(cut, [v], { backgroundSeed: 0, background: { position: [0, 4] } }), 'background position');
+  });
+
+  it('sampleVectors refuses bad options, naming each', async () => {
+    const cut = await idCut();
+    await refused(sampleVectors(cut, 5 as unknown as { count: number }), 'sampleVectors options');
+    await refused(sampleVectors(cut, { count: 0 }), 'sampleVectors count');
+    await refused(sampleVectors(cut, { count: 2, seed: 0.5 }), 'sampleVectors seed');
+  });
+
+  it('vectorsFromProvenance: string seeds and the layer’s tensor name are accepted; other models, layers and bad entries refused', async () => {
+    const cut = await idCut();
+    const p = { model: 'identity-gen', layer: 'h', seed: 'a', y: 1, x: 2 };
+    // The identity generator's layer h is tanh(z) reshaped: the vector at (1, 2) of sample 'a' is what the head gives.
+    const head = await cut.sample(['a']);
+    const [got] = await vectorsFromProvenance(cut, [p]);
+    expect(Array.from(got.vector)).to.deep.equal(Array.from(pixelVector(head.activations, 0, 1, 2)));
+    await refused(vectorsFromProvenance(cut, p as unknown as []), 'needs a list of provenances');
+    await refused(vectorsFromProvenance(cut, [p, 3 as unknown as typeof p]), 'provenance 1');
+    await refused(vectorsFromProvenance(cut, [{ ...p, y: 4 }]), 'provenance 0');
+    await refused(vectorsFromProvenance(cut, [{ ...p, seed: Number.NaN }]), 'provenance 0 has seed NaN; a seed is a finite number or a string');
+    await refused(vectorsFromProvenance(cut, [{ ...p, model: 'other' }]), 'a vector from other at h cannot be regenerated with identity-gen at h');
+    await refused(vectorsFromProvenance(cut, [{ ...p, layer: 'g' }]), 'a vector from identity-gen at g cannot be regenerated');
+    // tiny-gen names its layer b8.conv1; the tensor is h: a provenance may give either.
+    const tiny = await (await Generator.open(await tinyGenerator(), rt)).cut('b8.conv1');
+    const q = { model: 'tiny-gen', layer: 'h', seed: 2, y: 7, x: 0 };
+    const [byTensor] = await vectorsFromProvenance(tiny, [q]);
+    const [byName] = await vectorsFromProvenance(tiny, [{ ...q, layer: 'b8.conv1' }]);
+    expect(Array.from(byTensor.vector)).to.deep.equal(Array.from(byName.vector));
+  });
+
+  it('noiseSeed: the tail’s noise comes from that seed, not the background sample’s', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const v = { vector: Float32Array.from([0.5, -0.5, 0.25, 1]) };
+    const own = await visualize(cut, [v], { backgroundSeed: 3 });
+    const noisy = await visualize(cut, [v], { backgroundSeed: 3, noiseSeed: 9 });
+    expect(maxAbsDiff(own, noisy)).to.be.greaterThan(1e-3);
+    // Without noiseSeed the noise is the background sample's own: the same as noiseSeed = backgroundSeed.
+    expect(maxAbsDiff(own, await visualize(cut, [v], { backgroundSeed: 3, noiseSeed: 3 }))).to.equal(0);
+    // The definition: the head on sample 3 with noise seed 9, v written everywhere, the tail.
+    const head = await cut.sample([3], { noiseSeeds: [9] });
+    for (let i = 0; i < 64; i++) for (let c = 0; c < 4; c++) head.activations.data[c * 64 + i] = v.vector[c];
+    expect(maxAbsDiff(noisy, await cut.render(head.activations, head.carry))).to.be.at.most(1e-6);
+  });
+
+  it('gridSweep by default renders g = 1…5 and full, in that order', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const v = { vector: Float32Array.from([0.5, -0.5, 0.25, 1]) };
+    const [row] = await gridSweep(cut, [v], undefined, { backgroundSeed: 4 });
+    expect(row.dims).to.deep.equal([6, 1, 8, 8]);
+    const sizes: GridSize[] = [1, 2, 3, 4, 5, 'full'];
+    for (const [k, g] of sizes.entries()) {
+      const one = await visualize(cut, [v], { backgroundSeed: 4, grid: g });
+      expect(Array.from(row.data.subarray(k * 64, (k + 1) * 64)), `column ${k} (grid ${g})`).to.deep.equal(Array.from(one.data));
+    }
+    // The options reach every column: a chosen background vector, and 'original' spelled out is the default.
+    const bg = { vector: Float32Array.from([1, 1, -1, -1]) };
+    const [withBg] = await gridSweep(cut, [v], [2, 'full'], { backgroundSeed: 4, background: bg });
+    const g2 = await visualize(cut, [v], { backgroundSeed: 4, grid: 2, background: bg });
+    expect(Array.from(withBg.data.subarray(0, 64))).to.deep.equal(Array.from(g2.data));
+    const [orig] = await gridSweep(cut, [v], [2], { backgroundSeed: 4, background: 'original' });
+    expect(Array.from(orig.data)).to.deep.equal(Array.from(row.data.subarray(64, 128)));
   });
 });

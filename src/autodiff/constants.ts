@@ -26,7 +26,10 @@ function longToNumber(v: unknown): number {
   return Number(s);
 }
 
-/** Decodes a TensorProto holding float, double, int32 or int64 data. */
+/**
+ * Decodes a TensorProto holding float, double, int32, int64 or bool data (bool: Dropout's training_mode, issue 19 —
+ * a Dropout with a constant `false` was refused before).
+ */
 export function decodeTensor(t: TensorProto): ConstValue {
   const dims = (t.dims ?? []).map(longToNumber);
   const n = numel(dims);
@@ -43,15 +46,16 @@ export function decodeTensor(t: TensorProto): ConstValue {
         case D.DOUBLE: data[i] = view.getFloat64(i * 8, true); break;
         case D.INT32: data[i] = view.getInt32(i * 4, true); break;
         case D.INT64: data[i] = Number(view.getBigInt64(i * 8, true)); break;
+        case D.BOOL: data[i] = view.getUint8(i); break;
         default:
-          throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32 or int64`);
+          throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
       }
     }
   } else if (type === D.FLOAT) data = (t.floatData ?? []).map(Number);
   else if (type === D.DOUBLE) data = (t.doubleData ?? []).map(Number);
-  else if (type === D.INT32) data = (t.int32Data ?? []).map(Number);
+  else if (type === D.INT32 || type === D.BOOL) data = (t.int32Data ?? []).map(Number);
   else if (type === D.INT64) data = (t.int64Data ?? []).map(longToNumber);
-  else throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32 or int64`);
+  else throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
   return { dims, data: data.map((x) => Math.max(-(2 ** 53), Math.min(2 ** 53, x))) };
 }
 

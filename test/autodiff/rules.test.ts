@@ -828,6 +828,174 @@ const cases: Case[] = [
   },
   { name: 'Cast float32 → float32', inputs: X4, build: (g) => g.node('Tanh', [g.node('Cast', ['x'], undefined, { to: 1 })], 'y') },
   { name: 'Sin and Cos', inputs: X4, build: (g) => g.node('Cos', [g.node('Sin', ['x'])], 'y') },
+  // ---------------------------------------------------------------- issue 19: mutation testing of src/autodiff/ops
+  // Attributes at values other than their defaults (a rule that read the wrong attribute name would fall back to
+  // the default and pass where the test sets the default), axes at 0 and negative, and rarer input forms.
+  {
+    name: 'BatchNormalization with epsilon 0.3 (not the default)',
+    inputs: { x: ['N', 3, 2, 2], s: [3], b: [3] },
+    build: (g) =>
+      g.node('BatchNormalization', ['x', 's', 'b', g.init('mean', [3], [0.1, -0.2, 0.3]), g.init('var', [3], [0.05, 0.5, 0.2])], 'y', { epsilon: 0.3 }),
+  },
+  {
+    name: 'InstanceNormalization with epsilon 0.3 (not the default)',
+    inputs: { x: ['N', 3, 2, 3], s: [3], b: [3] },
+    build: (g) => g.node('InstanceNormalization', ['x', 's', 'b'], 'y', { epsilon: 0.3 }),
+  },
+  {
+    name: 'LayerNormalization with the default axis (−1) and epsilon 0.3, no bias (x, scale)',
+    opset: 17,
+    inputs: { x: ['N', 3, 4], s: [4] },
+    build: (g) => g.node('LayerNormalization', ['x', 's'], 'y', { epsilon: 0.3 }),
+  },
+  {
+    name: 'LayerNormalization axis 1 (positive) (x, scale, B)',
+    opset: 17,
+    inputs: { x: [2, 3, 4], s: [3, 4], b: [3, 4] },
+    build: (g) => g.node('LayerNormalization', ['x', 's', 'b'], 'y', { axis: 1 }),
+  },
+  {
+    name: 'LayerNormalization axis 0: over the whole tensor (x, scale)',
+    opset: 17,
+    inputs: { x: [2, 3, 2], s: [2, 3, 2] },
+    build: (g) => g.node('LayerNormalization', ['x', 's'], 'y', { axis: 0 }),
+  },
+  { name: 'HardSigmoid with alpha 0.3, beta 0.3', inputs: X4, build: unary('HardSigmoid', { alpha: 0.3, beta: 0.3 }), h: 1e-3, transform: (_n, v) => 2 * v },
+  { name: 'Selu with alpha 1.5, gamma 1.2', inputs: X4, build: unary('Selu', { alpha: 1.5, gamma: 1.2 }), h: 1e-3 },
+  { name: 'Softmax with the default axis (−1 from opset 13)', inputs: { x: ['N', 3, 4] }, build: unary('Softmax') },
+  { name: 'LogSoftmax with the default axis (−1 from opset 13)', inputs: { x: ['N', 3, 4] }, build: unary('LogSoftmax') },
+  {
+    name: 'Concat along axis 0',
+    inputs: { a: [2, 3], b: [1, 3] },
+    build: (g) => g.node('Concat', ['a', 'b'], 'y', { axis: 0 }),
+  },
+  {
+    name: 'Gather on the default axis 0 and on axis −1',
+    inputs: { x: [5, 3] },
+    build: (g) => {
+      const a = g.node('Gather', ['x', g.initInt64('i0', [4, 0, -1])]);
+      const b = g.node('Gather', ['x', g.initInt64('i1', [2, 0, 0])], undefined, { axis: -1 });
+      g.node('Concat', [a, b], 'y', { axis: 0 });
+    },
+  },
+  {
+    name: 'Clip with only min',
+    inputs: X4,
+    h: 1e-3,
+    build: (g) => g.node('Clip', ['x', g.init('lo', [], [-0.2])], 'y'),
+  },
+  {
+    name: 'Dropout with a constant bool training_mode false (opset 12 inputs; refused before issue 19)',
+    inputs: X4,
+    build: (g) => g.node('Dropout', ['x', g.init('ratio', [], [0.5]), g.initBool('train', false)], 'y'),
+  },
+  {
+    name: 'MatMul of two 1-D vectors (a dot product)',
+    inputs: { a: [4], b: [4] },
+    build: (g) => g.node('MatMul', ['a', 'b'], 'y'),
+  },
+  {
+    // dY of the Pow is the Expand of the ReduceSum's gradient: the rule may scale the small tensor only when x has
+    // y's shape, and here x is broadcast up ([N,3,1] → [N,3,4]).
+    name: 'Pow with a one-valued exponent tensor broadcasting x up, under a ReduceSum',
+    inputs: { x: ['N', 3, 1] },
+    transform: (_n, v) => 0.5 + Math.abs(v),
+    build: (g) =>
+      g.node('ReduceSum', [g.node('Pow', ['x', g.init('p', [3, 4], new Array<number>(12).fill(3))]), g.initInt64('ax', [2])], 'y'),
+  },
+  {
+    name: 'ReduceSum (opset 13) without axes: over every axis',
+    inputs: { x: ['N', 3, 2] },
+    build: (g) => g.node('ReduceSum', ['x'], 'y', { keepdims: 0 }),
+  },
+  {
+    name: 'MaxPool 2×2 stride 2 dilation 2: windows overlap through the dilation',
+    inputs: { x: ['N', 2, 5, 5] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [2, 2], strides: [2, 2], dilations: [2, 2] }),
+  },
+  {
+    name: 'Slice without axes and steps inputs, negative end',
+    inputs: { x: [4, 5] },
+    build: (g) => g.node('Slice', ['x', g.initInt64('st', [1, 0]), g.initInt64('en', [-1, 4])], 'y'),
+  },
+  {
+    // Every begin and end pad of the gradient's Pad is non-zero.
+    name: 'Slice cropping both ends of both axes',
+    inputs: { x: [5, 6] },
+    build: (g) => g.node('Slice', ['x', g.initInt64('st', [1, 1]), g.initInt64('en', [4, 5]), g.initInt64('ax', [0, 1])], 'y'),
+  },
+  {
+    name: 'Slice step 2 on axis 1 of 4 (negative axis −3) and a reversal on the last axis from past its end',
+    inputs: { x: ['N', 5, 2, 3] },
+    build: (g) =>
+      g.node(
+        'Slice',
+        ['x', g.initInt64('st', [0, 1000]), g.initInt64('en', [5, -1000]), g.initInt64('ax', [-3, 3]), g.initInt64('sp', [2, -1])],
+        'y',
+      ),
+  },
+  {
+    name: 'Slice step −2 on axis 0 of 3 (the moved-axis MatMul), negative start',
+    inputs: { x: [5, 2, 3] },
+    build: (g) => g.node('Slice', ['x', g.initInt64('st', [-1]), g.initInt64('en', [-1000]), g.initInt64('ax', [0]), g.initInt64('sp', [-2])], 'y'),
+  },
+  {
+    name: 'Pad (opset 18) with an axes input, one axis negative',
+    opset: 18,
+    inputs: { x: ['N', 2, 3, 4] },
+    build: (g) => g.node('Pad', ['x', g.initInt64('pads', [1, 0, 2, -1]), '', g.initInt64('axes', [2, -1])], 'y'),
+  },
+  {
+    name: 'Pad with all pads zero',
+    inputs: { x: ['N', 2, 3] },
+    build: (g) => g.node('Pad', ['x', g.initInt64('pads', [0, 0, 0, 0, 0, 0])], 'y'),
+  },
+  {
+    // Even total padding (kernel 5 × 3, stride 1: 4 rows split 2 + 2, 2 columns split 1 + 1). (onnxruntime runs no
+    // dilated SAME Conv.)
+    name: 'Conv auto_pad SAME_LOWER stride 1, kernel 5 × 3 (x, W)',
+    inputs: { x: ['N', 2, 5, 4], w: [2, 2, 5, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { auto_pad: 'SAME_LOWER' }),
+  },
+  {
+    name: 'Slice from the last element back to (not including) index 0, step −1',
+    inputs: { x: ['N', 4, 3] },
+    build: (g) => g.node('Slice', ['x', g.initInt64('st', [-1]), g.initInt64('en', [0]), g.initInt64('ax', [1]), g.initInt64('sp', [-1])], 'y'),
+  },
+  {
+    name: 'opset 18: ReduceMax, ReduceMin, ReduceL2 and ReduceSumSquare with axes inputs',
+    opset: 18,
+    inputs: X4,
+    build: (g) => {
+      const ax = (n: string) => g.initInt64(n, [1, 3]);
+      const mx = g.node('Add', [g.node('ReduceMax', ['x', ax('a1')]), g.node('ReduceMin', ['x', ax('a2')])]);
+      g.node('Add', [mx, g.node('Add', [g.node('ReduceL2', ['x', ax('a3')]), g.node('ReduceSumSquare', ['x', ax('a4')])])], 'y');
+    },
+  },
+  { name: 'LogSoftmax over axis 1 of 3', inputs: { x: ['N', 3, 4] }, build: unary('LogSoftmax', { axis: 1 }) },
+  {
+    // On a 3×3 map every position lies in at least four of the nine padded 3×3 windows, so the maximum is shared.
+    name: 'MaxPool 3×3 stride 1 pad 1 on 3×3: the maximum is the maximum of several windows',
+    inputs: { x: ['N', 2, 3, 3] },
+    h: 1e-3,
+    build: (g) => g.node('MaxPool', ['x'], 'y', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv strides 1 × 2 (one axis strided), pads 1',
+    inputs: { x: ['N', 3, 6, 5], w: [2, 3, 3, 3] },
+    build: (g) => g.node('Conv', ['x', 'w'], 'y', { strides: [1, 2], pads: [1, 1, 1, 1] }),
+  },
+  {
+    name: 'Conv auto_pad VALID stride 2, 8 channels, constant weight',
+    inputs: { x: ['N', 8, 5, 5] },
+    build: (g) => g.node('Conv', ['x', g.init('w', [2, 8, 3, 3])], 'y', { auto_pad: 'VALID', strides: [2, 2] }),
+  },
+  {
+    name: 'ConvTranspose auto_pad VALID',
+    inputs: { x: ['N', 2, 3, 3], w: [2, 3, 2, 2] },
+    build: (g) => g.node('ConvTranspose', ['x', 'w'], 'y', { auto_pad: 'VALID', strides: [2, 2] }),
+  },
 ];
 
 describe('autodiff rules: finite differences (relative error ≤ 1e-3)', function () {

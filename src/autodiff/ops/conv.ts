@@ -45,6 +45,7 @@ function flippedConv(ctx: GradContext, g: string, w: string, wDims: number[], ge
   // Reverse every spatial axis: start at the last element, step −1 to before the first.
   const flipped = e.op('Slice', [w, e.i64(sp.map(() => -1)), e.i64(sp.map(() => -big)), e.i64(sp), e.i64(sp.map(() => -1))]);
   let swapped: string;
+  // Stryker disable next-line ConditionalExpression: the grouped reshape-transpose with G = 1 is the same permutation as the plain Transpose (fewer nodes)
   if (group === 1) swapped = e.transpose(flipped, [1, 0, ...sp]);
   else {
     // (M, Cg, k…) → (G, Mg, Cg, k…) → (G, Cg, Mg, k…) → (C, Mg, k…): each group's in/out swapped separately.
@@ -84,6 +85,7 @@ registerGradient({
     const sp = xDims.slice(2);
     const geo = convGeometry(ctx, sp, wDims.slice(2));
     const { r, kernel, strides, dilations, pads } = geo;
+    // Stryker disable next-line ArrayDeclaration: entries never set read as undefined either way
     const out: (string | undefined)[] = [undefined, undefined, undefined];
     const unitStride = strides.every((s) => s === 1);
     const padsFit = kernel.every((k, i) => pads[i] <= (k - 1) * dilations[i] && pads[i + r] <= (k - 1) * dilations[i]);
@@ -94,13 +96,16 @@ registerGradient({
       out[0] = flippedConv(ctx, g, x[1], wDims, geo);
     } else if (ctx.needs(0) && unitStride && r === 2 && dilations.every((d) => d === 1) && pads.some((p) => p > 0)) {
       out[0] = unpaddedTranspose(ctx, g, x[1], sp, geo);
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     } else if (ctx.needs(0)) {
       const outputPadding = sp.map(
         (s, i) => s - (strides[i] * (yDims[2 + i] - 1) + (kernel[i] - 1) * dilations[i] + 1 - pads[i] - pads[i + r]),
       );
       out[0] = e.op('ConvTranspose', [g, x[1]], { ...convAttrs(geo), output_padding: { ints: outputPadding } });
     }
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (ctx.needs(1)) out[1] = convWeightGrad(e, x[0], g, xDims, yDims, geo);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (x[2] && ctx.needs(2)) out[2] = channelSum(ctx, g, xDims.length);
     return out;
   },

