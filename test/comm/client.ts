@@ -146,3 +146,21 @@ export class KernelClient {
     await fs.rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Registers mocha hooks that start a tslab kernel before the suite's tests and close it after; returns a getter
+ * for it (the comm widget suites share this setup).
+ */
+export function useKernel(): () => KernelClient {
+  let k: KernelClient | undefined;
+  before(async () => {
+    k = await KernelClient.start();
+  });
+  after(async () => {
+    await k?.close();
+  });
+  return () => {
+    if (!k) throw new Error('the kernel is not started (useKernel() must be called inside a describe)');
+    return k;
+  };
+}

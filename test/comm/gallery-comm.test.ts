@@ -6,16 +6,14 @@
  */
 import { expect } from 'chai';
 import sharp from 'sharp';
-import { KernelClient } from './client';
+import { KernelClient, useKernel } from './client';
 
 describe('gallery widget over Jupyter comms (real tslab kernel)', function () {
   this.timeout(600_000);
+  const kernel = useKernel();
   let k: KernelClient;
-  before(async () => {
-    k = await KernelClient.start();
-  });
-  after(async () => {
-    if (k) await k.close();
+  beforeEach(() => {
+    k = kernel();
   });
 
   it('opens a GalleryModel with the cards, answers a grid-size row request with a PNG buffer, refuses a bad index', async () => {

@@ -7,18 +7,16 @@
 import { expect } from 'chai';
 import { randomBytes } from 'crypto';
 import sharp from 'sharp';
-import { KernelClient } from './client';
+import { KernelClient, useKernel } from './client';
 import { PAINT_SETUP } from '../e2e/lab';
 
 
 describe('paint widget over Jupyter comms (real tslab kernel)', function () {
   this.timeout(600_000);
+  const kernel = useKernel();
   let k: KernelClient;
-  before(async () => {
-    k = await KernelClient.start();
-  });
-  after(async () => {
-    if (k) await k.close();
+  beforeEach(() => {
+    k = kernel();
   });
 
   it('opens a PaintModel, paints a PNG mask sent as a buffer, answers with a PNG buffer, keeps state for reload', async () => {

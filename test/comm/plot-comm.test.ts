@@ -6,17 +6,15 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'fs';
-import { KernelClient } from './client';
+import { KernelClient, useKernel } from './client';
 import { sweepSvg } from 'ganvas';
 
 describe('sweep plot widget over Jupyter comms (real tslab kernel)', function () {
   this.timeout(300_000);
+  const kernel = useKernel();
   let k: KernelClient;
-  before(async () => {
-    k = await KernelClient.start();
-  });
-  after(async () => {
-    if (k) await k.close();
+  beforeEach(() => {
+    k = kernel();
   });
 
   it('opens a PlotModel with the data and the SVG snapshot, sends plotly.js as one buffer on request', async () => {

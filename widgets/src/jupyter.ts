@@ -44,17 +44,24 @@ function commLog(): string[] {
   return w.__ganvasCommLog;
 }
 
+/** The model and view names every ganvas widget model declares. */
+function names(model: string, view: string): Record<string, string> {
+  return {
+    _model_name: model,
+    _model_module: MODULE_NAME,
+    _model_module_version: MODULE_VERSION,
+    _view_name: view,
+    _view_module: MODULE_NAME,
+    _view_module_version: MODULE_VERSION,
+  };
+}
+
 export function makeWidgets(base: typeof Base): Record<string, unknown> {
   class PaintModel extends base.DOMWidgetModel {
     defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
       return {
         ...super.defaults(),
-        _model_name: 'PaintModel',
-        _model_module: MODULE_NAME,
-        _model_module_version: MODULE_VERSION,
-        _view_name: 'PaintView',
-        _view_module: MODULE_NAME,
-        _view_module_version: MODULE_VERSION,
+        ...names('PaintModel', 'PaintView'),
         canvasSize: 64,
         displaySize: 256,
         keep: '#000000',
@@ -176,12 +183,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
     defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
       return {
         ...super.defaults(),
-        _model_name: 'GalleryModel',
-        _model_module: MODULE_NAME,
-        _model_module_version: MODULE_VERSION,
-        _view_name: 'GalleryView',
-        _view_module: MODULE_NAME,
-        _view_module_version: MODULE_VERSION,
+        ...names('GalleryModel', 'GalleryView'),
         sections: [],
       };
     }
@@ -209,12 +211,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
     defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
       return {
         ...super.defaults(),
-        _model_name: 'PlotModel',
-        _model_module: MODULE_NAME,
-        _model_module_version: MODULE_VERSION,
-        _view_name: 'PlotView',
-        _view_module: MODULE_NAME,
-        _view_module_version: MODULE_VERSION,
+        ...names('PlotModel', 'PlotView'),
         config: {},
         snapshot: '',
       };
