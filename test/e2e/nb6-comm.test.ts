@@ -5,9 +5,10 @@
  * read the mask back in the next cell, save the widget state with the notebook (classic Notebook saves it from its
  * Widgets menu), restart the kernel (the widget says so). Needs the Python environment of test/e2e/lab.ts.
  *
- * Opt-in (GANVAS_E2E_NB6=1), not in `npm test`: it passed 4 of 4 runs on an idle machine, but failed 2 of 3 under
- * load (a widget output that never rendered in 300 s; a stroke whose answer never came) and the cause is not
- * found yet — a flaky test has no place in CI. README says Notebook 6 over comms is tested this way only.
+ * Opt-in (GANVAS_E2E_NB6=1), not in `npm test`: it passed on its first runs, but since answered comm requests get
+ * their busy/idle after the answer (src/comm/kernel.ts) it fails most runs, idle machine too: after some tens of
+ * strokes the classic front end re-renders the output, the view is gone ("Jupyter Widgets model not found") and
+ * the HTML fallback replaces it; a request in flight is never answered. Cause not found (README says so).
  */
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
