@@ -179,6 +179,11 @@ let probed: { ok: boolean; at: number } | undefined;
  * "ganvas-widgets"; a front end that can load that class answers at once with a custom "hello"; one without the
  * extension (or without ipywidgets 8) cannot make the model and stays silent. A yes is kept for the kernel's
  * life, a no for a minute (the user may install the extension and reload the page).
+ *
+ * Classic Notebook 6 (its hello says `frontend: "classic"`) counts as a no: there the widget loads and paints over
+ * comms, but in test/e2e/nb6-comm the classic front end re-rendered the output after some tens of strokes and the
+ * live view was replaced by its HTML fallback (cause not found), so `auto` keeps the bridge there; `'comm'` still
+ * insists.
  */
 export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000): Promise<boolean> {
   if (probed?.ok) return true;
@@ -194,7 +199,7 @@ export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000):
     w.onCustom((content) => {
       if (content.type === 'hello') {
         clearTimeout(timer);
-        resolve(true);
+        resolve(content.frontend !== 'classic');
       }
     });
   });

@@ -111,5 +111,12 @@ console.log(canvas.transport);
     await k.send('comm_msg', { comm_id: String(open.content.comm_id), data: { method: 'custom', content: { type: 'hello', version: '0.1.0' } } });
     const { out } = await run;
     expect(out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('comm');
+    // Classic Notebook 6's front end says so in its hello: auto keeps the bridge there (README: not reliable yet).
+    const from2 = k.iopub.length;
+    const run2 = k.execute(`g.frontendHasGanvasReset?.(); const c = await g.PaintWidget.create(cut, lib, { seed: 1 }); console.log(c.transport)`);
+    const open2 = await k.waitIopub((m) => m.header.msg_type === 'comm_open' && (m.content.data as { state: { _model_name: string } }).state._model_name === 'ProbeModel', from2);
+    await k.send('comm_msg', { comm_id: String(open2.content.comm_id), data: { method: 'custom', content: { type: 'hello', version: '0.1.0', frontend: 'classic' } } });
+    const r2 = await run2;
+    expect(r2.out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('websocket');
   });
 });

@@ -56,7 +56,11 @@ function names(model: string, view: string): Record<string, string> {
   };
 }
 
-export function makeWidgets(base: typeof Base): Record<string, unknown> {
+/**
+ * `frontend`: "lab" (JupyterLab 4 / Notebook 7) or "classic" (Notebook 6); the probe's hello says which, so that
+ * the kernel's `transport: 'auto'` can keep the bridge where comms are not reliable yet (classic, see README).
+ */
+export function makeWidgets(base: typeof Base, frontend: 'lab' | 'classic' = 'lab'): Record<string, unknown> {
   class PaintModel extends base.DOMWidgetModel {
     defaults(): ReturnType<Base.DOMWidgetModel['defaults']> {
       return {
@@ -263,7 +267,7 @@ export function makeWidgets(base: typeof Base): Record<string, unknown> {
   class ProbeModel extends base.WidgetModel {
     initialize(...args: Parameters<Base.WidgetModel['initialize']>): void {
       super.initialize(...args);
-      this.send({ type: 'hello', version: MODULE_VERSION }, {});
+      this.send({ type: 'hello', version: MODULE_VERSION, frontend }, {});
     }
   }
 

@@ -11,4 +11,4 @@ import { makeWidgets } from './jupyter';
 // widgetsnbextension 4: "Cannot read properties of undefined (reading 'PaintModel')", and the widget fell back to
 // its HTML output.
 declare const define: (deps: string[], f: (base: typeof Base) => unknown) => void;
-define(['@jupyter-widgets/base'], (base) => makeWidgets(base));
+define(['@jupyter-widgets/base'], (base) => makeWidgets(base, 'classic'));
