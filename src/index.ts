@@ -73,6 +73,6 @@ export { describeTensor, displayable } from './runtime/describe';
 export { draftManifest, writeManifest, DraftOptions, ManifestDraft } from './manifestDraft';
 export { CommManager, Comm, CommMessage, CommTarget, KNOWN_TSLAB } from './comm/kernel';
 export { CommWidget, frontendHasGanvas, frontendHasGanvasReset } from './comm/widget';
-export { WidgetTransport, chooseTransport } from './widgets/paint';
+export { WidgetTransport, chooseTransport } from './widgets/transport';
 export { galleryCommWidget } from './widgets/gallery';
 export { PlotWidgetOptions, plotCommWidget } from './widgets/plot';

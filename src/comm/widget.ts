@@ -6,10 +6,12 @@
  *
  * The front-end half is in widgets/src/jupyter.ts (module "ganvas-widgets").
  */
+import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Comm, CommManager, CommMessage } from './kernel';
 import { JsonObject } from './wire';
+import { describeError } from '../errors';
 
 export const WIDGET_PROTOCOL = '2.1.0';
 export const MODULE_NAME = 'ganvas-widgets';
@@ -108,6 +110,28 @@ export class CommWidget {
 
   onCustom(cb: (content: JsonObject, buffers: Buffer[], msg: CommMessage) => void | Promise<void>): void {
     this.customHandlers.push(cb);
+  }
+
+  /**
+   * Answers the views' requests of one type: custom {type, id, …} + buffers → custom {id, ok: true, …reply} + the
+   * reply's buffers, or {id, ok: false, error} when the handler throws (what the front end's request helper reads).
+   */
+  onRequest(type: string, handler: (content: JsonObject, buffers: Buffer[], msg: CommMessage) => Promise<{ reply?: JsonObject; buffers?: Buffer[] }>): void {
+    this.onCustom(async (content, buffers, msg) => {
+      if (content.type !== type) return;
+      const id = content.id ?? null;
+      try {
+        const r = await handler(content, buffers, msg);
+        this.sendCustom({ ...r.reply, id, ok: true }, r.buffers ?? [], msg);
+      } catch (e) {
+        this.sendCustom({ id, ok: false, error: describeError(e) }, [], msg);
+      }
+    });
+  }
+
+  /** Shows the widget in a new output of the current cell, with `fallbackHtml` where no widget renderer runs. */
+  display(fallbackHtml: string): void {
+    this.manager.display(this.mimeBundle(fallbackHtml), `ganvas-${this.modelName}-${randomBytes(8).toString('hex')}`);
   }
 
   onClose(cb: () => void): void {

@@ -28,15 +28,11 @@ export function markUntrusted(proto: object, source: string): void {
   if (!path.resolve(source).startsWith(SHIPPED)) untrusted.add(proto);
 }
 
-function verifiedDir(): string {
-  return cacheDir('verified');
-}
-
 /** Runs the probe of `model` once in a child process when the model is untrusted; throws if it crashed or hung there. */
 export async function firstRunInSandbox(model: OnnxModel, inputShapes: Record<string, number[]> | undefined): Promise<void> {
   if (!untrusted.has(model.proto) || process.env.GANVAS_SANDBOX === '0') return;
   const key = `${model.digest()}-${Buffer.from(JSON.stringify(inputShapes ?? {})).toString('hex').slice(0, 40)}`;
-  const mark = path.join(verifiedDir(), key);
+  const mark = path.join(cacheDir('verified'), key);
   if (verified.has(key) || (await fs.stat(mark).then(() => true, () => false))) {
     untrusted.delete(model.proto);
     return;
@@ -67,7 +63,7 @@ export async function firstRunInSandbox(model: OnnxModel, inputShapes: Record<st
     // same way here, with the caller's options; what mattered is that it did not crash.
     verified.add(key);
     untrusted.delete(model.proto);
-    await fs.mkdir(verifiedDir(), { recursive: true }).then(() => fs.writeFile(mark, ''), () => undefined).catch(() => undefined);
+    await fs.mkdir(cacheDir('verified'), { recursive: true }).then(() => fs.writeFile(mark, ''), () => undefined).catch(() => undefined);
     return;
   }
   const native = err.split('\n').map((l) => l.trim()).filter((l) => l && !/\[W:onnxruntime/.test(l)).slice(-2).join(' | ');

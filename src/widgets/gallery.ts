@@ -4,15 +4,14 @@
  * grid-size row (Fig. 7) — over Jupyter comms (a GalleryModel widget, where the front end has the ganvas-widgets
  * extension) or the WebSocket bridge, chosen as for the paint canvas (WidgetTransport).
  */
-import { randomBytes } from 'crypto';
 import { Cut } from '../generator';
 import { showHtml } from '../display';
 import { contactSheet, toPng } from '../runtime/image';
 import { Gallery, ScanEntry } from '../tileability';
 import { gridSweep, vectorsFromProvenance } from '../visualize';
 import { Json, WidgetHost, defaultHost } from './server';
-import { dataUrl, escapeHtml, widgetHtml } from './html';
-import { WidgetTransport, chooseTransport } from './paint';
+import { commFallback, dataUrl, escapeHtml, widgetHtml } from './html';
+import { WidgetTransport, chooseTransport } from './transport';
 import { CommManager } from '../comm/kernel';
 import { CommWidget } from '../comm/widget';
 
@@ -80,17 +79,8 @@ export async function galleryCommWidget(cut: Cut, galleries: Gallery[], opts: Ga
   const all = galleries.flatMap((g) => g.entries);
   const s = await sections(cut, galleries, opts.titles);
   const w = new CommWidget(CommManager.get(), 'GalleryModel', 'GalleryView', { sections: s.sections });
-  w.onCustom(async (content, _buffers, msg) => {
-    if (content.type !== 'sweep') return;
-    try {
-      const png = await sweepRow(cut, all, content.index);
-      w.sendCustom({ id: content.id ?? null, ok: true }, [png], msg);
-    } catch (e) {
-      w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
-    }
-  });
-  const note = '<div style="font:11px sans-serif;color:#777">Static snapshot: the live gallery needs the ganvas-widgets Jupyter extension and the kernel (see README, "Widgets").</div>';
-  w.manager.display(w.mimeBundle(`<div class="ganvas-widget" data-ganvas-kind="gallery">${s.snapshot}${note}</div>`), `ganvas-gallery-${randomBytes(8).toString('hex')}`);
+  w.onRequest('sweep', async (content) => ({ buffers: [await sweepRow(cut, all, content.index)] }));
+  w.display(commFallback('gallery', s.snapshot));
   return w;
 }
 

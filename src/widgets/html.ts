@@ -34,6 +34,11 @@ export function svgImage(svg: string, alt: string): string {
   return `<img class="ganvas-snapshot" alt="${escapeHtml(alt)}" src="${svgDataUrl(svg)}"${width ? ` width="${width}"` : ''}/>`;
 }
 
+/** A comm widget's fallback output: its static snapshot, and what the live widget needs. */
+export function commFallback(kind: string, snapshot: string): string {
+  return `<div class="ganvas-widget" data-ganvas-kind="${kind}">${snapshot}<div style="font:11px sans-serif;color:#777">Static snapshot: the live ${kind} needs the ganvas-widgets Jupyter extension and the kernel (see README, "Widgets").</div></div>`;
+}
+
 export function svgDataUrl(svg: string): string {
   return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
 }

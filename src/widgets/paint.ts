@@ -12,27 +12,9 @@ import { showHtml } from '../display';
 import { escapeHtml, dataUrl, widgetHtml } from './html';
 import { WidgetHost, WidgetServer, defaultHost } from './server';
 import { CommManager, epochMs } from '../comm/kernel';
-import { CommWidget, frontendHasGanvas } from '../comm/widget';
+import { CommWidget } from '../comm/widget';
+import { WidgetTransport, chooseTransport } from './transport';
 import { randomBytes } from 'crypto';
-
-/**
- * How a widget reaches the kernel: Jupyter comms (a real Jupyter widget, needs the ganvas-widgets front-end
- * extension: `npx ganvas-widgets install`), or the WebSocket bridge. "auto" (default) takes comms inside a tslab
- * kernel it knows whose front end answers the extension probe (frontendHasGanvas, ≤ 2 s once), and the bridge
- * elsewhere; the environment variable GANVAS_WIDGET_TRANSPORT sets the default.
- */
-export type WidgetTransport = 'auto' | 'comm' | 'websocket';
-
-export async function chooseTransport(t: WidgetTransport | undefined): Promise<'comm' | 'websocket'> {
-  const want = t ?? ((process.env.GANVAS_WIDGET_TRANSPORT as WidgetTransport | undefined) || 'auto');
-  if (want === 'websocket') return 'websocket';
-  if (want === 'comm') {
-    CommManager.get(); // throws a GanvasError saying why comms are not available here
-    return 'comm';
-  }
-  if (!CommManager.available()) return 'websocket';
-  return (await frontendHasGanvas(CommManager.get())) ? 'comm' : 'websocket';
-}
 
 export interface PaintWidgetOptions {
   seed?: number;
@@ -170,21 +152,17 @@ export class PaintWidget {
       pendingState = undefined;
       removeHook();
     });
-    w.onCustom(async (content, buffers, msg) => {
-      if (content.type !== 'paint') return;
-      try {
-        if (buffers.length !== 1) throw new Error(`a paint request carries the mask as one PNG buffer; got ${buffers.length} buffers`);
-        if (typeof content.seed === 'number') this.seed = content.seed;
-        const png = await this.paintMask(buffers[0]);
-        // t_in / t_out (kernel clock): shell message received, reply published — the front end's latency breakdown.
-        w.sendCustom({ id: content.id ?? null, ok: true, ms: this.lastPaintMs, t_in: msg.receivedAt ?? null, t_out: epochMs() }, [png], msg);
-        const state = { seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs };
-        const mask = buffers[0];
-        pendingState = () => w.update(state, { mask, image: png }, msg);
-        w.manager.whenQuiet(flushState);
-      } catch (e) {
-        w.sendCustom({ id: content.id ?? null, ok: false, error: e instanceof Error ? e.message : String(e) }, [], msg);
-      }
+    w.onRequest('paint', async (content, buffers, msg) => {
+      if (buffers.length !== 1) throw new Error(`a paint request carries the mask as one PNG buffer; got ${buffers.length} buffers`);
+      if (typeof content.seed === 'number') this.seed = content.seed;
+      const png = await this.paintMask(buffers[0]);
+      const state = { seed: this.seed, paints: this.paints, kernel_ms: this.lastPaintMs };
+      const mask = buffers[0];
+      // Sent when the comm traffic is quiet, after this reply (whenQuiet runs nothing while a request is handled).
+      pendingState = () => w.update(state, { mask, image: png }, msg);
+      w.manager.whenQuiet(flushState);
+      // t_in / t_out (kernel clock): shell message received, reply published — the front end's latency breakdown.
+      return { reply: { ms: this.lastPaintMs, t_in: msg.receivedAt ?? null, t_out: epochMs() }, buffers: [png] };
     });
     this.jupyter = w;
   }

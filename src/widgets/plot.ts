@@ -3,16 +3,15 @@
  * plotly.js (served by the kernel's widget server, never from a CDN) over a static SVG snapshot.
  */
 import { promises as fs } from 'fs';
-import { randomBytes } from 'crypto';
+import { describeError } from '../errors';
 import { showHtml } from '../display';
 import { CommManager } from '../comm/kernel';
 import { CommWidget } from '../comm/widget';
-import { WidgetTransport, chooseTransport } from './paint';
-import { Json } from './server';
+import { WidgetTransport, chooseTransport } from './transport';
 import { SweepPoint } from '../tileability';
 import type { GridCurvePoint } from '../gridInversion';
-import { WidgetHost, defaultHost } from './server';
-import { escapeHtml, svgDataUrl, svgImage, widgetHtml } from './html';
+import { Json, WidgetHost, defaultHost } from './server';
+import { commFallback, escapeHtml, svgDataUrl, svgImage, widgetHtml } from './html';
 
 /** A plain SVG line chart with error bars: the snapshot that exported notebooks keep. */
 export function sweepSvg(points: SweepPoint[], title = 'tileability vs grid size'): string {
@@ -66,18 +65,16 @@ let plotlySource: Promise<Buffer> | undefined;
  */
 export function plotCommWidget(config: Record<string, Json>, svg: string): CommWidget {
   const w = new CommWidget(CommManager.get(), 'PlotModel', 'PlotView', { config, snapshot: svgDataUrl(svg) });
-  w.onCustom(async (content, _buffers, msg) => {
-    if (content.type !== 'plotly') return;
+  w.onRequest('plotly', async () => {
     try {
       plotlySource ??= fs.readFile(require.resolve('plotly.js-dist'));
-      w.sendCustom({ id: content.id ?? null, ok: true }, [await plotlySource], msg);
+      return { buffers: [await plotlySource] };
     } catch (e) {
       plotlySource = undefined;
-      w.sendCustom({ id: content.id ?? null, ok: false, error: `cannot read plotly.js in the kernel: ${e instanceof Error ? e.message : String(e)}` }, [], msg);
+      throw new Error(`cannot read plotly.js in the kernel: ${describeError(e)}`);
     }
   });
-  const note = '<div style="font:11px sans-serif;color:#777">Static snapshot: the live plot needs the ganvas-widgets Jupyter extension and the kernel (see README, "Widgets").</div>';
-  w.manager.display(w.mimeBundle(`<div class="ganvas-widget" data-ganvas-kind="plot">${svgImage(svg, String(config.title ?? 'plot'))}${note}</div>`), `ganvas-plot-${randomBytes(8).toString('hex')}`);
+  w.display(commFallback('plot', svgImage(svg, String(config.title ?? 'plot'))));
   return w;
 }
 

@@ -13,6 +13,7 @@ import * as path from 'path';
 import { WebSocketServer, WebSocket } from 'ws';
 import { GanvasError, describeError } from '../errors';
 import { tcpPort } from '../validate';
+import { epochMs } from '../comm/kernel';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type WidgetHandler = (type: string, payload: Record<string, Json>) => Promise<Record<string, Json>>;
@@ -133,7 +134,7 @@ export class WidgetServer {
 
   private onSocket(ws: WebSocket): void {
     ws.on('message', async (raw) => {
-      const tIn = performance.timeOrigin + performance.now();
+      const tIn = epochMs();
       let msg: { id?: Json; widget?: string; type?: string; payload?: Record<string, Json> };
       try {
         const parsed: unknown = JSON.parse(raw.toString());
@@ -160,7 +161,7 @@ export class WidgetServer {
       try {
         const result = await handler(String(msg.type), msg.payload ?? {});
         // t_in / t_out (kernel clock): request received, reply sent — the front end's latency breakdown.
-        ws.send(JSON.stringify({ id: msg.id ?? null, ok: true, ...result, t_in: tIn, t_out: performance.timeOrigin + performance.now() }));
+        ws.send(JSON.stringify({ id: msg.id ?? null, ok: true, ...result, t_in: tIn, t_out: epochMs() }));
       } catch (e) {
         ws.send(JSON.stringify({ id: msg.id ?? null, error: describeError(e) }));
       }
