@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as http from 'http';
 import WebSocket from 'ws';
-import { WidgetServer, sweepPlotWidget, sweepSvg } from 'ganvas';
+import { GanvasError, WidgetServer, chooseTransport, sweepPlotWidget, sweepSvg } from 'ganvas';
 
 function get(port: number, pathAndQuery: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -113,5 +113,27 @@ describe('widget transport', () => {
     expect(Buffer.from(src![1], 'base64').toString('utf8')).to.equal(svg);
     expect(html).to.include('ganvasWidgets');
     expect(html).to.not.match(/<\/script>[\s\S]*<\/script>[\s\S]*<\/script>/);
+  });
+});
+
+describe('chooseTransport', () => {
+  const saved = process.env.GANVAS_WIDGET_TRANSPORT;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.GANVAS_WIDGET_TRANSPORT;
+    else process.env.GANVAS_WIDGET_TRANSPORT = saved;
+  });
+
+  it('outside a tslab kernel: auto and websocket give the bridge; a misspelt transport is refused, naming the three', async () => {
+    delete process.env.GANVAS_WIDGET_TRANSPORT;
+    expect(await chooseTransport(undefined)).to.equal('websocket');
+    expect(await chooseTransport('auto')).to.equal('websocket');
+    expect(await chooseTransport('websocket')).to.equal('websocket');
+    const bad = await chooseTransport('comms' as 'comm').then(() => undefined, (e: unknown) => e);
+    expect(bad).to.be.instanceOf(GanvasError);
+    expect((bad as Error).message).to.match(/transport "comms" is not a widget transport; use "auto", "comm" or "websocket"/);
+    process.env.GANVAS_WIDGET_TRANSPORT = 'web';
+    const badEnv = await chooseTransport(undefined).then(() => undefined, (e: unknown) => e);
+    expect((badEnv as Error).message).to.match(/GANVAS_WIDGET_TRANSPORT="web" is not a widget transport/);
+    expect(await chooseTransport('websocket'), 'an explicit option wins over the variable').to.equal('websocket');
   });
 });
