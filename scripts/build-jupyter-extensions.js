@@ -22,9 +22,6 @@ fs.writeFileSync(path.join(lab, 'package.json'), JSON.stringify({
 const nb = path.join(root, 'dist', 'nbextension');
 fs.rmSync(nb, { recursive: true, force: true });
 esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'widgets/src/nbextension.ts')], format: 'iife', outfile: path.join(nb, 'index.js') });
-fs.writeFileSync(path.join(nb, 'extension.js'), `// Loaded by the classic notebook (nbconfig load_extensions): maps the widget module name to this nbextension.
-define([], function () {
-  window.require.config({ map: { '*': { 'ganvas-widgets': 'nbextensions/ganvas-widgets/index' } } });
-  return { load_ipython_extension: function () {} };
-});
-`);
+// Loaded by the classic notebook (nbconfig load_extensions): maps the widget module name to index.js and keeps live
+// views through the widget manager's start-up re-render (widgets/src/nbloader.ts says why).
+esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'widgets/src/nbloader.ts')], format: 'iife', outfile: path.join(nb, 'extension.js') });

@@ -133,6 +133,8 @@ function configPathFromArgv(argv: string[]): string | undefined {
  */
 const queues = new WeakMap<object, Promise<void>>();
 let onProbe: ((sock: ZmqSocketLike, frames: Buffer[]) => boolean) | undefined;
+/** Whether patchSockets found zeromq: only then is a probe write caught (else it would reach the cell's output). */
+let patched = false;
 
 function patchSockets(): boolean {
   let found = false;
@@ -165,6 +167,7 @@ function patchSockets(): boolean {
       Object.defineProperty(proto, '__ganvasSend', { value: true });
     }
   }
+  if (found) patched = true;
   return found;
 }
 
@@ -312,6 +315,18 @@ export class CommManager {
       this.log('zeromq not found in this process; comm messages wait for the next request from the front end');
       return;
     }
+    const header = this.probe();
+    if (header) this.parent = header;
+    if (!this.iopub) this.log('iopub socket not found yet; comm messages wait for the next request from the front end');
+  }
+
+  /**
+   * One probe write to stdout, caught on its way to the iopub socket (patchSockets) and swallowed: gives the socket
+   * and the request header tslab's stream writer uses — the execute_request of the cell running now, or of the last
+   * one to start (tslab points process.stdout at each cell's writer when the cell starts and leaves it there).
+   */
+  private probe(): Header | undefined {
+    let header: Header | undefined;
     onProbe = (sock, frames) => {
       const at = frames.findIndex((b) => Buffer.isBuffer(b) && b.equals(DELIM));
       if (at < 0 || frames.length < at + 6) return false;
@@ -319,7 +334,7 @@ export class CommManager {
         const content = JSON.parse(String(frames[at + 5])) as JsonObject;
         if (content.text !== PROBE) return false;
         this.iopub = sock;
-        this.parent = JSON.parse(String(frames[at + 3])) as Header;
+        header = JSON.parse(String(frames[at + 3])) as Header;
         return true;
       } catch {
         return false;
@@ -330,12 +345,22 @@ export class CommManager {
     } finally {
       onProbe = undefined;
     }
-    if (!this.iopub) this.log('iopub socket not found yet; comm messages wait for the next request from the front end');
+    return header;
+  }
+
+  /**
+   * The parent for output a cell makes (display_data, a kernel-side comm_open): the running cell's request. Not
+   * `parent`, which is the last request to arrive: with several cells queued (Run All) that is a later cell, and
+   * after a widget's comm message it is that message — measured in the JupyterLab, Notebook 7 and Notebook 6 tests:
+   * the gallery and plot of cells 4 and 5, shown after the paint widget's probe answered, landed in cell 2's output.
+   */
+  private cellParent(): Partial<Header> {
+    return (patched ? this.probe() : undefined) ?? this.parent;
   }
 
   /** Shows a mime bundle in the current cell's output; with `update`, replaces the output of that display id. */
   display(data: JsonObject, displayId: string, update = false): void {
-    this.publish(update ? 'update_display_data' : 'display_data', { data, metadata: {}, transient: { display_id: displayId } });
+    this.publish(update ? 'update_display_data' : 'display_data', { data, metadata: {}, transient: { display_id: displayId } }, [], { parent: this.cellParent() });
   }
 
   /**
@@ -418,7 +443,7 @@ export class CommManager {
     const id = randomBytes(16).toString('hex');
     const comm = new Comm(this, id, targetName);
     this.comms.set(id, comm);
-    this.publish('comm_open', { comm_id: id, target_name: targetName, data, ...(opts.targetModule ? { target_module: opts.targetModule } : {}) }, opts.buffers, { metadata: opts.metadata });
+    this.publish('comm_open', { comm_id: id, target_name: targetName, data, ...(opts.targetModule ? { target_module: opts.targetModule } : {}) }, opts.buffers, { metadata: opts.metadata, parent: this.cellParent() });
     return comm;
   }
 

@@ -4,7 +4,7 @@
  * "custom" messages with binary buffers, and the "jupyter.widget.control" target's "request_states" that a
  * reloaded page uses to find every live model at once.
  *
- * The front-end half is in widgets/src/jupyter.ts (module "ganvas-widgets").
+ * The front-end half is in widgets/src/jupyter.ts (module "ganvas/nbextension/index").
  */
 import { randomBytes } from 'crypto';
 import { readFileSync } from 'fs';
@@ -14,7 +14,13 @@ import { JsonObject } from './wire';
 import { describeError } from '../errors';
 
 export const WIDGET_PROTOCOL = '2.1.0';
-export const MODULE_NAME = 'ganvas-widgets';
+/**
+ * The widget module's name: the AMD module at dist/nbextension/index.js of the npm package "ganvas". Named as a
+ * path of the package so that a page without the extension — `jupyter nbconvert --to html` output, rendered by
+ * @jupyter-widgets/html-manager — finds it on a CDN (https://cdn.jsdelivr.net/npm/ganvas@<version>/dist/nbextension/
+ * index.js) once the package is published. The extensions also answer to the old name "ganvas-widgets".
+ */
+export const MODULE_NAME = 'ganvas/nbextension/index';
 /** The front-end module's version range the models ask for: the package's own major.minor. */
 export const MODULE_VERSION = (() => {
   try {
@@ -200,14 +206,13 @@ let probed: { ok: boolean; at: number } | undefined;
 
 /**
  * Whether the front end has the ganvas-widgets extension: opens a model of class ProbeModel from module
- * "ganvas-widgets"; a front end that can load that class answers at once with a custom "hello"; one without the
+ * MODULE_NAME; a front end that can load that class answers at once with a custom "hello"; one without the
  * extension (or without ipywidgets 8) cannot make the model and stays silent. A yes is kept for the kernel's
  * life, a no for a minute (the user may install the extension and reload the page).
  *
- * Classic Notebook 6 (its hello says `frontend: "classic"`) counts as a no: there the widget loads and paints over
- * comms, but in test/e2e/nb6-comm the classic front end re-rendered the output after some tens of strokes and the
- * live view was replaced by its HTML fallback (cause not found), so `auto` keeps the bridge there; `'comm'` still
- * insists.
+ * Classic Notebook 6 counts as a yes again: its widget manager's start-up re-render removed live views (the output
+ * fell back to its HTML) when the notebook was run right after opening; the classic extension now keeps them
+ * (widgets/src/nbloader.ts). The hello still names the front end (`frontend`: "lab" or "classic").
  */
 export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000): Promise<boolean> {
   if (probed?.ok) return true;
@@ -223,7 +228,7 @@ export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000):
     w.onCustom((content) => {
       if (content.type === 'hello') {
         clearTimeout(timer);
-        resolve(content.frontend !== 'classic');
+        resolve(true);
       }
     });
   });

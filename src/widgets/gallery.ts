@@ -71,7 +71,7 @@ export async function galleryWidget(cut: Cut, galleries: Gallery[], opts: Galler
 }
 
 /**
- * The gallery as a Jupyter widget (GalleryModel / GalleryView of "ganvas-widgets"): the cards in the model state
+ * The gallery as a Jupyter widget (GalleryModel / GalleryView of module "ganvas/nbextension/index"): the cards in the model state
  * (saved with the notebook), a grid-size row on request: custom {type: "sweep", id, index} → custom {id, ok} + the
  * row as one PNG buffer. Returns the widget.
  */

@@ -58,7 +58,7 @@ export async function sweepPlotWidget(points: SweepPoint[], opts: PlotWidgetOpti
 let plotlySource: Promise<Buffer> | undefined;
 
 /**
- * A plot as a Jupyter widget (PlotModel / PlotView of "ganvas-widgets"): the plot's data and its SVG snapshot in
+ * A plot as a Jupyter widget (PlotModel / PlotView of module "ganvas/nbextension/index"): the plot's data and its SVG snapshot in
  * the model state (saved with the notebook; the snapshot is what a page without the kernel shows), plotly.js from
  * the kernel over the comm on request — custom {type: "plotly", id} → {id, ok} + plotly.js as one buffer (3.6 MB,
  * once per page: the page keeps it) — since on a remote server the page reaches no port but Jupyter's.

@@ -58,4 +58,32 @@ await g.showGallery(cut, [await g.gallery(cut, ranked.slice(0, 2)), await g.gall
     expect((err.content.data as { content: object }).content).to.deep.equal({ id: 4, ok: false, error: 'no gallery item 99 (items 0…2)' });
     expect(err.buffers).to.have.length(0);
   });
+
+  it('queued cells (Run All): each cell\'s widget output and comm_open go to that cell, also after a widget\'s comm message', async () => {
+    // A comm message first (the kernel's last request is then that message), then two cells sent at once (the
+    // second arrives while the first runs). Each display_data and kernel-side comm_open must have its own cell's
+    // execute_request as parent; front ends route output by parent, so a wrong one puts the widget in another cell
+    // (measured before the fix in the browser tests: cells 4 and 5's gallery and plot inside cell 2's output).
+    const from = k.iopub.length;
+    const open = k.iopub.find((m) => m.header.msg_type === 'comm_open' && (m.content.data as { state: { _model_name?: string } }).state._model_name === 'GalleryModel')!;
+    const req = await k.send('comm_msg', { comm_id: String(open.content.comm_id), data: { method: 'custom', content: { type: 'sweep', id: 9, index: 0 } } });
+    await k.waitIopub((m) => m.parent.msg_id === req.msg_id && m.header.msg_type === 'comm_msg', from);
+    const run = (code: string) => k.request('execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+    const [a, b] = await Promise.all([
+      run(`await g.showGallery(cut, [await g.gallery(cut, ranked.slice(0, 1))], { titles: ['one'], transport: 'comm' });`),
+      run(`await g.showSweepPlot([{ grid: 1, mean: 0.5, std: 0.1 }, { grid: 2, mean: 0.7, std: 0.05 }], { title: 'queued', transport: 'comm' });`),
+    ]);
+    expect(a.content.status).to.equal('ok');
+    expect(b.content.status).to.equal('ok');
+    for (const [reply, model] of [[a, 'GalleryModel'], [b, 'PlotModel']] as const) {
+      const id = reply.parent.msg_id;
+      await k.waitIopub((m) => m.parent.msg_id === id && m.header.msg_type === 'status' && m.content.execution_state === 'idle', from);
+      const opened = k.iopub.slice(from).find((m) => m.header.msg_type === 'comm_open' && (m.content.data as { state: { _model_name?: string } }).state._model_name === model);
+      expect(opened, `comm_open of the ${model}`).to.not.equal(undefined);
+      expect(opened!.parent.msg_id, `the ${model}'s comm_open parent`).to.equal(id);
+      const shown = k.iopub.slice(from).find((m) => m.header.msg_type === 'display_data' && (m.content.data as Record<string, { model_id?: string }>)['application/vnd.jupyter.widget-view+json']?.model_id === opened!.content.comm_id);
+      expect(shown, `the ${model}'s display_data`).to.not.equal(undefined);
+      expect(shown!.parent.msg_id, `the ${model}'s display_data parent`).to.equal(id);
+    }
+  });
 });

@@ -31,7 +31,7 @@ console.log(canvas.transport);
     expect(open, 'comm_open on jupyter.widget').to.not.equal(undefined);
     expect(open!.metadata).to.deep.equal({ version: '2.1.0' });
     const data = open!.content.data as { state: Record<string, unknown>; buffer_paths: string[][] };
-    expect(data.state).to.include({ _model_name: 'PaintModel', _model_module: 'ganvas-widgets', _view_name: 'PaintView', _model_module_version: '^0.1.0', seed: 3, keep: '#00ff00' });
+    expect(data.state).to.include({ _model_name: 'PaintModel', _model_module: 'ganvas/nbextension/index', _view_name: 'PaintView', _model_module_version: '^0.1.0', seed: 3, keep: '#00ff00' });
     expect(data.buffer_paths).to.deep.equal([['image']]);
     expect(open!.buffers[0].subarray(1, 4).toString()).to.equal('PNG');
     const shown = out.find((m) => m.header.msg_type === 'display_data');
@@ -111,12 +111,13 @@ console.log(canvas.transport);
     await k.send('comm_msg', { comm_id: String(open.content.comm_id), data: { method: 'custom', content: { type: 'hello', version: '0.1.0' } } });
     const { out } = await run;
     expect(out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('comm');
-    // Classic Notebook 6's front end says so in its hello: auto keeps the bridge there (README: not reliable yet).
+    // Classic Notebook 6's front end says so in its hello; auto takes comms there too (its start-up re-render is handled
+    // by the classic extension, widgets/src/nbloader.ts).
     const from2 = k.iopub.length;
     const run2 = k.execute(`g.frontendHasGanvasReset?.(); const c = await g.PaintWidget.create(cut, lib, { seed: 1 }); console.log(c.transport)`);
     const open2 = await k.waitIopub((m) => m.header.msg_type === 'comm_open' && (m.content.data as { state: { _model_name: string } }).state._model_name === 'ProbeModel', from2);
     await k.send('comm_msg', { comm_id: String(open2.content.comm_id), data: { method: 'custom', content: { type: 'hello', version: '0.1.0', frontend: 'classic' } } });
     const r2 = await run2;
-    expect(r2.out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('websocket');
+    expect(r2.out.filter((m) => m.header.msg_type === 'stream').map((m) => String(m.content.text)).join('').trim()).to.equal('comm');
   });
 });

@@ -9,7 +9,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, promises as fs } from 'fs';
 import * as path from 'path';
-import { Browser, Page, chromium } from 'playwright-core';
+import { Browser, Page, Route, chromium } from 'playwright-core';
 import { artifacts, freePort, ping, root, stopServer } from './jupyter';
 
 export const venv = process.env.GANVAS_JUPYTER_VENV ?? path.join(root, '.jupyter-venv');
@@ -204,4 +204,53 @@ export async function openPaintNotebook(ui: string, transport: 'comm' | 'websock
     await stopServer(lab.proc, lab.base, lab.token);
     throw e;
   }
+}
+
+/** What an exported notebook's widgets show, read in the browser. */
+export interface ExportedWidgets {
+  /** The URLs of the widget modules the page asked the CDN for. */
+  moduleUrls: string[];
+  /** The paint canvas's mask as a PNG data URL (empty without a paint view). */
+  mask: string;
+  paintNote: string;
+  galleryCards: number;
+  plotSnapshot: boolean;
+}
+
+/**
+ * `jupyter nbconvert --to html` of a saved notebook, opened in `browser` as a user with internet access sees it:
+ * the page loads require.js (cdnjs), @jupyter-widgets/html-manager (unpkg) and then each widget module from jsDelivr
+ * (https://cdn.jsdelivr.net/npm/<package>@<version>/dist/<file>). Offline here, so those three are answered from
+ * this checkout — require.js and html-manager from node_modules, ganvas's module from dist/ (the file the published
+ * npm package holds) — and every other external request fails.
+ */
+export async function openExportedHtml(browser: Browser, notebook: string, outDir: string): Promise<ExportedWidgets & { page: Page }> {
+  execFileSync(path.join(venv, 'bin', 'jupyter'), ['nbconvert', '--to', 'html', notebook, '--output-dir', outDir], { stdio: 'pipe' });
+  const html = path.join(outDir, `${path.basename(notebook, '.ipynb')}.html`);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  const moduleUrls: string[] = [];
+  const serve = (file: string) => async (route: Route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: await fs.readFile(file) });
+  await page.route(/^https?:\/\//, async (route) => {
+    const url = route.request().url();
+    if (/^https:\/\/cdnjs\.cloudflare\.com\/ajax\/libs\/require\.js\/[^/]+\/require(\.min)?\.js$/.test(url)) return serve(path.join(root, 'node_modules', 'requirejs', 'require.js'))(route);
+    if (/^https:\/\/unpkg\.com\/@jupyter-widgets\/html-manager@[^/]+\/dist\/embed-amd\.js$/.test(url)) return serve(path.join(root, 'node_modules', '@jupyter-widgets', 'html-manager', 'dist', 'embed-amd.js'))(route);
+    const m = /^https:\/\/cdn\.jsdelivr\.net\/npm\/ganvas@([^/]+)\/dist\/(.+)$/.exec(url);
+    if (m) {
+      moduleUrls.push(url);
+      return serve(path.join(root, 'dist', m[2].endsWith('.js') ? m[2] : `${m[2]}.js`))(route);
+    }
+    return route.abort();
+  });
+  await page.goto(`file://${html}`);
+  const paint = page.locator('.ganvas-widget[data-ganvas-kind="paint"][data-ganvas-model]').first();
+  await paint.locator('.ganvas-dead').waitFor({ timeout: 60_000 });
+  const mask = await paint.locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
+  const paintNote = (await paint.locator('.ganvas-dead').textContent()) ?? '';
+  const gallery = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-model]').first();
+  await gallery.waitFor({ timeout: 30_000 });
+  const galleryCards = await gallery.locator('.ganvas-card').count();
+  const plot = page.locator('.ganvas-widget[data-ganvas-kind="plot"][data-ganvas-model]').first();
+  await plot.waitFor({ timeout: 30_000 });
+  const plotSnapshot = await page.waitForFunction((el) => { const img = (el as HTMLElement).querySelector('img.ganvas-snapshot') as HTMLImageElement | null; return !!img && img.complete && img.naturalWidth > 0; }, await plot.elementHandle(), { timeout: 30_000 }).then(() => true, () => false);
+  return { page, moduleUrls, mask, paintNote, galleryCards, plotSnapshot };
 }

@@ -1,5 +1,5 @@
 /**
- * The paint canvas as a Jupyter widget (model + view on @jupyter-widgets/base, module "ganvas-widgets"), talking
+ * The paint canvas as a Jupyter widget (model + view on @jupyter-widgets/base, module "ganvas/nbextension/index"), talking
  * to the kernel over Jupyter comms (src/comm/widget.ts is the kernel half).
  *
  * @jupyter-widgets/base is never bundled: the classes are made from the copy the page's widget manager shares
@@ -16,7 +16,10 @@ import { GallerySection, mountGallery } from './gallery';
 import { PlotConfig, PlotlyLike, loadPlotly, mountPlot } from './plot';
 import { Rpc, stats } from './rpc';
 
-export const MODULE_NAME = 'ganvas-widgets';
+/** The widget module's name (src/comm/widget.ts says why it is a path of the npm package); LEGACY_MODULE_NAME, the
+ * name of earlier versions, is registered too so notebooks saved with it still load. */
+export const MODULE_NAME = 'ganvas/nbextension/index';
+export const LEGACY_MODULE_NAME = 'ganvas-widgets';
 declare const GANVAS_VERSION: string;
 export const MODULE_VERSION: string = typeof GANVAS_VERSION === 'string' ? GANVAS_VERSION : '0.1.0';
 
@@ -34,6 +37,16 @@ function pngUrl(v: unknown): string | undefined {
   }
   if (typeof v === 'string' && v.startsWith('data:')) return v;
   return undefined;
+}
+
+/**
+ * Marks a view's element: ganvas's class, the widget's kind and its model id. The model id lets the classic Notebook
+ * extension (nbloader.ts) see that a widget output already has its view on the page.
+ */
+function markView(el: HTMLElement, kind: string, modelId: string): void {
+  el.classList.add('ganvas-widget');
+  el.setAttribute('data-ganvas-kind', kind);
+  el.setAttribute('data-ganvas-model', modelId);
 }
 
 /** The last comm requests and replies of the paint views (read by the end-to-end test when a stroke stalls). */
@@ -57,8 +70,8 @@ function names(model: string, view: string): Record<string, string> {
 }
 
 /**
- * `frontend`: "lab" (JupyterLab 4 / Notebook 7) or "classic" (Notebook 6); the probe's hello says which, so that
- * the kernel's `transport: 'auto'` can keep the bridge where comms are not reliable yet (classic, see README).
+ * `frontend`: "lab" (JupyterLab 4 / Notebook 7) or "classic" (Notebook 6); the probe's hello says which (the kernel
+ * takes comms in both).
  */
 export function makeWidgets(base: typeof Base, frontend: 'lab' | 'classic' = 'lab'): Record<string, unknown> {
   class PaintModel extends base.DOMWidgetModel {
@@ -150,8 +163,7 @@ export function makeWidgets(base: typeof Base, frontend: 'lab' | 'classic' = 'la
   class PaintView extends base.DOMWidgetView {
     render(): void {
       const m = this.model;
-      this.el.classList.add('ganvas-widget');
-      this.el.setAttribute('data-ganvas-kind', 'paint');
+      markView(this.el, 'paint', m.model_id);
       const image = pngUrl(m.get('image')) ?? '';
       const mask = pngUrl(m.get('mask'));
       const calls = new CommCalls(this);
@@ -197,8 +209,7 @@ export function makeWidgets(base: typeof Base, frontend: 'lab' | 'classic' = 'la
   class GalleryView extends base.DOMWidgetView {
     render(): void {
       const m = this.model;
-      this.el.classList.add('ganvas-widget');
-      this.el.setAttribute('data-ganvas-kind', 'gallery');
+      markView(this.el, 'gallery', m.model_id);
       const calls = new CommCalls(this);
       calls.deadCb = () => this.el.setAttribute('data-ganvas-live', 'false');
       mountGallery(this.el, { kind: 'gallery', widget: m.model_id, ws: '', http: '', token: '', sections: m.get('sections') as GallerySection[] }, {
@@ -229,8 +240,7 @@ export function makeWidgets(base: typeof Base, frontend: 'lab' | 'classic' = 'la
   class PlotView extends base.DOMWidgetView {
     render(): void {
       const m = this.model;
-      this.el.classList.add('ganvas-widget');
-      this.el.setAttribute('data-ganvas-kind', 'plot');
+      markView(this.el, 'plot', m.model_id);
       const snapshot = String(m.get('snapshot'));
       // Only an SVG data URL, set as an attribute: a saved notebook's widget state is no place for markup.
       if (snapshot.startsWith('data:image/svg+xml;')) {

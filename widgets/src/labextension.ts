@@ -7,7 +7,7 @@
  * scope, where the widget manager (jupyterlab_widgets) provides it, so tokens and base classes are the manager's.
  */
 import type * as Base from '@jupyter-widgets/base';
-import { MODULE_NAME, MODULE_VERSION, makeWidgets } from './jupyter';
+import { LEGACY_MODULE_NAME, MODULE_NAME, MODULE_VERSION, makeWidgets } from './jupyter';
 
 type ShareScope = Record<string, Record<string, { get: () => Promise<() => unknown>; loaded?: unknown }>>;
 
@@ -57,7 +57,7 @@ const container = {
       autoStart: true,
       requires: [base.IJupyterWidgetRegistry],
       activate(_app: unknown, registry: Registry): void {
-        registry.registerWidget({ name: MODULE_NAME, version: MODULE_VERSION, exports: () => makeWidgets(base) });
+        for (const name of [MODULE_NAME, LEGACY_MODULE_NAME]) registry.registerWidget({ name, version: MODULE_VERSION, exports: () => makeWidgets(base) });
       },
     };
     return () => ({ __esModule: true, default: plugin });
@@ -66,4 +66,5 @@ const container = {
 
 const w = window as unknown as { _JUPYTERLAB?: Record<string, unknown> };
 w._JUPYTERLAB ??= {};
-w._JUPYTERLAB[MODULE_NAME] = container;
+// The container is named after the lab extension's package (dist/labextension/package.json), not the widget module.
+w._JUPYTERLAB['ganvas-widgets'] = container;
