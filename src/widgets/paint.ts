@@ -131,7 +131,10 @@ export class PaintWidget {
       displaySize: this.opts.displaySize ?? 256,
       keep: KEEP_COLOR,
       seed: this.seed,
-      brushes: this.library.entries.map((e) => ({ name: e.name, color: e.color })),
+      // Which vectors the brushes paint with, saved with the notebook: name, color and where each vector came from
+      // (model, layer, seed, position), enough to draw it again (vectorsFromProvenance).
+      brushes: this.library.entries.map((e) => ({ name: e.name, color: e.color, provenance: e.provenance ? { ...e.provenance } : null })),
+      layer: cut.layerName,
       paints: 0,
       kernel_ms: 0,
     }, { image: this.initial });

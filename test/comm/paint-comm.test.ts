@@ -33,6 +33,11 @@ console.log(canvas.transport);
     const data = open!.content.data as { state: Record<string, unknown>; buffer_paths: string[][] };
     expect(data.state).to.include({ _model_name: 'PaintModel', _model_module: 'ganvas/nbextension/index', _view_name: 'PaintView', _model_module_version: '^0.1.0', seed: 3, keep: '#00ff00' });
     expect(data.buffer_paths).to.deep.equal([['image']]);
+    // The selected vectors, as the notebook saves them: each brush with where its vector came from.
+    const brushes = data.state.brushes as { name: string; color: string; provenance: { model: string; layer: string; seed: number; y: number; x: number } | null }[];
+    expect(brushes.map((b) => [b.name, b.color])).to.deep.equal([['A', '#ff0000'], ['B', '#0000ff']]);
+    for (const b of brushes) expect(b.provenance).to.include({ model: 'fmnist-stylegan', layer: 'b8.conv1' });
+    expect(data.state.layer).to.equal('b8.conv1');
     expect(open!.buffers[0].subarray(1, 4).toString()).to.equal('PNG');
     const shown = out.find((m) => m.header.msg_type === 'display_data');
     const bundle = shown!.content.data as Record<string, unknown>;

@@ -84,6 +84,7 @@ export function makeWidgets(base: typeof Base, frontend: 'lab' | 'classic' = 'la
         keep: '#000000',
         seed: 0,
         brushes: [],
+        layer: '',
         paints: 0,
         kernel_ms: 0,
         image: null,
