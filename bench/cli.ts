@@ -10,8 +10,9 @@
  * about 0.3 s CPU per process after the probe cache and lazy modules, 0.46 s before; see src/cli/main.ts) as much as throughput. So
  * throughput is given two ways: whole commands at the bench's size (N items / wall seconds), and marginal — the
  * extra items per extra second between a run of N/4 and one of N items — which is the rate of a long job, where
- * start-up no longer matters. Sharding's cost is that start-up once per shard plus the merge: a fixed number of
- * CPU seconds, so its share shrinks with N; it is measured at --shard-vectors and extrapolated (fixed extra CPU
+ * start-up no longer matters. Sharding's cost is that start-up once per shard, the warm-up of its first ~15 chunks
+ * (≈ 0.1 s CPU: memory growing to its steady size, V8 compiling the hot code; see README), and the merge: a fixed
+ * number of CPU seconds, so its share shrinks with N; it is measured at --shard-vectors and extrapolated (fixed extra CPU
  * over the per-vector CPU of the one run) to the issue's 100k-vector scan.
  *
  * The --workers 1 reference runs at both 1 and 2 onnxruntime threads and the faster is the reference (the baseline
