@@ -116,6 +116,16 @@ async function shardRows(scanBase: string[], n: number, tmp: string, long: numbe
   };
 }
 
+/**
+ * Node parses the CA bundle NODE_EXTRA_CA_CERTS names at every start (measured 45 ms CPU per process with Debian's
+ * ca-certificates.crt, which the development machines set): part of each process's start-up here, four times more
+ * in the shards + merge than in the one run. Said, not removed: the bench runs commands as users here run them.
+ */
+function caNote(): string {
+  const ca = process.env.NODE_EXTRA_CA_CERTS;
+  return ca ? `note: NODE_EXTRA_CA_CERTS=${ca} is set; every ganvas process parses it at start (≈ 45 ms CPU each on the development machine)` : 'NODE_EXTRA_CA_CERTS is not set';
+}
+
 async function main(): Promise<void> {
   const count = intArg('count', 4096);
   const pairs = intArg('pairs', 2048);
@@ -136,6 +146,7 @@ async function main(): Promise<void> {
     console.log(`bench/cli --only shards — ganvas scan, fmnist-stylegan b8.conv1 × fmnist-resnet layer1, shards at N = ${shardVectors}, ${repeats} repeat(s); ${machine()}`);
     console.log(table(['measure', 'ganvas', 'reference', 'ratio', 'target', 'same output'], sharding.rows));
     console.log(sharding.detail);
+    console.log(caNote());
     await fs.rm(tmp, { recursive: true, force: true });
     return;
   }
@@ -205,6 +216,7 @@ async function main(): Promise<void> {
     line('scan w1 1 thread:', s1t1), line('scan w1 2 threads:', s1t2), line('scan w2:', s2),
     line('dataset w1 1 thread:', d1t1), line('dataset w1 2 threads:', d1t2), line('dataset w2:', d2),
     `PyTorch ${torch.seconds.toFixed(1)} s; ${sharding.detail}; bench ${((performance.now() - t0) / 1000).toFixed(0)} s in all`,
+    caNote(),
   ].join('\n'));
   await fs.rm(tmp, { recursive: true, force: true });
 }
