@@ -5,10 +5,11 @@
  */
 import { expect } from 'chai';
 import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Runtime, gaussian, probe } from 'ganvas';
+import { GanvasError, Runtime, gaussian, probe } from 'ganvas';
 import { GraphBuilder } from './builder';
 import { CLI } from './cli-helpers';
 import { throwsGanvas } from './util';
@@ -103,6 +104,45 @@ describe('ganvas start-up: probe cache, thread spinning, lazy subcommands', func
     expect(throwsGanvas(() => new Runtime({ spinning: 'no' as unknown as boolean }), 'BAD_INPUT').message).to.match(/spinning must be true or false, got "no"/);
   });
 
+  it('memPattern: false gives the same numbers, run after run; a non-boolean is refused', async () => {
+    const m = g.build('pattern.onnx');
+    const x = { data: gaussian('pattern-x', 4 * 2 * 36), dims: [4, 2, 6, 6] };
+    const planned = new Runtime({ threads: 1 });
+    const plain = new Runtime({ threads: 1, memPattern: false });
+    try {
+      // The pattern is planned on the first run and used from the second: compare both.
+      for (let run = 0; run < 3; run++) {
+        const a = (await (await planned.session(m)).run({ x }))['y'];
+        const b = (await (await plain.session(m)).run({ x }))['y'];
+        expect(Array.from(b.data), `run ${run}`).to.deep.equal(Array.from(a.data));
+      }
+    } finally {
+      await planned.release();
+      await plain.release();
+    }
+    expect(throwsGanvas(() => new Runtime({ memPattern: 1 as unknown as boolean }), 'BAD_INPUT').message).to.match(/memPattern must be true or false, got 1/);
+  });
+
+  it('file digests: read whole up to 64 MiB, streamed beyond, the same SHA-256 either way; a missing file is refused', async () => {
+    const { fileDigest } = require(path.join(path.dirname(CLI), 'job.js')) as { fileDigest: (f: string) => Promise<string> };
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-digest-'));
+    try {
+      for (const [name, size] of [['small.bin', 3000], ['big.bin', 64 * 1024 * 1024 + 5]] as const) {
+        const bytes = Buffer.alloc(size);
+        for (let i = 0; i < size; i += 4096) bytes[i] = (i / 4096) % 251;
+        bytes[size - 1] = 7;
+        const file = path.join(dir, name);
+        await fs.writeFile(file, bytes);
+        expect(await fileDigest(file), name).to.equal(createHash('sha256').update(bytes).digest('hex'));
+      }
+      const err = await fileDigest(path.join(dir, 'absent.bin')).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(GanvasError);
+      expect((err as GanvasError).code).to.equal('BAD_INPUT');
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a subcommand loads its own modules only; --help still lists every command', () => {
     const loaded = (cmd: string): string[] =>
       JSON.parse(
@@ -111,7 +151,7 @@ describe('ganvas start-up: probe cache, thread spinning, lazy subcommands', func
       ) as string[];
     const merge = loaded('merge');
     expect(merge.some((f) => f.endsWith('/cli/merge.js'))).to.equal(true);
-    expect(merge.filter((f) => /\/cli\/(scan|dataset|invert|extra)\.js$|\/onnxruntime-node\//.test(f)), 'merge loads no model code').to.deep.equal([]);
+    expect(merge.filter((f) => /\/cli\/(scan|dataset|invert|extra)\.js$|\/onnxruntime-node\/|\/onnx-proto\/|\/manifest\.js$/.test(f)), 'merge loads no model code').to.deep.equal([]);
     const scanMods = loaded('scan');
     expect(scanMods.some((f) => f.endsWith('/cli/scan.js'))).to.equal(true);
     expect(scanMods.filter((f) => /\/cli\/(dataset|invert|extra)\.js$/.test(f))).to.deep.equal([]);

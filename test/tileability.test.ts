@@ -241,6 +241,25 @@ describe('tileability', () => {
     expect(ranked[0].cosine).to.be.at.least(ranked[ranked.length - 1].cosine);
   });
 
+  it('a scan in from…to pieces, interleaved with scans of other counts and seeds, keeps its own positions (the positions memo)', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+    const cut = await gen.cut('b8.conv1');
+    const pieces: ScanEntry[] = [];
+    const others: ScanEntry[] = [];
+    for (const [from, to] of [[0, 4], [4, 9], [9, 12]]) {
+      pieces.push(...(await scan(cut, fx, { count: 12, seed: 5, from, to, batchSize: 4 })).entries);
+      others.push((await scan(cut, fx, { count: 7, seed: 5, from: to % 7, to: (to % 7) + 1 })).entries[0]);
+      others.push((await scan(cut, fx, { count: 12, seed: 6, from, to: from + 1 })).entries[0]);
+    }
+    const whole = await sampleVectors(cut, { count: 12, seed: 5 });
+    expect(pieces.map((e) => e.provenance)).to.deep.equal(whole.vectors.map((v) => v.provenance));
+    const seven = (await sampleVectors(cut, { count: 7, seed: 5 })).vectors;
+    const six = (await sampleVectors(cut, { count: 12, seed: 6 })).vectors;
+    const want = [[4, 0], [9, 4], [12, 9]].flatMap(([to, from]) => [seven[to % 7].provenance, six[from].provenance]);
+    expect(others.map((e) => e.provenance)).to.deep.equal(want);
+  });
+
   it('smoke: gallery and sweepCurve run on a scan (shapes, a PNG, one point per g; values are checked above)', async () => {
     const gen = await Generator.open(await tinyGenerator(), rt);
     const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);

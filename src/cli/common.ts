@@ -11,6 +11,10 @@ import { writeFileAtomic } from '../io';
 import { ModelBundle, demoModelDir, demoModels } from '../manifest';
 import { ChunkTask, JobSpec, WorkerPool, fileDigest, removeWorkDir, runJob } from './job';
 import { Shard, chunkRanges, resolveShard, shardChunks } from './shard';
+import { ShardInfo, assemble, serialize } from './output';
+
+export { assemble, serialize } from './output';
+export type { ShardInfo } from './output';
 
 export function intOption(min: number, what: string): (text: string) => number {
   return (text: string) => {
@@ -69,27 +73,6 @@ export async function bundleDigests(role: string, bundle: ModelBundle): Promise<
 
 export function defaultThreads(workers: number): number {
   return Math.max(1, Math.floor(os.cpus().length / workers));
-}
-
-/** The shard field of a shard file: which shard, and which items it covers. */
-export interface ShardInfo {
-  index: number;
-  count: number;
-  from: number;
-  to: number;
-}
-
-/**
- * The output object: the library's result header (key order kept), its entries, the job spec, and, in a shard
- * file, the shard. A single run and a merge of shards both build it here, so their bytes agree.
- */
-export function assemble(header: Record<string, unknown>, entries: unknown[], job: JobSpec, shard?: ShardInfo): Record<string, unknown> {
-  return { ...header, entries, job, ...(shard ? { shard } : {}) };
-}
-
-/** How each output format is written (as the library writes it: saveScan compact, dataset index with indent 1). */
-export function serialize(out: Record<string, unknown>): string {
-  return out.format === 'ganvas-dataset/1' ? JSON.stringify(out, null, 1) : JSON.stringify(out);
 }
 
 /** What a job needs before any model is opened: enough to start the worker processes early. */

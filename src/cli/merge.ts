@@ -9,7 +9,7 @@ import * as path from 'path';
 import { GanvasError, describeError } from '../errors';
 import { writeFileAtomic } from '../io';
 import { JobSpec, canonical, prepareDir, specDifferences } from './job';
-import { ShardInfo, assemble, serialize } from './common';
+import { ShardInfo, assemble, serialize } from './output';
 
 interface ShardFile {
   file: string;

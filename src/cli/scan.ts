@@ -37,7 +37,8 @@ export interface ScanCtx {
 
 export const scanTask: ChunkTask<ScanOpen, ScanCtx> = {
   async open(o, threads) {
-    const rt = new Runtime({ threads, spinning: false }); // batch job: no busy-waiting threads (RuntimeOptions.spinning)
+    // Batch job: no busy-waiting threads (RuntimeOptions.spinning), no second start-up allocation (memPattern).
+    const rt = new Runtime({ threads, spinning: false, memPattern: false });
     const gen = await Generator.open(o.generator, rt);
     const cut = await gen.cut(o.layer);
     const fx = await FeatureExtractor.open(o.features, o.featureLayer, rt);
