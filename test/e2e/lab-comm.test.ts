@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { paintStrokes, Session } from './jupyter';
-import { PaintPage, haveVenv, openExportedHtml, openPaintNotebook, venv } from './lab';
+import { PaintPage, expectExportShows, expectGalleryAndPlotLive, haveVenv, openPaintNotebook, venv } from './lab';
 import { percentile } from '../../bench/util';
 
 for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) describe(`end to end over Jupyter comms: ${ui === 'lab' ? 'JupyterLab 4' : 'Notebook 7'} + Chromium, WebSocket bridge unreachable`, function () {
@@ -55,26 +55,8 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     expect(back.t).to.equal('comm');
     expect(back.n).to.be.at.least(20);
     expect(Object.values(back.p).reduce((a, b) => a + b, 0)).to.be.greaterThan(100);
-    // The gallery (last cell) over comms: a click on a card asks the kernel for its grid-size row, shown as an image.
-    const gallery = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-live="true"]').first();
-    await gallery.waitFor({ timeout: 120_000 });
-    expect(await gallery.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
-    expect(await gallery.locator('.ganvas-card').count()).to.equal(3);
-    // Each widget in its own cell's output (Run All queues the cells; a wrong parent put these in the paint cell's).
-    expect(await page.locator('.jp-CodeCell').nth(3).locator('.ganvas-widget[data-ganvas-kind="gallery"]').count(), 'the gallery in cell 4').to.equal(1);
-    expect(await page.locator('.jp-CodeCell').nth(4).locator('.ganvas-widget[data-ganvas-kind="plot"]').count(), 'the plot in cell 5').to.equal(1);
-    expect(await page.locator('.jp-CodeCell').nth(1).locator('.ganvas-widget').count(), 'only the paint widget in cell 2').to.equal(1);
-    await gallery.locator('.ganvas-card').nth(2).click();
-    const row = gallery.locator('img.ganvas-sweep-row');
-    await row.waitFor({ timeout: 60_000 });
-    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await row.elementHandle(), { timeout: 30_000 });
-    const [rw, rh] = await row.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
-    expect(rw / rh, 'six renders side by side (g = 1…5, full)').to.be.greaterThan(3);
-    // The sweep plot (last cell) over comms: plotly.js came from the kernel as a comm buffer; the plot is live.
-    const plot = page.locator('.ganvas-widget[data-ganvas-kind="plot"]').first();
-    expect(await plot.getAttribute('data-ganvas-live')).to.equal('true');
-    expect(await plot.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
-    expect(await plot.locator('.ganvas-plot .main-svg').count()).to.be.greaterThan(0);
+    // The gallery and the plot over comms, each in its own cell.
+    await expectGalleryAndPlotLive(page, '.jp-CodeCell');
     const maskBefore = await widget.first().locator('canvas.ganvas-canvas').evaluate((c: HTMLCanvasElement) => c.toDataURL());
     // Save (with widget state), stop the kernel, reload.
     // Save until the file on disk is this save (it holds the read-back cell's output): a Ctrl+S that the page did not
@@ -98,17 +80,7 @@ for (const ui of (process.env.GANVAS_E2E_UIS ?? 'lab,notebook7').split(',')) des
     // held none of the strokes).
     expect(paintModel!.state.paints, 'strokes in the saved widget state = strokes the kernel counted').to.equal(back.n);
     if (ui === 'lab') {
-      // The saved notebook exported with `jupyter nbconvert --to html` shows the same painting, the gallery's cards and
-      // the plot's snapshot, rendered by @jupyter-widgets/html-manager from the saved widget state.
-      const exported = await openExportedHtml(p.browser, path.join(nbDir, 'paint.ipynb'), path.join(work, 'exported'));
-      expect(exported.moduleUrls.length, 'the widget module asked of the CDN').to.be.greaterThan(0);
-      expect(exported.moduleUrls[0]).to.match(/^https:\/\/cdn\.jsdelivr\.net\/npm\/ganvas@[^/]+\/dist\/nbextension\/index(\.js)?$/);
-      expect(exported.mask, 'the exported page shows the painted mask').to.equal(maskBefore);
-      expect(exported.paintNote).to.match(/Not connected to the kernel/);
-      expect(exported.galleryCards).to.equal(3);
-      expect(exported.plotSnapshot, 'the plot\'s SVG snapshot is shown').to.equal(true);
-      await exported.page.screenshot({ path: path.join(work, 'exported.png'), fullPage: true });
-      await exported.page.close();
+      await expectExportShows(p.browser, path.join(nbDir, 'paint.ipynb'), work, maskBefore);
     }
     await widget.first().screenshot({ path: path.join(work, 'painted.png') });
     // Kernel restart from the Kernel menu, as a user does: the live canvas says so and stops taking strokes.

@@ -9,6 +9,7 @@ import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync, promises as fs } from 'fs';
 import * as path from 'path';
+import { expect } from 'chai';
 import { Browser, Page, Route, chromium } from 'playwright-core';
 import { artifacts, freePort, ping, root, stopServer } from './jupyter';
 
@@ -253,4 +254,50 @@ export async function openExportedHtml(browser: Browser, notebook: string, outDi
   await plot.waitFor({ timeout: 30_000 });
   const plotSnapshot = await page.waitForFunction((el) => { const img = (el as HTMLElement).querySelector('img.ganvas-snapshot') as HTMLImageElement | null; return !!img && img.complete && img.naturalWidth > 0; }, await plot.elementHandle(), { timeout: 30_000 }).then(() => true, () => false);
   return { page, moduleUrls, mask, paintNote, galleryCards, plotSnapshot };
+}
+
+/**
+ * The paint notebook's gallery (cell 4) and sweep plot (cell 5) over comms, each in its own cell's output (`cell`:
+ * the front end's code-cell selector): a click on a card asks the kernel for its grid-size row, shown as an image;
+ * the plot is live with plotly.js sent by the kernel as a comm buffer.
+ */
+export async function expectGalleryAndPlotLive(page: Page, cell: string): Promise<void> {
+  const gallery = page.locator('.ganvas-widget[data-ganvas-kind="gallery"][data-ganvas-live="true"]').first();
+  await gallery.waitFor({ timeout: 120_000 });
+  expect(await gallery.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+  expect(await gallery.locator('.ganvas-card').count()).to.equal(3);
+  // Run All queues the cells; a wrong parent once put these two in the paint cell's output.
+  expect(await page.locator(cell).nth(3).locator('.ganvas-widget[data-ganvas-kind="gallery"]').count(), 'the gallery in cell 4').to.equal(1);
+  expect(await page.locator(cell).nth(4).locator('.ganvas-widget[data-ganvas-kind="plot"]').count(), 'the plot in cell 5').to.equal(1);
+  expect(await page.locator(cell).nth(1).locator('.ganvas-widget').count(), 'only the paint widget in cell 2').to.equal(1);
+  await gallery.locator('.ganvas-card').nth(2).click();
+  const row = gallery.locator('img.ganvas-sweep-row');
+  await row.waitFor({ timeout: 60_000 });
+  await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await row.elementHandle(), { timeout: 30_000 });
+  const [rw, rh] = await row.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+  expect(rw / rh, 'six renders side by side (g = 1…5, full)').to.be.greaterThan(3);
+  const plot = page.locator('.ganvas-widget[data-ganvas-kind="plot"]').first();
+  expect(await plot.getAttribute('data-ganvas-live')).to.equal('true');
+  expect(await plot.getAttribute('data-ganvas-transport')).to.equal('Jupyter comms');
+  expect(await plot.locator('.ganvas-plot .main-svg').count()).to.be.greaterThan(0);
+}
+
+/**
+ * The saved notebook exported with `jupyter nbconvert --to html` shows the painting (`mask`, the canvas as it was
+ * saved), the gallery's cards and the plot's snapshot, rendered by @jupyter-widgets/html-manager from the saved
+ * widget state, with ganvas's module asked of jsDelivr at the path the npm package has it.
+ */
+export async function expectExportShows(browser: Browser, notebook: string, work: string, mask: string): Promise<void> {
+  const exported = await openExportedHtml(browser, notebook, path.join(work, 'exported'));
+  try {
+    expect(exported.moduleUrls.length, 'the widget module asked of the CDN').to.be.greaterThan(0);
+    expect(exported.moduleUrls[0]).to.match(/^https:\/\/cdn\.jsdelivr\.net\/npm\/ganvas@[^/]+\/dist\/nbextension\/index(\.js)?$/);
+    expect(exported.mask, 'the exported page shows the painted mask').to.equal(mask);
+    expect(exported.paintNote).to.match(/Not connected to the kernel/);
+    expect(exported.galleryCards).to.equal(3);
+    expect(exported.plotSnapshot, 'the plot\'s SVG snapshot is shown').to.equal(true);
+  } finally {
+    await exported.page.screenshot({ path: path.join(work, 'exported.png'), fullPage: true });
+    await exported.page.close();
+  }
 }
