@@ -232,7 +232,6 @@ export interface ScanOptions extends TileabilityOptions {
 /** The most vectors one scan scores: its positions and entries are held in memory (2^22 entries ≈ 400 MB; the paper scores 2048). */
 export const MAX_SCAN_COUNT = 2 ** 22;
 
-/** Scores `count` random vectors (one per generated sample) in chunks, reporting progress. */
 /**
  * The scan's random positions, drawn once per cut and (seed, count) and kept packed (y, x pairs in an Int32Array, 8
  * bytes a vector) while the cut lives. A batch job scans one chunk (`from`…`to`) per call, and drawing all `count`
@@ -251,6 +250,7 @@ function scanPositions(cut: Cut, seed: number, count: number): Int32Array {
   return kept.yx;
 }
 
+/** Scores `count` random vectors (one per generated sample) in chunks, reporting progress. */
 export async function scan(cut: Cut, fx: FeatureExtractor, opts: ScanOptions = {}): Promise<Scan> {
   const count = positiveInt(opts.count ?? 2048, 'scan count', MAX_SCAN_COUNT);
   const seed = integerIn(opts.seed ?? 0, 'scan seed', -(2 ** 31), 2 ** 31);
