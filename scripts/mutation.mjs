@@ -14,7 +14,7 @@ const TESTS = [
   ['src/tileability.ts', ['tileability']],
   ['src/library.ts', ['paint']],
   ['src/paint.ts', ['paint', 'faithfulness']],
-  ['src/masks.ts', ['paint']],
+  ['src/masks.ts', ['paint', 'masks']],
   ['src/dataset.ts', ['paint']],
   ['src/stain.ts', ['stain', 'paint']],
   ['src/faithfulness.ts', ['faithfulness']],

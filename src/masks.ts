@@ -11,7 +11,10 @@ export type MaskKind = 'voronoi' | 'blobs' | 'strokes';
 
 export interface RandomMaskOptions {
   kind?: MaskKind;
-  /** Probability that a cell / the background keeps the original activations (label −1). Default 0.25. */
+  /**
+   * Voronoi: the probability that a cell keeps the original activations (label −1) instead of taking a class.
+   * Default 0.25. Blobs and strokes are drawn over a background that always keeps; this option does not change them.
+   */
   keepShare?: number;
 }
 
