@@ -70,6 +70,8 @@ describe('inversion: parts by hand (issue 19)', function () {
   it('jitter: defaults pad 2 and shift 1, its name, the identity at shift 0, and refusals that say what is allowed', async () => {
     expect(jitter().name).to.equal('jitter(pad=2, shift=1)');
     expect(jitter({ pad: 3 }).name).to.equal('jitter(pad=3, shift=1)');
+    // Pad 0 (with shift 0, the identity) is allowed: "an integer ≥ 0".
+    expect(jitter({ pad: 0, shift: 0 }).name).to.equal('jitter(pad=0, shift=0)');
     const feedsOf = (t: ReturnType<typeof jitter>, h = 6, w = 6) => imageModel(identityParam, 1, h, w, { transforms: [t] }).feeds;
     expect(feedsOf(jitter()).map((f) => f.perImage)).to.deep.equal([[3, 1, 1], [3, 1, 1]]);
     expect(feedsOf(jitter({ shift: 2 })).map((f) => f.perImage)).to.deep.equal([[5, 1, 1], [5, 1, 1]]);
