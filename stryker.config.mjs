@@ -23,7 +23,7 @@ export default {
   coverageAnalysis: 'perTest',
   ...(mutate ? { mutate } : {}),
   // .stryker-tmp: the sandboxes of runs going on beside this one (only this run's own folder is ignored by default).
-  ignorePatterns: ['docs', 'notebooks', 'reports', 'test/artifacts', 'models/**/checkpoints', '/.stryker-tmp'],
+  ignorePatterns: ['docs', 'notebooks', 'reports', 'test/artifacts', 'models/**/checkpoints', '/.stryker-tmp', '/.jupyter-venv'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${tag}.html` },
   jsonReporter: { fileName: `reports/mutation/${tag}.json` },

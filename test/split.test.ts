@@ -8,6 +8,8 @@ import {
   randn,
   split,
   truncate,
+  onnx,
+  withGraph,
 } from 'ganvas';
 import { GraphBuilder } from './builder';
 import { auxOutput, chain, skipBranch, styled, unet } from './graphs';
@@ -256,5 +258,134 @@ describe('layer errors', () => {
   it('an alias pointing nowhere blames the manifest', async () => {
     const e = await rejectsGanvas(split(chain().build().withAliases({ 'b8.conv0': 'gone' }), 'b8.conv0'));
     expect(e.message).to.include('manifest is out of date');
+  });
+});
+
+// Issue 19 (mutation testing): the hoisting cost model and the sub-models' contents on graphs made for each rule.
+// Per-sample crossing costs (src/onnx/split.ts): 8192 per tensor + its float32 elements per sample.
+describe('split(): cost model and sub-model contents (issue 19)', () => {
+  const plan = (s: { tailInputs: { role: string; name: string }[] }) => s.tailInputs.map((t) => `${t.role}:${t.name}`);
+  const made = (m: OnnxModel) => (m.graph.node ?? []).flatMap((n) => n.output ?? []);
+
+  it('a constant never crosses, so a Constant node read on both sides does not count as a crossing (no bias to hoist)', async () => {
+    // e = c0·W (8 ch, 8×8: 512 floats) feeds mid; after the cut m = e·W and skip = Concat(m, e) (16 ch) — W is a
+    // Constant node that the head reads too. Plans: none → e crosses (8704); {m} → m and e (17408); {m, skip} →
+    // skip (9216). The cheapest is none. Counting W (8 floats: 8200) whenever m stays in the tail would make
+    // {m, skip} cheapest (9216 < 16904).
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 2, 8, 8]);
+    const w = g.constant('W', [1, 8, 1, 1], [0.5, -1, 2, 0.25, 1.5, -0.5, 1, 3]);
+    const e = g.node('Mul', [g.conv(x, 2, 8), w], 'e');
+    const mid = g.node('Relu', [g.conv(e, 8, 8)], 'mid');
+    const m = g.node('Mul', [e, w], 'm');
+    const skip = g.node('Concat', [m, e], 'skip', { axis: 1 });
+    g.node('Add', [g.conv(mid, 8, 16), skip], 'y');
+    g.output('y', ['N', 16, 8, 8]);
+    const { s, err } = await composeError(g.build(), 'mid', { x: randn(11, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(plan(s)).to.deep.equal(['layer:mid', 'crossing:e']);
+    expect(made(s.tail)).to.include.members(['m', 'skip']);
+  });
+
+  it('a node nothing reads (dead code an exporter left) does not make its input cost a crossing', async () => {
+    // skipBranch('narrow') hoists the skip branch (skip, one channel, crosses instead of the 8 channels of e). A
+    // dead Identity reading the branch's inner tensor skip_conv must not count: counting it would add skip_conv's
+    // crossing (8256) to the hoisted plan (8256 + 8256 > 8704, e's), and the branch would stay in the tail.
+    const g = skipBranch('narrow');
+    g.node('Identity', ['skip_conv'], 'unused');
+    const { s, err } = await composeError(g.build(), 'mid', { x: randn(12, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(plan(s)).to.deep.equal(['layer:mid', 'crossing:skip']);
+    expect(made(s.head)).to.not.include('unused');
+    expect(made(s.tail)).to.not.include('unused');
+  });
+
+  it('an output that needs only work before the cut stays in the tail when it is wider than what it is made from', async () => {
+    // aux = Concat(e, e): 16 channels (9216) against e's 8 (8704): e crosses and the tail computes aux.
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 2, 8, 8]);
+    const e = g.node('Relu', [g.conv(x, 2, 8)], 'e');
+    const mid = g.node('Relu', [g.conv(e, 8, 8)], 'mid');
+    g.conv(mid, 8, 1, 'y');
+    g.output('y', ['N', 1, 8, 8]);
+    g.node('Concat', [e, e], 'aux', { axis: 1 });
+    g.output('aux', ['N', 16, 8, 8]);
+    const { s, err } = await composeError(g.build(), 'mid', { x: randn(13, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(plan(s)).to.deep.equal(['layer:mid', 'crossing:e']);
+    expect(made(s.tail)).to.include('aux');
+    expect(made(s.head)).to.not.include('aux');
+    expect((s.tail.graph.output ?? []).map((o) => o.name)).to.deep.equal(['y', 'aux']);
+  });
+
+  it('each side keeps the value_info of its own intermediate tensors only (not of its inputs and outputs)', async () => {
+    // chain(): x → conv → t1 → Relu → h1 → conv → t2 → Relu → h2 → conv → out. Cut at h1: the head holds t1
+    // inside; the tail holds t2 and h2 (h1 is its input, out its output).
+    const model = chain().build();
+    const nodes = model.graph.node ?? [];
+    const [t1, , t2] = nodes.map((n) => n.output?.[0] as string);
+    const annotated = withGraph(model, {
+      ...model.graph,
+      valueInfo: [t1, 'h1', t2, 'h2', 'out'].map((name) => onnx.ValueInfoProto.create({ name, docString: `annotated ${name}` })),
+    }, 'annotated chain');
+    const s = await split(annotated, 'h1');
+    const names = (m: OnnxModel) => (m.graph.valueInfo ?? []).map((v) => v.name);
+    expect(names(s.head)).to.deep.equal([t1]);
+    expect(names(s.tail)).to.deep.equal([t2, 'h2']);
+    expect(s.tail.graph.valueInfo?.[0].docString).to.equal(`annotated ${t2}`);
+    expect(names(await truncate(annotated, 'h2'))).to.deep.equal([t1, 'h1', t2]);
+  });
+
+  it('names the parts after the model and the layer, and truncate() keeps only the inputs the part reads', async () => {
+    const model = styled().build('styled-test');
+    const s = await split(model, 'h');
+    expect(s.head.source).to.equal('head of styled-test at h');
+    expect(s.tail.source).to.equal('tail of styled-test at h');
+    const part = await truncate(model, 'h');
+    expect(part.source).to.equal('styled-test up to h');
+    // The noise input is read only after h.
+    expect(part.inputNames()).to.deep.equal(['z']);
+    expect(s.headInputs).to.deep.equal(['z']);
+  });
+});
+
+describe('split(): nodes with an omitted optional output, sparse initializers (issue 19)', () => {
+  it('a node after the cut whose optional output is omitted (\'\') still depends on the layer: its readers stay in the tail', async () => {
+    // After the cut, x = Dropout(Relu(mid)) with its mask output omitted (''), then p = e·x and q = mean(p): 1 float.
+    // Hoisting {p, q} would hand over q (8193) instead of e (8704), but p reads x, which needs the layer: the head
+    // would compute past the cut and q would no longer follow an edited mid.
+    const g = new GraphBuilder();
+    const xin = g.input('x_in', ['N', 2, 8, 8]);
+    const e = g.node('Relu', [g.conv(xin, 2, 8)], 'e');
+    const mid = g.node('Relu', [g.conv(e, 8, 8)], 'mid');
+    const x = g.node('Dropout', [g.node('Relu', [mid], 'r')], ['x', '']);
+    const p = g.node('Mul', [e, x], 'p');
+    const q = g.node('ReduceMean', [p], 'q', { axes: [1, 2, 3], keepdims: 1 });
+    g.node('Add', [g.conv(mid, 8, 1), q], 'y');
+    g.output('y', ['N', 1, 8, 8]);
+    const { s, err } = await composeError(g.build(), 'mid', { x_in: randn(14, [2, 2, 8, 8]) });
+    expect(err).to.be.at.most(1e-5);
+    expect(s.tailInputs.map((t) => `${t.role}:${t.name}`)).to.deep.equal(['layer:mid', 'crossing:e']);
+    expect((s.head.graph.node ?? []).map((n) => n.opType)).to.not.include('Dropout');
+  });
+
+  it('a sparse initializer goes only to the side that reads it', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('x', ['N', 2, 4, 4]);
+    const mid = g.node('Relu', [g.conv(x, 2, 2)], 'mid');
+    g.node('Add', [mid, 'bias'], 'y');
+    g.output('y', ['N', 2, 4, 4]);
+    const model = g.build('sparse-test');
+    // bias [1, 2, 4, 4] is zero but for two entries (flat indices 3 and 20).
+    const bias = onnx.SparseTensorProto.create({
+      dims: [1, 2, 4, 4],
+      values: onnx.TensorProto.create({ name: 'bias', dims: [2], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [1.5, -2] }),
+      indices: onnx.TensorProto.create({ dims: [2], dataType: onnx.TensorProto.DataType.INT64, int64Data: [3, 20] }),
+    });
+    const sparse = withGraph(model, { ...model.graph, sparseInitializer: [bias] }, 'sparse-test');
+    const { s, err } = await composeError(sparse, 'mid', { x: randn(15, [1, 2, 4, 4]) });
+    expect(err).to.be.at.most(1e-6);
+    expect((s.tail.graph.sparseInitializer ?? []).map((t) => t.values?.name)).to.deep.equal(['bias']);
+    expect(s.head.graph.sparseInitializer ?? []).to.deep.equal([]);
   });
 });

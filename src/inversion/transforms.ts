@@ -69,6 +69,7 @@ export function jitter(opts: JitterOptions = {}): Transform {
       // `shift` and windowing at shift ± shift gives the same image with smaller copies (tested against pad-then-crop).
       const p = shift;
       // Reflection padding along one axis of size n: rows p..1 before, rows n−2..n−1−p after.
+      // Stryker disable next-line ConditionalExpression: with p = 0 the Concat's two slices are empty, so it returns x too
       const reflect = (x: string, axis: number, n: number) =>
         p === 0 ? x : e.op('Concat', [slice(x, axis, p, 0, -1), x, slice(x, axis, n - 2, n - 2 - p, -1)], { axis: { i: axis } });
       const padded = reflect(reflect(image, 2, h), 3, w);
@@ -79,12 +80,14 @@ export function jitter(opts: JitterOptions = {}): Transform {
       // were stacked (Unsqueeze + Concat), reduced (ReduceSum) and cut from a 2-pixel pad.
       const choose = (x: string, axis: number, size: number, label: string) => {
         if (k === 1) return x;
+        // Stryker disable next-line StringLiteral: a name hint; the Emitter numbers it unique
         const name = e.fresh(`jitter_${label}`);
         feeds.push({
           name,
           perImage: [k, 1, 1],
           sample: (random, out) => {
             out.fill(0);
+            // Stryker disable next-line ArithmeticOperator: random() < 1, so ⌊random()·k⌋ ≤ k − 1 and the clamp never binds
             out[Math.min(k - 1, Math.floor(random() * k))] = 1;
           },
         });
@@ -92,6 +95,7 @@ export function jitter(opts: JitterOptions = {}): Transform {
         for (let d = -shift; d <= shift; d++) terms.push(e.mul(slice(x, axis, p + d, p + d + size), slice(name, 1, d + shift, d + shift + 1)));
         return e.op('Sum', terms);
       };
+      // Stryker disable next-line StringLiteral: name hints only
       const output = choose(choose(padded, 2, h, 'y'), 3, w, 'x');
       return { output, feeds };
     },
