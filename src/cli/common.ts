@@ -13,9 +13,6 @@ import { ChunkTask, JobSpec, WorkerPool, fileDigest, removeWorkDir, runJob } fro
 import { Shard, chunkRanges, resolveShard, shardChunks } from './shard';
 import { ShardInfo, assemble, serialize } from './output';
 
-export { assemble, serialize } from './output';
-export type { ShardInfo } from './output';
-
 export function intOption(min: number, what: string): (text: string) => number {
   return (text: string) => {
     if (!/^-?\d+$/.test(text.trim())) throw new InvalidArgumentError(`${what} must be a whole number, got "${text}"`);

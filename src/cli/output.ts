@@ -1,7 +1,7 @@
 /**
- * The output file of a job command, shared by a single run (common.ts) and \`ganvas merge\` (merge.ts) so that their
- * bytes agree. Its own module so that \`ganvas merge\` does not load the model code common.ts needs (manifest, ONNX
- * protobufs): measured, \`ganvas merge\` of 4 scan shards required 44 ms of modules, 20 of them for the manifest and
+ * The output file of a job command, shared by a single run (common.ts) and `ganvas merge` (merge.ts) so that their
+ * bytes agree. Its own module so that `ganvas merge` does not load the model code common.ts needs (manifest, ONNX
+ * protobufs): measured, `ganvas merge` of 4 scan shards required 44 ms of modules, 20 of them for the manifest and
  * onnx-proto it never uses.
  */
 import type { JobSpec } from './job';
