@@ -131,13 +131,6 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     if (!nodeReads(node).some((r) => varying.has(r))) continue;
     for (const o of node.output ?? []) if (o && isFloat(o)) varying.add(o);
   }
-  if (!varying.has(built.name)) {
-    throw new GanvasError(
-      'BAD_INPUT',
-      `the loss does not depend on ${opts.wrt.map((w) => `"${w}"`).join(', ')}; check that the loss reads an output ` +
-        `computed from them (the loss reads ${built.reads.join(', ')})`,
-    );
-  }
 
   const needed = index.closure([built.name]);
   // Only float32 is differentiated: a float64/float16 tensor computed from a variable on the way to the loss would
@@ -155,6 +148,15 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
         );
       }
     }
+  }
+  // After the float32-only check (issue 19): a loss that reads the variables only through a float64 tensor is not
+  // varying either, and was refused with this message, which blamed the loss instead of the model's float64 tensor.
+  if (!varying.has(built.name)) {
+    throw new GanvasError(
+      'BAD_INPUT',
+      `the loss does not depend on ${opts.wrt.map((w) => `"${w}"`).join(', ')}; check that the loss reads an output ` +
+        `computed from them (the loss reads ${built.reads.join(', ')})`,
+    );
   }
   // Constant inputs the rules will read (Slice starts, Pad pads, …) and constants whose dims rules need.
   const constNames = new Set<string>();
