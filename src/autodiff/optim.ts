@@ -26,12 +26,15 @@ export const identity: Parameterization = {
 export const sigmoid: Parameterization = {
   name: 'sigmoid',
   forward: (t, out) => {
+    // Stryker disable next-line EqualityOperator: i <= length only adds a write past the end of a typed array, which is dropped
     for (let i = 0; i < t.length; i++) out[i] = 1 / (1 + Math.exp(-t[i]));
   },
   backward: (_t, x, g, out) => {
+    // Stryker disable next-line EqualityOperator: i <= length only adds a write past the end of a typed array, which is dropped
     for (let i = 0; i < x.length; i++) out[i] = g[i] * x[i] * (1 - x[i]);
   },
   inverse: (x, out) => {
+    // Stryker disable next-line EqualityOperator: i <= length only adds a write past the end of a typed array, which is dropped
     for (let i = 0; i < x.length; i++) {
       const v = Math.min(Math.max(x[i], 1e-6), 1 - 1e-6);
       out[i] = Math.log(v / (1 - v));
@@ -58,6 +61,7 @@ export class GradientDescent implements Optimizer {
   }
   step(theta: Float32Array, grad: Float32Array): void {
     checkLengths(theta, grad);
+    // Stryker disable next-line EqualityOperator: i <= length only adds a write past the end of a typed array, which is dropped
     for (let i = 0; i < theta.length; i++) theta[i] -= this.lr * grad[i];
   }
   reset(): void {
@@ -122,6 +126,7 @@ export class Adam implements Optimizer {
     this.t++;
     const c1 = 1 - this.beta1 ** this.t;
     const c2 = 1 - this.beta2 ** this.t;
+    // Stryker disable next-line EqualityOperator: i <= length only adds a write past the end of a typed array, which is dropped
     for (let i = 0; i < theta.length; i++) {
       m[i] = this.beta1 * m[i] + (1 - this.beta1) * grad[i];
       v[i] = this.beta2 * v[i] + (1 - this.beta2) * grad[i] * grad[i];

@@ -93,6 +93,28 @@ describe('autodiff: loss expressions by value and finite differences', () => {
     await check(loss.sum(loss.square('y'), [2]), (o) => W * meanOf((n, c, w) => at(y(o), n, c, w) ** 2));
   });
 
+  it('reduced axes are dropped (a target of the remaining shape lines up); spatialMean averages the last two axes', async () => {
+    // mean over W leaves [N, C]: minus a fed [N, C] target, squared. Keeping the axis ([N, C, 1]) would broadcast
+    // against the target to [N, C, C] and change the value.
+    const tm: FloatTensor = randn('loss-parts-tm', [N, C]);
+    const meanW = (o: Record<string, FloatTensor>, n: number, c: number) => [0, 1, 2, 3].reduce((s, w) => s + at(y(o), n, c, w), 0) / W;
+    await check(loss.mse(loss.mean(loss.tensor('y'), [2]), loss.feed('tm', ['N', C])), (o, f) => meanOf((n, c) => (meanW(o, n, c) - f.tm.data[n * C + c]) ** 2), { tm });
+    const ts: FloatTensor = randn('loss-parts-ts', [N, W]);
+    const sumC = (o: Record<string, FloatTensor>, n: number, w: number) => [0, 1, 2].reduce((s, c) => s + at(y(o), n, c, w), 0);
+    await check(loss.mse(loss.sum('y', [1]), loss.feed('ts', ['N', W])), (o, f) => meanOf((n, _c, w) => (sumC(o, n, w) - f.ts.data[n * W + w]) ** 2), { ts });
+    // spatialMean of [N, C, W] averages C and W: one value per sample, squared, averaged over N.
+    const perSample = (o: Record<string, FloatTensor>, n: number) => [0, 1, 2].reduce((s, c) => s + meanW(o, n, c), 0) / C;
+    await check(loss.square(loss.spatialMean('y')), (o) => meanOf((n) => perSample(o, n) ** 2));
+  });
+
+  it('the loss output is a rank-0 scalar, whatever the expression leaves', async () => {
+    for (const spec of [loss.mean(loss.square('y'), [0, 2]), loss.square('y'), loss.sum('y'), loss.mean('y'), loss.sum('y', [1])]) {
+      const s = await rt.session(await gradientModel(model(), { wrt: ['x'], loss: spec }));
+      const r = await s.run({ x });
+      expect(r[s.outputNames[0]].dims, JSON.stringify(spec)).to.deep.equal([]);
+    }
+  });
+
   it('cosine similarity along a chosen axis, with its eps inside the square root', async () => {
     // cos along W (axis 2), eps = 0.5 large enough to change the value: dot / √(|y|²|t|² + eps).
     const cos = (o: Record<string, FloatTensor>, f: Record<string, FloatTensor>, n: number, c: number, eps: number) => {
