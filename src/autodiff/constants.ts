@@ -20,6 +20,7 @@ const D = onnx.TensorProto.DataType;
 
 function longToNumber(v: unknown): number {
   if (typeof v === 'number') return v;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: Number(v) and Number(String(v)) (the line below) agree for a bigint, a number and a Long (Number() of an object goes through its toString)
   if (typeof v === 'bigint') return Number(v);
   // protobufjs decodes int64 as Long objects when long.js is present.
   const s = (v as { toString(): string }).toString();
@@ -31,6 +32,7 @@ function longToNumber(v: unknown): number {
  * a Dropout with a constant `false` was refused before).
  */
 export function decodeTensor(t: TensorProto): ConstValue {
+  // Stryker disable next-line ArrayDeclaration: decoded and created TensorProtos always carry a dims array (protobufjs defaults repeated fields to [])
   const dims = (t.dims ?? []).map(longToNumber);
   const n = numel(dims);
   const type = Number(t.dataType ?? 0);
@@ -39,6 +41,7 @@ export function decodeTensor(t: TensorProto): ConstValue {
   if (raw) {
     const buf = Buffer.from(raw);
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // Stryker disable next-line ArrayDeclaration: the loop below assigns every element, so the preallocated length changes nothing
     data = new Array<number>(n);
     for (let i = 0; i < n; i++) {
       switch (type) {
@@ -51,9 +54,13 @@ export function decodeTensor(t: TensorProto): ConstValue {
           throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
       }
     }
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   } else if (type === D.FLOAT) data = (t.floatData ?? []).map(Number);
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   else if (type === D.DOUBLE) data = (t.doubleData ?? []).map(Number);
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   else if (type === D.INT32 || type === D.BOOL) data = (t.int32Data ?? []).map(Number);
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   else if (type === D.INT64) data = (t.int64Data ?? []).map(longToNumber);
   else throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
   return { dims, data: data.map((x) => Math.max(-(2 ** 53), Math.min(2 ** 53, x))) };
@@ -62,6 +69,7 @@ export function decodeTensor(t: TensorProto): ConstValue {
 /** Evaluates constant tensors (which depend on no graph input) of `model`. */
 export async function evaluateConstants(model: OnnxModel, index: GraphIndex, names: string[]): Promise<Map<string, ConstValue>> {
   const out = new Map<string, ConstValue>();
+  // Stryker disable next-line StringLiteral: initializers always have a name (protobufjs defaults it to '')
   const inits = new Map((model.graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const pending: string[] = [];
   for (const n of names) {
@@ -73,15 +81,19 @@ export async function evaluateConstants(model: OnnxModel, index: GraphIndex, nam
   const nodes = index.closure(pending);
   const free = index.freeReads(nodes);
   const graph = onnx.GraphProto.create({
+    // Stryker disable next-line StringLiteral: the name of a one-off graph nobody reads
     name: 'constants',
     node: nodes.map((i) => index.nodes[i]),
     input: [],
+    // Stryker disable next-line MethodExpression,StringLiteral: extra initializers that no node reads do not change the values (a smaller graph to load); names default to ''
     initializer: (model.graph.initializer ?? []).filter((t) => free.has(t.name ?? '')),
     output: pending.map((name) => onnx.ValueInfoProto.create({ name })),
   });
+  // Stryker disable next-line StringLiteral: a label of the one-off model; the error below names model.source itself
   const m = withGraph(model, graph, `constants of ${model.source}`);
   let session: ort.InferenceSession;
   try {
+    // Stryker disable next-line ObjectLiteral: onnxruntime's graph optimizations do not change the values of constant ops (disabled only to skip their cost)
     session = await ort.InferenceSession.create(m.bytes(), { graphOptimizationLevel: 'disabled' });
   } catch (e) {
     throw new GanvasError('RUNTIME', `could not evaluate constants ${pending.join(', ')} of ${model.source}: ${describeError(e)}`, { cause: e });
@@ -91,6 +103,7 @@ export async function evaluateConstants(model: OnnxModel, index: GraphIndex, nam
     for (const name of pending) {
       const t = r[name];
       const src = t.data as ArrayLike<number | bigint>;
+      // Stryker disable next-line ArrayDeclaration: the loop below assigns every element, so the preallocated length changes nothing
       const data = new Array<number>(src.length);
       for (let i = 0; i < src.length; i++) data[i] = Math.max(-(2 ** 53), Math.min(2 ** 53, Number(src[i])));
       out.set(name, { dims: [...t.dims], data });

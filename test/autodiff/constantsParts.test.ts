@@ -102,6 +102,25 @@ describe('autodiff: constants read by the rules, in every storage form (finite d
     await fd(withConstants(g, [rawInt64('ax', [1n, 2n]), rawInt64('sp', [1n, 2n])], 'slice-evaluated'));
   });
 
+  it('Slice without axes and steps, starts and ends computed by onnxruntime (their lengths give the axes)', async () => {
+    const g = new GraphBuilder();
+    g.input('x', [2, 4, 6]);
+    constantNode(g, 'st', rawInt64('', [0n, 1n, 2n]));
+    constantNode(g, 'en', rawInt64('', [INT64_MAX, 3n, -1n]));
+    g.node('Slice', ['x', 'st', 'en'], 'y');
+    g.output('y');
+    await fd(withConstants(g, [], 'slice-evaluated-no-axes'));
+  });
+
+  it('Resize with its scales as raw float bytes (four different values read at their offsets)', async () => {
+    const g = new GraphBuilder();
+    g.input('x', ['N', 2, 3, 4]);
+    g.node('Resize', ['x', '', 'sc'], 'y', { mode: 'nearest' });
+    g.output('y');
+    const x4 = randn('constants-x4', [2, 2, 3, 4]);
+    await expectGradients({ model: withInits(g, [rawFloat('sc', [1, 1, 2, 0.5])], 'resize-raw-scales'), inputs: { x: x4 }, wrt: ['x'], h: 1e-3 });
+  });
+
   it('Pow with its exponent as raw float, float field, raw double and double field (float base)', async () => {
     const pow = (e: onnx.TensorProto, source: string) => {
       const g = new GraphBuilder();
@@ -114,6 +133,8 @@ describe('autodiff: constants read by the rules, in every storage form (finite d
     await fd(pow(onnx.TensorProto.create({ name: 'e', dataType: D.FLOAT, dims: [], floatData: [2.5] }), 'pow-float-typed'), xPos);
     await fd(pow(rawDouble('e', [0.5, 3, 1.25, -1, 2, 1], [6]), 'pow-double-raw'), xPos);
     await fd(pow(onnx.TensorProto.create({ name: 'e', dataType: D.DOUBLE, dims: [], doubleData: [-0.5] }), 'pow-double-typed'), xPos);
+    // One value: the rule writes the exponent out, so a wrongly decoded double changes the gradient.
+    await fd(pow(rawDouble('e', [1.75], []), 'pow-double-raw-one'), xPos);
   });
 
   it('Dropout training_mode as raw bool bytes: false passes the gradient through, true is refused', async () => {
@@ -125,6 +146,12 @@ describe('autodiff: constants read by the rules, in every storage form (finite d
       return withInits(g, [rawFloat('ratio', [0.5], []), raw('train', D.BOOL, [], Buffer.from([train]))], `dropout-${train}`);
     };
     await fd(dropout(0));
+    // A bool in the int32 field, as the ONNX helpers write it.
+    const typed = new GraphBuilder();
+    typed.input('x', ['N', 4, 6]);
+    typed.node('Dropout', ['x', typed.init('ratio', [], [0.5]), typed.initBool('train', false)], 'y');
+    typed.output('y');
+    await fd(typed.build('dropout-typed'));
     try {
       await gradientModel(dropout(1), { wrt: ['x'], loss: loss.mse('y') });
       expect.fail('expected a refusal');
