@@ -54,13 +54,9 @@ export function decodeTensor(t: TensorProto): ConstValue {
           throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
       }
     }
-  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   } else if (type === D.FLOAT) data = (t.floatData ?? []).map(Number);
-  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   else if (type === D.DOUBLE) data = (t.doubleData ?? []).map(Number);
-  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   else if (type === D.INT32 || type === D.BOOL) data = (t.int32Data ?? []).map(Number);
-  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback is never taken
   else if (type === D.INT64) data = (t.int64Data ?? []).map(longToNumber);
   else throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
   return { dims, data: data.map((x) => Math.max(-(2 ** 53), Math.min(2 ** 53, x))) };
