@@ -19,7 +19,7 @@ const TESTS = [
   ['src/stain.ts', ['stain', 'paint']],
   ['src/faithfulness.ts', ['faithfulness']],
   ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
-  ['src/features.ts', ['tileability', 'visualize']],
+  ['src/features.ts', ['tileability', 'visualize', 'features']],
   ['src/generator.ts', ['visualize', 'runtime', 'paint']],
   ['src/gridInversion.ts', ['gridInversion', 'gridInversionParts']],
   ['src/manifest.ts', ['manifest', 'demo-models']],
