@@ -16,7 +16,7 @@ const TESTS = [
   ['src/paint.ts', ['paint', 'faithfulness']],
   ['src/masks.ts', ['paint', 'masks']],
   ['src/dataset.ts', ['paint']],
-  ['src/stain.ts', ['stain', 'paint']],
+  ['src/stain.ts', ['stain', 'paint', 'stainParts']],
   ['src/faithfulness.ts', ['faithfulness']],
   ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
   ['src/features.ts', ['tileability', 'visualize', 'features']],
