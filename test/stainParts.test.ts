@@ -6,7 +6,7 @@
  * every image) against a two-pass computation.
  */
 import { expect } from 'chai';
-import { FloatTensor, GanvasError, RGB_FROM_HED, rgbToHed, stainLabels, stainThresholds } from 'ganvas';
+import { FloatTensor, GanvasError, RGB_FROM_HED, STAIN_CLASSES, rgbToHed, stainLabels, stainThresholds } from 'ganvas';
 
 /** RGB in [0, 1] of a pixel holding stain amounts s = [H, E, D] (the forward model). */
 function pixelOf(s: number[]): number[] {
@@ -77,7 +77,8 @@ describe('colour deconvolution from its model', () => {
     expect(hed[2][0]).to.be.closeTo(0.1, 2e-4);
   });
 
-  it('refuses images that are not RGB, saying how many channels it got', () => {
+  it('refuses images that are not RGB, saying how many channels it got, and tensors that are not 4-D, naming them', () => {
+    expect(() => rgbToHed({ data: new Float32Array(12), dims: [3, 2, 2] }, 0)).to.throw(GanvasError, 'images must be 4-D (N, C, H, W), got dims [3, 2, 2]');
     for (const c of [1, 4]) {
       expect(() => rgbToHed({ data: new Float32Array(c * 4), dims: [1, c, 2, 2] }, 0)).to.throw(GanvasError, `colour deconvolution needs RGB images, got ${c} channel(s)`);
     }
@@ -85,6 +86,13 @@ describe('colour deconvolution from its model', () => {
 });
 
 describe('oracle labels and thresholds', () => {
+  it('labels index STAIN_CLASSES: DAB, hematoxylin, background', () => {
+    const hed = [Float32Array.from([0.5, 0.5, 0.0]), new Float32Array(3), Float32Array.from([0.5, 0.0, 0.0])];
+    const named = Array.from(stainLabels(hed, { hematoxylin: 0.25, dab: 0.25 }), (l) => STAIN_CLASSES[l]);
+    expect(named).to.deep.equal(['dab', 'hematoxylin', 'background']);
+    expect(STAIN_CLASSES.length).to.equal(3);
+  });
+
   it('labels need the stain to exceed its threshold, not equal it', () => {
     // Values exact in float32, so "equal" is equal.
     const H = Float32Array.from([0.25, 0.25, 0.5, 0.0]);
