@@ -122,8 +122,19 @@ describe('FeatureExtractor', function () {
       expectClose(o2.data, [0, 0.299 + 0.587 + 0.114], 'RGB → gray, two samples');
     });
 
-    it('refuses images with 2 or 4 channels and a manifest without preprocess', async () => {
+    it('2×2 images, two samples: each sample\'s planes hold H·W values (RGB → RGB, RGB → gray)', async () => {
+      // Sample b, channel k, pixel p holds 100·b + 10·k + p.
+      const data = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => 100 * Math.floor(i / 12) + 10 * Math.floor((i % 12) / 4) + (i % 4));
+      const rgb = await withPreprocess({ size: [2, 2], channels: 3, range: [0, 1] });
+      expectClose(rgb.preprocess({ data, dims: [2, 3, 2, 2] }, [0, 1]).data, Array.from(data), 'RGB → RGB');
+      const gray = await withPreprocess({ size: [2, 2], channels: 1, range: [0, 1] });
+      const luma = (b: number, p: number) => 0.299 * (100 * b + p) + 0.587 * (100 * b + 10 + p) + 0.114 * (100 * b + 20 + p);
+      expectClose(gray.preprocess({ data, dims: [2, 3, 2, 2] }, [0, 1]).data, [0, 1, 2, 3, 0, 1, 2, 3].map((p, i) => luma(i < 4 ? 0 : 1, p)), 'RGB → gray');
+    });
+
+    it('refuses images with 2 or 4 channels, tensors that are not 4-D (naming them) and a manifest without preprocess', async () => {
       const fx = await withPreprocess({ size: [2, 2], channels: 1, range: [0, 1] });
+      expect(() => fx.preprocess({ data: new Float32Array(4), dims: [1, 2, 2] }, [0, 1])).to.throw(GanvasError, 'images must be 4-D (N, C, H, W), got dims [1, 2, 2]');
       for (const c of [2, 4]) {
         expect(() => fx.preprocess({ data: new Float32Array(c * 4), dims: [1, c, 2, 2] }, [0, 1]), `${c} channels`)
           .to.throw(GanvasError, `images must have 1 or 3 channels, got ${c}`);
@@ -166,8 +177,13 @@ describe('FeatureExtractor', function () {
       // Not a demo: the models folder itself, a folder nested deeper in it, a sibling folder whose name starts
       // like it, a folder above it.
       const root = demoModelDir('.');
-      for (const dir of [root, path.join(root, 'recipes', 'x'), `${path.resolve(root)}-other`, path.dirname(path.resolve(root))]) {
+      for (const dir of [root, path.join(root, 'recipes', 'x'), `${path.resolve(root)}-other`, path.dirname(path.resolve(root)), path.join(root, '..', 'x..')]) {
         await rejects(FeatureExtractor.open(variant({}, dir), undefined, rt));
+      }
+      // A folder directly inside it is one, whatever its name ("..x" and "x.." are names, not the parent).
+      for (const name of ['..x', 'x..', 'fmnist-testnet']) {
+        const fx = await FeatureExtractor.open(variant({}, path.join(root, name)), undefined, rt);
+        expect(fx.layer.aliases, name).to.include('layer2');
       }
       // A demo directory whose manifest has no "layer2".
       const noLayer2 = variant({ layers: { layer1: testnet.manifest.layers!.layer1, layer3: testnet.manifest.layers!.layer3 } });
