@@ -17,7 +17,7 @@ const TESTS = [
   ['src/masks.ts', ['paint', 'masks', 'masksParts']],
   ['src/dataset.ts', ['paint']],
   ['src/stain.ts', ['stain', 'paint', 'stainParts']],
-  ['src/faithfulness.ts', ['faithfulness']],
+  ['src/faithfulness.ts', ['faithfulness', 'faithfulnessParts']],
   ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
   ['src/features.ts', ['tileability', 'visualize', 'features']],
   ['src/generator.ts', ['visualize', 'runtime', 'paint']],
