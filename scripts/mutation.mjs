@@ -14,7 +14,7 @@ const TESTS = [
   ['src/tileability.ts', ['tileability']],
   ['src/library.ts', ['paint']],
   ['src/paint.ts', ['paint', 'faithfulness']],
-  ['src/masks.ts', ['paint', 'masks', 'masksParts']],
+  ['src/masks.ts', ['paint', 'masks', 'masksParts', 'masksParts2']],
   ['src/dataset.ts', ['paint']],
   ['src/stain.ts', ['stain', 'paint', 'stainParts']],
   ['src/faithfulness.ts', ['faithfulness', 'faithfulnessParts']],

@@ -88,9 +88,15 @@ export function randomLabels(seed: Seed, height: number, width: number, classes:
         for (let u = 0; u <= 1; u += 0.05) {
           const py = y + (ny - y) * u;
           const px = x + (nx - x) * u;
+          // Stryker disable next-line EqualityOperator: row ⌈py + r⌉ has its centre at ⌈py + r⌉ + ½ > py + r, never in the disc
           for (let yy = Math.floor(py - r); yy <= Math.ceil(py + r); yy++) {
+            // Stryker disable next-line EqualityOperator: column ⌈px + r⌉ likewise
             for (let xx = Math.floor(px - r); xx <= Math.ceil(px + r); xx++) {
-              if (yy >= 0 && yy < height && xx >= 0 && xx < width && (yy + 0.5 - py) ** 2 + (xx + 0.5 - px) ** 2 <= r * r) data[yy * width + xx] = k;
+              // Stryker disable next-line ConditionalExpression,EqualityOperator,LogicalOperator: a row above or below the map indexes before 0 or past the end (writes dropped)
+              const rowIn = yy >= 0 && yy < height;
+              // Stryker disable next-line EqualityOperator: < r² differs only for a pixel centre exactly on a random circle
+              const inDisc = (yy + 0.5 - py) ** 2 + (xx + 0.5 - px) ** 2 <= r * r;
+              if (rowIn && xx >= 0 && xx < width && inDisc) data[yy * width + xx] = k;
             }
           }
         }
