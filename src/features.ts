@@ -17,9 +17,12 @@ import { RunOptions } from './generator';
 export function defaultFeatureLayer(bundle: ModelBundle): string {
   const aliases = Object.keys(bundle.manifest.layers ?? {});
   if (aliases.length === 1) return aliases[0];
+  // Stryker disable next-line StringLiteral: demoModelDir('') is the same folder (path.join drops the empty part)
   const demoRoot = path.resolve(demoModelDir('.'));
   const rel = path.relative(demoRoot, path.resolve(bundle.dir));
-  const isDemo = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes(path.sep);
+  // A folder directly inside models/: one path part, not the folder itself, not its parent (before: any name
+  // starting with ".." was refused, also a demo folder named "..x"; every longer upward path has a separator).
+  const isDemo = rel !== '' && rel !== '..' && !path.isAbsolute(rel) && !rel.includes(path.sep);
   if (isDemo && aliases.includes('layer2')) return 'layer2';
   throw new GanvasError(
     'BAD_INPUT',
@@ -89,14 +92,20 @@ export class FeatureExtractor {
     const sx = nearestIndex(W, w);
     // Gray → RGB repeats the channel; RGB → gray takes luma (ITU-R 601), as PIL's convert('L') does.
     const luma = c === 3 && C !== 3;
+    // The loops' `<=` bounds only write a pixel past the end (dropped) or one the next pass writes again (the next
+    // sample's, channel's or row's first), so they are equivalent.
+    // Stryker disable next-line EqualityOperator: see above
     for (let b = 0; b < n; b++) {
+      // Stryker disable next-line EqualityOperator: see above
       for (let k = 0; k < C; k++) {
         const mean = p.mean?.[k] ?? p.mean?.[0] ?? 0;
         const std = p.std?.[k] ?? p.std?.[0] ?? 1;
         // The source plane for output channel k (the first of three for luma).
         const plane = (b * c + (c === C ? k : 0)) * h * w;
+        // Stryker disable next-line EqualityOperator: see above
         for (let y = 0; y < H; y++) {
           const row = plane + sy[y] * w;
+          // Stryker disable next-line EqualityOperator: see above
           for (let x = 0; x < W; x++) {
             const at = row + sx[x];
             const v = luma
