@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { FloatTensor, GanvasError, LossExpr, gradientModel, loss, randn } from 'ganvas';
 import { GraphBuilder } from '../builder';
 import { JsLoss, expectGradients, rt } from './check';
+import { rejectsGanvas } from '../util';
 
 after(() => rt.release());
 
@@ -49,15 +50,7 @@ async function check(spec: LossExpr, js: JsLoss, feeds: Record<string, FloatTens
 }
 
 async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).to.be.instanceOf(GanvasError);
-    expect((e as GanvasError).code).to.equal('BAD_INPUT');
-    expect((e as Error).message).to.match(pattern);
-    return;
-  }
-  expect.fail(`expected a GanvasError matching ${pattern}`);
+  expect((await rejectsGanvas(p, 'BAD_INPUT')).message).to.match(pattern);
 }
 
 describe('autodiff: loss expressions by value and finite differences', () => {

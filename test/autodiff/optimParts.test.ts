@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { Adam, AdamOptions, GanvasError, GradientDescent, Variable, identityParam, sigmoidParam } from 'ganvas';
+import { throwsGanvas } from '../util';
 
 interface TorchAdam {
   theta0: number[];
@@ -34,15 +35,7 @@ function expectClose(ours: number[][], ref: number[][], tol: number): void {
 }
 
 function rejects(f: () => unknown, pattern: RegExp): void {
-  try {
-    f();
-  } catch (e) {
-    expect(e).to.be.instanceOf(GanvasError);
-    expect((e as GanvasError).code).to.equal('BAD_INPUT');
-    expect((e as Error).message).to.match(pattern);
-    return;
-  }
-  expect.fail(`expected a GanvasError matching ${pattern}`);
+  expect(throwsGanvas(f, 'BAD_INPUT').message).to.match(pattern);
 }
 
 describe('autodiff: optimizer parts against independent computations', function () {
