@@ -26,7 +26,8 @@ const TESTS = [
   ['src/errors.ts', ['manifest', 'runtime']],
   ['src/io.ts', ['runtime', 'tileability']],
   ['src/memo.ts', ['runtime', 'visualize']],
-  ['src/onnx/mincut.ts', ['mincut', 'split']],
+  ['src/onnx/mincut.ts', ['mincut', 'mincutParts', 'split']],
+  ['src/interrupt.ts', ['interrupt', 'interruptParts']],
   ['src/onnx/', ['split', 'mincut', 'runtime', 'manifest']],
   ['src/runtime/', ['runtime', 'visualize', 'paint']],
   // The op rules: finite differences per op (rules), refused attribute combinations, the documented choice among
