@@ -11,6 +11,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { GanvasError, describeError } from './errors';
+import { ownValue } from './validate';
 
 const EXPLAIN: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a directory',
@@ -28,7 +29,8 @@ const EXPLAIN: Record<string, string> = {
 export function pathError(action: string, p: string, e: unknown): GanvasError {
   if (e instanceof GanvasError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
-  const why = (code && EXPLAIN[code]) ?? describeError(e);
+  // ownValue: an error code spelt like an Object.prototype member ("constructor") printed a function's source.
+  const why = (code && ownValue(EXPLAIN, code)) || describeError(e);
   return new GanvasError('BAD_PATH', `cannot ${action} ${p}: ${why}${code ? ` (${code})` : ''}; choose a writable directory`, { cause: e });
 }
 
