@@ -30,6 +30,8 @@ const TESTS = [
   ['src/onnx/mincut.ts', ['mincut', 'mincutParts', 'split']],
   ['src/interrupt.ts', ['interrupt', 'interruptParts']],
   ['src/onnx/', ['split', 'mincut', 'runtime', 'manifest']],
+  ['src/onnx/layers.ts', ['layersParts', 'layerBrowser', 'manifest']],
+  ['src/onnx/tensorProto.ts', ['layersParts', 'stitching/stitch']],
   ['src/runtime/', ['runtime', 'visualize', 'paint']],
   ['src/runtime/tensor.ts', ['tensorParts', 'runtime', 'display']],
   ['src/runtime/npy.ts', ['npyParts', 'runtime']],
