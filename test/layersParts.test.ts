@@ -23,7 +23,7 @@ function model(): OnnxModel {
   g.constant('k', [1, 1, 2, 2], [1, 2, 3, 4]);
   g.node('Add', [cf, g.node('ReduceSum', ['k'], 'ks', { keepdims: 0 })], 'out');
   g.output('out', ['N', 3, 2, 8]);
-  return g.build('hand.onnx').withAliases({ first: 'a', relu: 'b', 'relu.again': 'b', wide: 'c', gone: 'nothing_makes_this', vec: 'flat', w: 'w0', kk: 'k' });
+  return g.build('hand.onnx').withAliases({ first: 'a', relu: 'b', 'relu.again': 'b', wide: 'c', gone: 'nothing_makes_this', vec: 'flat', w: 'w0', kk: 'k', cf: 'stale' });
 }
 
 async function refusal(p: Promise<unknown>): Promise<GanvasError> {
@@ -92,6 +92,13 @@ describe('onnx layers: listing and lookup on a hand-made graph', function () {
     // "relu" is contained in "relux", so it is suggested first.
     expect(unknown.message).to.match(/^hand\.onnx has no layer "relux"\. Layers that exist nearby: "relu", /);
     expect(unknown.message).to.not.include('"relux",');
+    // Stale aliases are never suggested for another name either.
+    expect((await refusal(resolveLayer(m, 'gonex'))).message).to.not.include('"gone"');
+    // An alias that shadows a tensor name but points nowhere: "cf" is not offered back as a fix for "cf".
+    const shadow = await refusal(resolveLayer(m, 'cf'));
+    expect(shadow.message).to.match(/^alias "cf" of hand\.onnx points at tensor "stale", which no node produces/);
+    expect(shadow.message).to.not.include('"cf",');
+    expect(shadow.message).to.not.include('"cf".');
     const proto = await refusal(resolveLayer(m, 'constructor'));
     expect(proto.message).to.match(/^hand\.onnx has no layer "constructor"\./);
     // At most six suggestions.
@@ -125,7 +132,10 @@ describe('onnx tensorProto: float32 initializers', () => {
     expect(() => floatTensorProto('w', { data: new Float32Array(3), dims: [2, 2] })).to.throw(GanvasError, 'tensor "w" has 3 values for dims [2, 2]');
     const F = onnx.TensorProto.DataType.FLOAT;
     expect(() => readFloatTensor({ name: 'r', dims: [2], dataType: F, rawData: new Uint8Array(4) })).to.throw(GanvasError, 'tensor "r" has 4 bytes for 2 floats');
-    expect(() => readFloatTensor({ name: 'f', dims: [2], dataType: F, floatData: [1] })).to.throw(GanvasError, 'tensor "f" has 1 floats for dims [2]');
+    expect(() => readFloatTensor({ name: 'f', dims: [2, 3], dataType: F, floatData: [1] })).to.throw(GanvasError, 'tensor "f" has 1 floats for dims [2, 3]');
+    // A plain object without dims is a scalar.
+    expect(Array.from(readFloatTensor({ name: 's', dataType: F, floatData: [5] }).data)).to.deep.equal([5]);
+    expect(readFloatTensor({ name: 's', dataType: F, floatData: [5] }).dims).to.deep.equal([]);
     expect(() => readFloatTensor({ name: 'i', dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [1] })).to.throw(GanvasError, 'tensor "i" is not float32 (ONNX data type 7)');
     expect(() => readFloatTensor({ name: 'e', dims: [2], dataType: F })).to.throw(GanvasError, 'tensor "e" has 0 floats for dims [2]');
   });

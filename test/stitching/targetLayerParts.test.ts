@@ -18,14 +18,16 @@ async function writeModel(name: string, g: GraphBuilder, manifest: Omit<Manifest
 }
 
 /** z → 3×3 (b3) → 6×6 (b6) → 12×12 (b12.a, then b12.b) → 24×24 (b24) → img 24×24. */
-function generatorGraph(outputLast = false): GraphBuilder {
+function generatorGraph(outputLast = false, skip6 = false): GraphBuilder {
   const g = new GraphBuilder();
   g.input('z', ['N', 36]);
   const x3 = g.node('Reshape', ['z', g.initInt64('s3', [-1, 4, 3, 3])], 'x3');
   const up = (x: string, out: string) => g.node('Resize', [x, '', g.init(`sc_${out}`, [4], [1, 1, 2, 2])], out, { mode: 'nearest' });
   const c3 = g.conv(x3, 4, 4, 'c3');
-  const c6 = g.conv(up(c3, 'u6'), 4, 4, 'c6');
-  const c12a = g.conv(up(c6, 'u12'), 4, 4, 'c12a');
+  // skip6: 3×3 straight to 12×12 (one Resize by 4), so no generator layer is 6×6.
+  const c6 = skip6 ? c3 : g.conv(up(c3, 'u6'), 4, 4, 'c6');
+  const u12 = skip6 ? g.node('Resize', [c6, '', g.init('sc_u12', [4], [1, 1, 4, 4])], 'u12', { mode: 'nearest' }) : up(c6, 'u12');
+  const c12a = g.conv(u12, 4, 4, 'c12a');
   const c12b = g.conv(c12a, 4, 4, 'c12b');
   if (outputLast) {
     // The output is the only 24×24 tensor: img = up(c12b summed over channels).
@@ -103,7 +105,11 @@ describe('stitching: the target-layer rule on hand-worked models (paper 003 §4.
     expect([t4.layer, t4.downsamplings, t4.upsamplings]).to.deep.equal(['b3', 4, 3]);
     expect(t4.explanation).to.match(/ — the rule asks for a 1\.50×1\.50 layer, which gen24 does not have; 3×3 is the nearest size$/);
     // The sweep is taken around the size used: 3 → 6 → 12.
-    expect((await targetLayers(cls, 'layer4', gen, [0, 1, 2])).map((t) => t.layer)).to.deep.equal(['b3', 'b6', 'b12.a']);
+    const sweep4 = await targetLayers(cls, 'layer4', gen, [0, 1, 2]);
+    expect(sweep4.map((t) => t.layer)).to.deep.equal(['b3', 'b6', 'b12.a']);
+    // Only the distance-0 entry says the rule's size is missing; the others give their distance.
+    expect(sweep4[1].explanation).to.match(/b6 is the first 6×6 layer of gen24, 2 up-sampling\(s\) from its 24×24 output \(samplings distance \+1 from the paper's rule\)$/);
+    expect(sweep4[1].explanation).to.not.match(/does not have/);
   });
 
   it('a 10×10 LayerX (log2(48/10) = 2.26 down-samplings) asks for 5×5 and gets 6×6, the nearest size in log scale', async () => {
@@ -112,6 +118,25 @@ describe('stitching: the target-layer rule on hand-worked models (paper 003 §4.
     expect(t.downsamplings).to.be.closeTo(Math.log2(4.8), 1e-12);
     expect(t.explanation).to.match(/^odd of cls48 is 10×10, 2\.26 down-sampling\(s\) from its 48×48 input; b6 is the first 6×6 layer/);
     expect(t.explanation).to.match(/the rule asks for a 5\.00×5\.00 layer|the rule asks for a 5×5 layer/);
+  });
+
+  it('a tie in log distance goes to the layer earlier in the graph: 6×6 asked, 3×3 and 12×12 equally near', async () => {
+    const gap = await writeModel('gen24-gap', generatorGraph(false, true), { ...GEN, layers: { b3: 'c3', 'b12.a': 'c12a', b24: 'u24' } });
+    const t = await targetLayer(cls, 'layer2', gap);
+    expect([t.layer, t.upsamplings]).to.deep.equal(['b3', 3]);
+    expect(t.explanation).to.match(/the rule asks for a 6×6 layer, which gen24-gap does not have; 3×3 is the nearest size$/);
+  });
+
+  it('refuses a generator whose image output is not 4-D', async () => {
+    const g = new GraphBuilder();
+    g.input('z', ['N', 36]);
+    g.node('Tanh', [g.node('Flatten', [g.conv(g.node('Reshape', ['z', g.initInt64('s', [-1, 4, 3, 3])], 'x3'), 4, 4, 'c3')], 'flat', { axis: 1 })], 'img');
+    g.output('img', ['N', 36]);
+    const flatOut = await writeModel('gen-vec', g, { ...GEN, layers: { b3: 'c3' } });
+    const e = await targetLayer(cls, 'layer1', flatOut).then(() => null, (err: unknown) => err);
+    expect(e).to.be.instanceOf(GanvasError);
+    expect((e as GanvasError).code).to.equal('BAD_MANIFEST');
+    expect((e as Error).message).to.equal("gen-vec's image output is not N×C×H×W");
   });
 
   it('without named layers, every 4-D hidden tensor but the output is a candidate (first of each size in graph order)', async () => {
