@@ -33,6 +33,7 @@ export class GanvasError extends Error {
    * dozens of tslab/vm/zeromq frames and the cause's whole stack. `error.stack` still has everything.
    */
   [inspect.custom](): string {
+    // Stryker disable next-line StringLiteral: a missing stack and a stack without frames both show no frames
     const frames = (this.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
     const shown = frames.slice(0, SHOWN_FRAMES);
     const more = frames.length - shown.length;
@@ -51,7 +52,9 @@ const SHOWN_FRAMES = 3;
 export function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
+  // Stryker disable next-line ArrayDeclaration: JavaScript arrays grow on write; every entry read was written first
   let prev = new Array<number>(t.length + 1);
+  // Stryker disable next-line ArrayDeclaration: as above
   let cur = new Array<number>(t.length + 1);
   for (let j = 0; j <= t.length; j++) prev[j] = j;
   for (let i = 1; i <= s.length; i++) {

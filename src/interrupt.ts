@@ -67,7 +67,9 @@ export function operationSignal(signal?: AbortSignal): AbortSignal {
   if (any) return any([signal, k]);
   const c = new AbortController();
   const stop = (s: AbortSignal) => () => c.abort(s.reason);
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: an AbortSignal dispatches 'abort' at most once, so `once` changes nothing
   signal.addEventListener('abort', stop(signal), { once: true });
+  // Stryker disable next-line ObjectLiteral,BooleanLiteral: as above
   k.addEventListener('abort', stop(k), { once: true });
   return c.signal;
 }

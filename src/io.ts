@@ -11,6 +11,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { GanvasError, describeError } from './errors';
+import { ownValue } from './validate';
 
 const EXPLAIN: Record<string, string> = {
   ENOTDIR: 'a part of the path is a file, not a directory',
@@ -28,7 +29,8 @@ const EXPLAIN: Record<string, string> = {
 export function pathError(action: string, p: string, e: unknown): GanvasError {
   if (e instanceof GanvasError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
-  const why = (code && EXPLAIN[code]) ?? describeError(e);
+  // ownValue: an error code spelt like an Object.prototype member ("constructor") printed a function's source.
+  const why = (code && ownValue(EXPLAIN, code)) || describeError(e);
   return new GanvasError('BAD_PATH', `cannot ${action} ${p}: ${why}${code ? ` (${code})` : ''}; choose a writable directory`, { cause: e });
 }
 
@@ -47,6 +49,7 @@ export async function ensureDir(dir: string): Promise<void> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw pathError('create directory', dir, e);
       missing.push(p);
       const up = path.dirname(p);
+      // Stryker disable next-line ConditionalExpression,StringLiteral: only reached if the root directory itself does not exist
       if (up === p) throw pathError('create directory', dir, e);
       p = up;
       continue;
@@ -73,6 +76,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
   }
   const dir = path.dirname(file);
   await ensureDir(dir);
+  // Stryker disable next-line ArrowFunction: undefined is as falsy as false
   if (await fs.stat(file).then((s) => s.isDirectory(), () => false)) {
     throw new GanvasError('BAD_PATH', `cannot write ${file}: it is a directory (EISDIR); give a file name`);
   }
@@ -81,6 +85,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
     await fs.writeFile(tmp, data);
     await fs.rename(tmp, file);
   } catch (e) {
+    // Stryker disable next-line ObjectLiteral,BooleanLiteral: without force a missing file rejects, and the rejection is caught just after
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw pathError('write', file, e);
   }
@@ -88,6 +93,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
 
 /** True when `pid` names a running process (EPERM: it runs, under another user). */
 export function processAlive(pid: number): boolean {
+  // Stryker disable next-line ConditionalExpression: a shortcut; signal 0 to this process succeeds too
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -112,6 +118,7 @@ export async function removeOrphanTemps(dir: string): Promise<number> {
   for (const n of names) {
     const t = /^\..+\.(\d+)\.[0-9a-f]+\.tmp$/.exec(n);
     if (t && !processAlive(Number(t[1]))) {
+      // Stryker disable next-line ObjectLiteral,BooleanLiteral: without force a missing file rejects, and the rejection is caught just after
       await fs.rm(path.join(dir, n), { force: true }).catch(() => undefined);
       removed++;
     }

@@ -12,6 +12,7 @@ export function show(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return 'a function';
+  // Stryker disable next-line ConditionalExpression: JSON.stringify(undefined) is undefined, and String(undefined) is 'undefined' too
   if (value === undefined) return 'undefined';
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${(value as unknown as { length?: number }).length ?? value.byteLength}`;
   try {
@@ -45,6 +46,7 @@ export function finiteNumber(value: unknown, what: string, code: GanvasErrorCode
 
 /** A value range [low, high] of finite numbers with low < high. */
 export function valueRange(value: unknown, what: string, code: GanvasErrorCode = 'BAD_INPUT'): [number, number] {
+  // Stryker disable next-line ConditionalExpression: typeof x === 'number' → true is equivalent (Number.isFinite refuses non-numbers)
   if (!Array.isArray(value) || value.length !== 2 || !value.every((x) => typeof x === 'number' && Number.isFinite(x)) || !(value[0] < value[1])) {
     throw new GanvasError(code, `${what} must be [low, high] with finite low < high (e.g. [-1, 1]), got ${show(value)}`);
   }

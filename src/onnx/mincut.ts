@@ -39,8 +39,10 @@ export class FlowNetwork {
     this.checkVertex(t);
     if (s === t) throw new RangeError(`source and sink must differ, both are ${s}`);
     let flow = 0;
+    // Stryker disable next-line ArrayDeclaration: a JavaScript array grows on write; only entries of vertices reached are read
     const prevEdge = new Array<number>(this.size);
     for (;;) {
+      // Stryker disable next-line UnaryOperator: prevEdge is read only along the path just found, where every entry was written
       prevEdge.fill(-1);
       const queue = [s];
       const seen = new Uint8Array(this.size);

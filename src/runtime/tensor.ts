@@ -77,6 +77,7 @@ export function pixelVector(t: FloatTensor, n: number, y: number, x: number): Fl
   const { c, h, w } = nchw(t);
   const out = new Float32Array(c);
   const base = n * c * h * w + y * w + x;
+  // Stryker disable next-line EqualityOperator: k = c only writes past the typed array's end (dropped)
   for (let k = 0; k < c; k++) out[k] = t.data[base + k * h * w];
   return out;
 }
@@ -98,6 +99,7 @@ export function nearestIndex(outSize: number, inSize: number): Int32Array {
   if (!Number.isInteger(inSize) || inSize < 1) {
     throw new GanvasError('BAD_INPUT', `cannot resize an axis of size ${inSize}: a mask, label map or image needs at least 1×1 pixels`);
   }
+  // Stryker disable next-line ArithmeticOperator: ⌊i·in/out⌋ ≤ in − 1 for every i < out, so the clamp never binds
   return Int32Array.from({ length: outSize }, (_, i) => Math.min(inSize - 1, Math.floor((i * inSize) / outSize)));
 }
 
@@ -105,8 +107,10 @@ export function nearestIndex(outSize: number, inSize: number): Int32Array {
 export function resizeNearest2d<A extends Uint8Array | Int16Array>(src: A, height: number, width: number, out: A, outH: number, outW: number): A {
   const sy = nearestIndex(outH, height);
   const sx = nearestIndex(outW, width);
+  // Stryker disable next-line EqualityOperator: y = outH only writes past the end (dropped)
   for (let y = 0; y < outH; y++) {
     const row = sy[y] * width;
+    // Stryker disable next-line EqualityOperator: x = outW writes the next row's first pixel, which that row writes again, or past the end
     for (let x = 0; x < outW; x++) out[y * outW + x] = src[row + sx[x]];
   }
   return out;
@@ -117,6 +121,7 @@ export function mapRange(t: FloatTensor, from: [number, number], to: [number, nu
   if (!(from[1] > from[0]) || !(to[1] > to[0])) throw new GanvasError('BAD_INPUT', `ranges must be [low, high] with low < high, got ${JSON.stringify(from)} → ${JSON.stringify(to)}`);
   const k = (to[1] - to[0]) / (from[1] - from[0]);
   const data = new Float32Array(t.data.length);
+  // Stryker disable next-line EqualityOperator: i = length only writes past the typed array's end (dropped)
   for (let i = 0; i < data.length; i++) data[i] = to[0] + (t.data[i] - from[0]) * k;
   return displayable({ data, dims: [...t.dims] });
 }

@@ -53,8 +53,8 @@ function nameOf(l: LayerInfo): string {
 /**
  * The layers at each samplings distance that exists (in the paper's order −2…+2 by default): each entry is the
  * first layer at that size. The distance-0 entry is the paper's rule; when the generator has no layer of exactly
- * that size (a classifier layer coarser than the generator's first layer), the nearest size is used and the
- * explanation says so.
+ * that size (a classifier layer coarser than the generator's first layer), the nearest size in log scale is used
+ * (a tie goes to the size whose first layer comes earlier in the graph) and the explanation says so.
  */
 export async function targetLayers(
   classifier: ModelBundle,
@@ -71,6 +71,7 @@ export async function targetLayers(
   const cands = await candidates(generator);
   // First layer (graph order) of each size.
   const bySize = new Map<number, LayerInfo>();
+  // Stryker disable next-line MethodExpression,ArithmeticOperator: layers() already lists in graph order; the sort states the rule
   for (const l of [...cands].sort((a, b) => a.index - b.index)) if (!bySize.has(l.height)) bySize.set(l.height, l);
   const sizes = [...bySize.keys()];
   if (sizes.length === 0) throw new GanvasError('NO_SUCH_LAYER', `${generator.manifest.name} has no 4-D hidden layer to stitch into`);
@@ -89,6 +90,7 @@ export async function targetLayers(
     if (d === 0 && base !== want0) {
       why += ` — the rule asks for a ${fmt(want0)}×${fmt(want0)} layer, which ${generator.manifest.name} does not have; ${l.height}×${l.width} is the nearest size`;
     } else if (d !== 0) {
+      // Stryker disable next-line EqualityOperator: d is never 0 in this branch
       why += ` (samplings distance ${d > 0 ? '+' : ''}${d} from the paper's rule)`;
     }
     out.push({ layer: nameOf(l), info: l, distance: d, downsamplings: k, upsamplings: up, explanation: why });
