@@ -9,6 +9,7 @@ import { promises as fs, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { GanvasError, readNpy, writeNpy } from 'ganvas';
+import { handNpy } from './util';
 
 const PY = '/usr/bin/python3';
 
@@ -38,16 +39,6 @@ function refusedNpy(buf: Uint8Array, pattern: RegExp): void {
   throw new Error(`expected readNpy to refuse: ${pattern}`);
 }
 
-/** A version-1 .npy made by hand from a header dict text and data bytes. */
-function handNpy(dict: string, data: Buffer = Buffer.alloc(0), major = 1): Buffer {
-  const header = Buffer.from(`${dict}\n`, 'latin1');
-  const pre = Buffer.alloc(major === 1 ? 10 : 12);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]).copy(pre);
-  pre[6] = major;
-  if (major === 1) pre.writeUInt16LE(header.length, 8);
-  else pre.writeUInt32LE(header.length, 8);
-  return Buffer.concat([pre, header, data]);
-}
 
 describe('.npy against numpy', function () {
   this.timeout(60000);

@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { inspect } from 'util';
 import { GanvasError, concatBatch, describeTensor, ensureDir, finiteVector, nchw, readNpy, tensor, writeFileAtomic, zeros } from 'ganvas';
+import { handNpy } from './util';
 
 const dist = path.dirname(require.resolve('ganvas'));
 const internal = <T>(file: string): T => require(path.join(dist, file)) as T;
@@ -30,18 +31,6 @@ async function rejected(p: Promise<unknown>): Promise<Error> {
   return e as Error;
 }
 
-function handNpy(dict: string, data: Buffer, major = 1, padTo = 0): Buffer {
-  let text = dict;
-  const pre = major === 1 ? 10 : 12;
-  while ((pre + text.length + 1) % 4 !== padTo) text += ' ';
-  const header = Buffer.from(`${text}\n`, 'latin1');
-  const head = Buffer.alloc(pre);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]).copy(head);
-  head[6] = major;
-  if (major === 1) head.writeUInt16LE(header.length, 8);
-  else head.writeUInt32LE(header.length, 8);
-  return Buffer.concat([head, header, data]);
-}
 
 describe('shared helpers: edge cases (issue 19)', function () {
   this.timeout(60000);
