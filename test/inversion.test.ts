@@ -9,7 +9,6 @@ import { execFileSync } from 'child_process';
 import {
   FeatureExtractor,
   FloatTensor,
-  ImageParameterization,
   Runtime,
   demoModelDir,
   fftImage,
@@ -29,23 +28,9 @@ import {
 } from 'ganvas';
 import { tinyClassifier } from './models';
 import { rejectsGanvas, throwsGanvas } from './util';
+import { identityParam, randomTensor } from './inversionHelpers';
 
 const rt = new Runtime({ threads: 1 });
-
-/** θ is the image itself: lets the transforms be tested alone. */
-const identityParam: ImageParameterization = {
-  name: 'identity',
-  thetaDims: (c, h, w) => [c, h, w],
-  init: (seed, c, h, w) => gaussian(seed, c * h * w),
-  emit: (e, theta) => e.op('Identity', [theta]),
-};
-
-function randomTensor(seed: string, dims: number[], scale = 1): FloatTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = gaussian(seed, n);
-  for (let i = 0; i < n; i++) data[i] *= scale;
-  return { data, dims };
-}
 
 /** Central finite differences of f at `indices` of x (step h). */
 async function finiteDifferences(f: (x: Float32Array) => Promise<number>, x: Float32Array, indices: number[], h: number): Promise<number[]> {

@@ -9,7 +9,6 @@ import {
   COLOR_CORRELATION_SVD_SQRT,
   FeatureExtractor,
   FloatTensor,
-  ImageParameterization,
   Runtime,
   activationL1,
   colorCorrelationNormalized,
@@ -31,23 +30,9 @@ import {
 } from 'ganvas';
 import { tinyClassifier } from './models';
 import { rejectsGanvas, throwsGanvas } from './util';
+import { identityParam, randomTensor } from './inversionHelpers';
 
 const rt = new Runtime({ threads: 1 });
-
-/** θ is the image itself: lets the transforms be tested alone. */
-const identityParam: ImageParameterization = {
-  name: 'identity',
-  thetaDims: (c, h, w) => [c, h, w],
-  init: (seed, c, h, w) => gaussian(seed, c * h * w),
-  emit: (e, theta) => e.op('Identity', [theta]),
-};
-
-function randomTensor(seed: string, dims: number[], scale = 1): FloatTensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  const data = gaussian(seed, n);
-  for (let i = 0; i < n; i++) data[i] *= scale;
-  return { data, dims };
-}
 
 describe('inversion: parts by hand (issue 19)', function () {
   this.timeout(120000);
