@@ -93,6 +93,15 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
           `; closest names: ${closestNames(w, all).map((c) => `"${c}"`).join(', ')}`,
       );
     }
+    // Issue 19: a constant (a Constant node, or computed from weights alone) was refused as "of unknown type" (the
+    // probe lists no constants), which did not say what was wrong.
+    if (index0.isConstant(w)) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `"${w}" is a constant of ${model.source} (computed from its weights alone); gradients are taken w.r.t. graph ` +
+          `inputs and tensors computed from them. Make the weights it comes from inputs, or differentiate w.r.t. an input instead.`,
+      );
+    }
   }
 
   // Every name in the model, so the names we add never collide with the model's.
@@ -104,12 +113,14 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     if (type !== 'float32') {
       throw new GanvasError(
         'BAD_INPUT',
+        // Stryker disable next-line StringLiteral: unreachable: the probe lists every input and every tensor that is not a constant, and constants are refused above
         `"${w}" is ${type ?? 'of unknown type'}; gradients are taken w.r.t. float32 tensors (a tensor such as an index ` +
           `or a mask has no gradient)`,
       );
     }
   }
   const dimsOf0 = (name: string): Dim[] | undefined => base.tensors.get(name)?.dims;
+  // Stryker disable next-line StringLiteral: a prefix that only shapes the loss nodes' names; the taken set keeps them unique
   const le = new Emitter('ganvas_loss/', opset, taken);
   const built = buildLoss(opts.loss, dimsOf0, le);
 
@@ -118,6 +129,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     node: [...(g0.node ?? []), ...le.nodes],
     input: [...(g0.input ?? []), ...built.feeds.map((f) => makeValueInfo(f.name, 'float32', f.dims))],
     initializer: [...(g0.initializer ?? []), ...le.initializers],
+    // Stryker disable next-line ArrayDeclaration: probe() makes every tensor that is not a constant an output anyway
     output: [onnx.ValueInfoProto.create({ name: built.name })],
   });
   const aug = new OnnxModel(onnx.ModelProto.create({ ...model.proto, graph: augGraph }), `${model.source} with loss`);
@@ -129,6 +141,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   const varying = new Set<string>(opts.wrt);
   for (const node of index.nodes) {
     if (!nodeReads(node).some((r) => varying.has(r))) continue;
+    // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     for (const o of node.output ?? []) if (o && isFloat(o)) varying.add(o);
   }
 
@@ -138,6 +151,7 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   for (const i of needed) {
     const node = index.nodes[i];
     if (!nodeReads(node).some((r) => varying.has(r))) continue;
+    // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     for (const o of node.output ?? []) {
       const t = tensors.get(o)?.type;
       if (o && (t === 'float64' || t === 'float16')) {
@@ -162,21 +176,28 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
   const constNames = new Set<string>();
   for (const i of needed) {
     const node = index.nodes[i];
+    // Stryker disable next-line ConditionalExpression,ArrayDeclaration: without the skip, constants read by nodes off the path are evaluated too: more work, the same values for the rules; protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     if (!(node.output ?? []).some((o) => varying.has(o))) continue;
+    // Stryker disable next-line StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     const rule = getGradient(node.opType ?? '');
+    // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     (node.input ?? []).forEach((name, k) => {
       if (!name || !index.isConstant(name)) return;
+      // Stryker disable next-line ConditionalExpression: decoding every weight a rule reads (not only those it needs the values of) gives the dims initDims gives
       if (rule?.constInputs?.includes(k) || !index.initializers.has(name)) constNames.add(name);
     });
   }
   const consts = await evaluateConstants(aug, index, [...constNames]);
+  // Stryker disable next-line ArrayDeclaration,StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const initDims = new Map((augGraph.initializer ?? []).map((t) => [t.name ?? '', (t.dims ?? []).map(Number)]));
 
+  // Stryker disable next-line StringLiteral: a prefix that only shapes the backward nodes' names; the taken set keeps them unique
   const e = new Emitter('ganvas_grad/', opset, taken);
   const grads = new Map<string, string[]>();
   const total = (name: string): string | undefined => {
     const parts = grads.get(name);
-    if (!parts || parts.length === 0) return undefined;
+    // A list, once set, always holds a part.
+    if (!parts) return undefined;
     const s = e.sum(parts);
     grads.set(name, [s]);
     return s;
@@ -190,17 +211,22 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
     if (c) return c.dims;
     const d = initDims.get(name);
     if (d) return d;
+    // Stryker disable next-line StringLiteral: unreachable: rules ask for dims of their node's tensors, and every non-constant tensor is probed, every constant a varying node reads is evaluated, every weight is in initDims
     throw new GanvasError('RUNTIME', `no shape known for tensor "${name}" of ${model.source}`);
   };
 
   for (let k = needed.length - 1; k >= 0; k--) {
     const node = index.nodes[needed[k]];
+    // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     const outs = node.output ?? [];
     const dy = outs.map((o) => (o ? total(o) : undefined));
     if (dy.every((d) => d === undefined)) continue;
+    // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     const ins = node.input ?? [];
-    const need = ins.map((n) => n !== '' && varying.has(n) && isFloat(n));
+    // varying holds float32 tensors only (the variables were checked above; outputs join only when float32), never ''.
+    const need = ins.map((n) => varying.has(n));
     if (!need.some((b) => b)) continue;
+    // Stryker disable next-line StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     const op = node.opType ?? '';
     const rule = node.domain && node.domain !== 'ai.onnx' ? undefined : getGradient(op);
     if (!rule) {
@@ -241,31 +267,35 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
 
   // Backward nodes that some output needs: a rule may have read past a node it emitted (Pow's gradient multiplies
   // by the small tensor under an Expand rather than by the Expand's output), and such dead nodes are dropped here.
+  // Stryker disable next-line StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const live = new Set<string>([lossOut, ...gradOuts.map((g) => g.name ?? '')]);
   const backward: NodeProto[] = [];
   for (let i = e.nodes.length - 1; i >= 0; i--) {
     const n = e.nodes[i];
+    // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     if (!(n.output ?? []).some((o) => live.has(o))) continue;
     backward.push(n);
     for (const r of nodeReads(n)) live.add(r);
   }
   backward.reverse();
 
-  // Forward nodes: everything the loss needs plus whatever the backward nodes read.
-  const made = new Set<string>();
-  for (const n of backward) for (const o of n.output ?? []) made.add(o);
-  const fwdReads = new Set<string>([built.name]);
-  for (const n of backward) for (const r of nodeReads(n)) if (!made.has(r)) fwdReads.add(r);
+  // Forward nodes: whatever the backward nodes read (the loss's Identity reads the loss), with what those need. The
+  // names the backward nodes make have no producer in the forward graph, so the closure passes over them.
+  const fwdReads = new Set<string>();
+  for (const n of backward) for (const r of nodeReads(n)) fwdReads.add(r);
   const fwd = index.closure(fwdReads);
   const allNodes: NodeProto[] = [...fwd.map((i) => index.nodes[i]), ...backward];
   const reads = new Set<string>();
   for (const n of allNodes) for (const r of nodeReads(n)) reads.add(r);
   for (const w of opts.wrt) reads.add(w);
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const inputs = (augGraph.input ?? []).filter((v) => {
+    // Stryker disable next-line StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     const n = v.name ?? '';
     return reads.has(n) && !initNames.has(n);
   });
   const describeInput = (v: onnx.IValueInfoProto): onnx.IValueInfoProto => {
+    // Stryker disable next-line StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     const t = tensors.get(v.name ?? '');
     return t ? makeValueInfo(t.name, t.type, t.dims) : v;
   };
@@ -281,15 +311,18 @@ async function build(model: OnnxModel, opts: GradientOptions): Promise<OnnxModel
         `whose meaning changed in opset 16; re-export the model with opset_version=16`,
     );
   }
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const opsetImport = (model.proto.opsetImport ?? []).map((o) =>
     !o.domain || o.domain === 'ai.onnx' ? onnx.OperatorSetIdProto.create({ domain: o.domain, version: minOpset }) : o,
   );
   // Opset 16 needs IR version 8: raise it with the opset.
   const irVersion = Math.max(Number(model.proto.irVersion ?? 7), minOpset >= 16 ? 8 : 7);
   const graph = onnx.GraphProto.create({
+    // Stryker disable next-line StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     name: `${g0.name ?? 'graph'}_gradient`,
     node: allNodes,
     input: inputs.map(describeInput),
+    // Stryker disable next-line ArrayDeclaration,StringLiteral: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
     initializer: [...(augGraph.initializer ?? []), ...e.initializers].filter((t) => reads.has(t.name ?? '')),
     output: [makeValueInfo(lossOut, 'float32', []), ...gradOuts],
   });
@@ -314,7 +347,9 @@ function makeContext(
   consts: Map<string, ConstValue>,
   isConstant: (name: string) => boolean,
 ): GradContext {
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const x = node.input ?? [];
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const y = node.output ?? [];
   const ctx: GradContext = {
     node,
@@ -324,13 +359,20 @@ function makeContext(
     e,
     dyOrZeros: (i) => dy[i] ?? e.zerosLike(y[i]),
     needs: (i) => need[i] === true,
-    isConstant: (i) => x[i] !== undefined && x[i] !== '' && isConstant(x[i]),
+    isConstant: (i) => Boolean(x[i]) && isConstant(x[i]),
     dims: dimsOf,
     staticDims: (name, what = 'this rule') => {
       const d = dimsOf(name);
-      const bad = d.findIndex((v, i) => i > 0 && typeof v !== 'number');
-      if (bad >= 0) {
-        unsupported(node, `${what} needs the size of axis ${bad} of "${name}" (dims ${formatDims(d)}); pass inputShapes with concrete sizes`);
+      // The batch axis (0) may stay symbolic. The probe has made every other input axis concrete (or refused, asking
+      // for inputShapes), so a symbolic axis here is one whose size follows the batch (issue 19: this said "pass
+      // inputShapes", which cannot help).
+      const bad = d.slice(1).findIndex((v) => typeof v !== 'number') + 1;
+      if (bad > 0) {
+        unsupported(
+          node,
+          `${what} needs the size of axis ${bad} of "${name}", which changes with the batch size (dims ${formatDims(d)}); ` +
+            `export the model with a fixed batch size, or so that only axis 0 follows the batch`,
+        );
       }
       return d.map((v) => (typeof v === 'number' ? v : -1));
     },
@@ -342,12 +384,14 @@ function makeContext(
     },
     attrInts: (name, dflt) => {
       const a = readAttr(node, name);
+      // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
       return a ? (a.ints ?? []).map(Number) : dflt;
     },
     attrFloat: (name, dflt) => {
       const a = readAttr(node, name);
       if (!a) return dflt;
       // Hand-written graphs sometimes store a float attribute such as alpha = 1 as an INT.
+      // Stryker disable next-line LogicalOperator: protobufjs defaults i and f to 0, so neither fallback runs
       return a.type === onnx.AttributeProto.AttributeType.INT ? Number(a.i ?? dflt) : Number(a.f ?? dflt);
     },
     attrString: (name, dflt) => {
@@ -375,6 +419,7 @@ export async function lossAndGradients(session: ModelSession, feeds: Feeds): Pro
   const used: Feeds = {};
   for (const spec of session.inputs) {
     const f = feeds[spec.name];
+    // Stryker disable next-line ConditionalExpression: a feed left out and one set to undefined are refused alike ("missing input") by the session
     if (f) used[spec.name] = f;
   }
   const wrt = wrtOfModel(session.model);
@@ -388,6 +433,7 @@ export async function lossAndGradients(session: ModelSession, feeds: Feeds): Pro
 
 /** The variables a gradient model records, in output order; a clear error for any other model. */
 function wrtOfModel(model: OnnxModel): string[] {
+  // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [] and strings to '', so the fallback never runs
   const entry = (model.proto.metadataProps ?? []).find((p) => p.key === WRT_KEY);
   const wrt: unknown = entry?.value ? JSON.parse(entry.value) : undefined;
   if (!Array.isArray(wrt) || wrt.length !== model.outputNames().length - 1) {
