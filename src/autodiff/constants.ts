@@ -51,15 +51,43 @@ export function decodeTensor(t: TensorProto): ConstValue {
         case D.INT64: data[i] = Number(view.getBigInt64(i * 8, true)); break;
         case D.BOOL: data[i] = view.getUint8(i); break;
         default:
-          throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
+          throw unreadable(t, type);
       }
     }
-  } else if (type === D.FLOAT) data = (t.floatData ?? []).map(Number);
-  else if (type === D.DOUBLE) data = (t.doubleData ?? []).map(Number);
-  else if (type === D.INT32 || type === D.BOOL) data = (t.int32Data ?? []).map(Number);
-  else if (type === D.INT64) data = (t.int64Data ?? []).map(longToNumber);
-  else throw new GanvasError('UNSUPPORTED', `constant "${t.name}" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
+  } else data = typedValues(t, type);
   return { dims, data: data.map((x) => Math.max(-(2 ** 53), Math.min(2 ** 53, x))) };
+}
+
+/**
+ * A type onnxruntime lets through no input a rule reads as a constant (issue 19: reached only by calling the decoder
+ * directly); the message names the type (it gave the number alone).
+ */
+function unreadable(t: TensorProto, type: number): GanvasError {
+  return new GanvasError(
+    'UNSUPPORTED',
+    `constant "${t.name}" has ONNX data type ${D[type] ?? 'unknown'} (${type}); expected float, double, int32, int64 or bool`,
+  );
+}
+
+/** Values stored in a TensorProto's typed fields (protobufjs defaults each repeated field to []). */
+function typedValues(t: TensorProto, type: number): number[] {
+  switch (type) {
+    case D.FLOAT:
+      // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback never runs
+      return (t.floatData ?? []).map(Number);
+    case D.DOUBLE:
+      // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback never runs
+      return (t.doubleData ?? []).map(Number);
+    case D.INT32:
+    case D.BOOL:
+      // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback never runs
+      return (t.int32Data ?? []).map(Number);
+    case D.INT64:
+      // Stryker disable next-line ArrayDeclaration: protobufjs defaults repeated fields to [], so the fallback never runs
+      return (t.int64Data ?? []).map(longToNumber);
+    default:
+      throw unreadable(t, type);
+  }
 }
 
 /** Evaluates constant tensors (which depend on no graph input) of `model`. */
@@ -68,10 +96,11 @@ export async function evaluateConstants(model: OnnxModel, index: GraphIndex, nam
   // Stryker disable next-line StringLiteral: initializers always have a name (protobufjs defaults it to '')
   const inits = new Map((model.graph.initializer ?? []).map((t) => [t.name ?? '', t]));
   const pending: string[] = [];
-  for (const n of names) {
+  // Each name once (a name given twice would be a second output of the same tensor).
+  for (const n of new Set(names)) {
     const init = inits.get(n);
     if (init && !index.producer.has(n)) out.set(n, decodeTensor(init));
-    else if (!pending.includes(n)) pending.push(n);
+    else pending.push(n);
   }
   if (pending.length === 0) return out;
   const nodes = index.closure(pending);
