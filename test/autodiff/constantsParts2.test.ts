@@ -45,15 +45,18 @@ describe('autodiff constants: what a loaded model never holds', () => {
       const e = throwsGanvas(() => constants.decodeTensor(t), 'UNSUPPORTED');
       expect(e.message).to.equal(`constant "u8" has ONNX data type ${type}; expected float, double, int32, int64 or bool`);
     }
-    // The types it reads, typed fields, for comparison: int64 and int32 (and bool) fields, values as numbers.
+    // The types it reads, in typed fields, for comparison: each from its own field, values as numbers.
+    expect(constants.decodeTensor(onnx.TensorProto.create({ name: 'd', dataType: D.DOUBLE, dims: [2], doubleData: [-0.5, 2.25] }))).to.deep.equal({ dims: [2], data: [-0.5, 2.25] });
+    expect(constants.decodeTensor(onnx.TensorProto.create({ name: 'f', dataType: D.FLOAT, dims: [1, 2], floatData: [1.5, -3] }))).to.deep.equal({ dims: [1, 2], data: [1.5, -3] });
+    expect(constants.decodeTensor(onnx.TensorProto.create({ name: 'n', dataType: D.INT32, dims: [2], int32Data: [7, -8] })).data).to.deep.equal([7, -8]);
     expect(constants.decodeTensor(onnx.TensorProto.create({ name: 'i', dataType: D.INT64, dims: [2], int64Data: [3, -4] })).data).to.deep.equal([3, -4]);
     expect(constants.decodeTensor(onnx.TensorProto.create({ name: 'b', dataType: D.BOOL, dims: [2], int32Data: [1, 0] })).data).to.deep.equal([1, 0]);
   });
 
   it('names onnxruntime cannot evaluate: a RUNTIME error naming them and the model', async () => {
     const m = model();
-    const e = await rejectsGanvas(constants.evaluateConstants(m, new GraphIndex(m), ['nowhere']), 'RUNTIME');
-    expect(e.message).to.match(/^could not evaluate constants nowhere of constants model: /);
+    const e = await rejectsGanvas(constants.evaluateConstants(m, new GraphIndex(m), ['nowhere', 'nor_here']), 'RUNTIME');
+    expect(e.message).to.match(/^could not evaluate constants nowhere, nor_here of constants model: /);
     // onnxruntime's own error is kept as the cause, and its text follows the colon.
     const cause = (e as Error & { cause?: unknown }).cause;
     expect(cause).to.be.instanceOf(Error);
