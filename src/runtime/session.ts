@@ -100,8 +100,9 @@ export class ModelSession {
       }
     }
     const t0 = process.hrtime.bigint();
+    let got: Record<string, ort.Tensor>;
     try {
-      return (await this.ortSession.run(ortFeeds, fetches)) as Record<string, ort.Tensor>;
+      got = (await this.ortSession.run(ortFeeds, fetches)) as Record<string, ort.Tensor>;
     } catch (e) {
       throw new GanvasError('RUNTIME', `onnxruntime failed to run ${this.model.source}: ${describeError(e)}`, {
         cause: e,
@@ -110,6 +111,31 @@ export class ModelSession {
       this.stats.runs++;
       this.stats.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
     }
+    return this.labelled(got, fetches);
+  }
+
+  /**
+   * The results under the names asked for. onnxruntime-node 1.23 (ours) labels a strict subset of the outputs wrongly:
+   * it returns the fetched outputs in the model's output order but names them after the model's first outputs —
+   * fetching only `c` of outputs [a, b, c] gave `{ a: <c's values> }` (microsoft/onnxruntime#26865, fixed upstream
+   * in #26939). A generator whose image is not its first output then drew from the wrong tensor. Results already
+   * under the names asked for (a fixed onnxruntime, all outputs, a prefix of them) are passed through.
+   */
+  private labelled(got: Record<string, ort.Tensor>, fetches: readonly string[]): Record<string, ort.Tensor> {
+    const asked = new Set(fetches);
+    const keys = Object.keys(got);
+    if (keys.length === asked.size && keys.every((k) => asked.has(k))) return got;
+    const inOrder = this.outputNames.filter((n) => asked.has(n));
+    const misnamed = this.outputNames.slice(0, inOrder.length);
+    if (keys.length !== inOrder.length || !misnamed.every((n) => n in got)) {
+      throw new GanvasError(
+        'RUNTIME',
+        `onnxruntime returned outputs ${keys.join(', ')} of ${this.model.source} when asked for ${fetches.join(', ')}`,
+      );
+    }
+    const out: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < inOrder.length; i++) out[inOrder[i]] = got[misnamed[i]];
+    return out;
   }
 
   /**
