@@ -65,9 +65,13 @@ export async function rawToPng(data: Uint8Array, width: number, height: number, 
   return img.png().toBuffer();
 }
 
-/** The nearest-neighbour upscaling that shows an h×w image at about 128 px: 4 for 32×32, 2 for 64×64, 1 from 128. */
+/**
+ * The nearest-neighbour upscaling that shows an h×w image at about 128 px: 4 for 32×32, 2 for 64×64, 1 from 128;
+ * at most 64, the largest scale `rawToPng` takes (a 1×1 image, e.g. a pooled feature map, was asked for 128 and
+ * refused — found by issue 19's tests).
+ */
 export function readableScale(h: number, w: number): number {
-  return Math.max(1, Math.floor(128 / Math.max(h, w, 1)));
+  return Math.min(64, Math.max(1, Math.floor(128 / Math.max(h, w, 1))));
 }
 
 /**
