@@ -15,7 +15,7 @@ const TESTS = [
   ['src/library.ts', ['paint']],
   ['src/paint.ts', ['paint', 'faithfulness']],
   ['src/masks.ts', ['paint', 'masks', 'masksParts', 'masksParts2']],
-  ['src/dataset.ts', ['paint']],
+  ['src/dataset.ts', ['datasetParts', 'paint']],
   ['src/stain.ts', ['stain', 'paint', 'stainParts']],
   ['src/faithfulness.ts', ['faithfulness', 'faithfulnessParts']],
   ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],

@@ -91,6 +91,12 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   if (opts.keepShare !== undefined && !(typeof opts.keepShare === 'number' && opts.keepShare >= 0 && opts.keepShare <= 1)) {
     throw new GanvasError('BAD_INPUT', `keepShare is a probability in [0, 1], got ${show(opts.keepShare)}`);
   }
+  // Checked before anything is read or written (the folders were made before this check).
+  const from = opts.from ?? 0;
+  const to = opts.to ?? opts.count;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opts.count || from > to) {
+    throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${opts.count}), got ${from}…${to}`);
+  }
   library.checkFits(cut);
   const names = opts.classes ?? library.entries.map((e) => e.name);
   if (names.length === 0) throw new GanvasError('BAD_INPUT', 'the dataset needs at least one class vector in the library');
@@ -121,7 +127,15 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
         `${opts.dir} holds a dataset of ${existing.count} pairs (${existing.entries.length} written); resume it with count ${existing.count}, or choose another directory for ${opts.count} pairs`,
       );
     }
-    const stale = existing.entries.find((e, i) => e?.id !== i || e.sampleSeed !== datasetSampleSeed(seed, i));
+    // A part (from…to) lists pairs from…: entry k is pair from + k (this compared with k, so a part could not resume).
+    const first = existing.entries[0]?.id;
+    if (existing.entries.length > 0 && first !== from && Number.isInteger(first)) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `${opts.dir} holds the pairs from ${first} on (a part of a dataset); resume it with from ${first}, or choose another directory`,
+      );
+    }
+    const stale = existing.entries.find((e, k) => e?.id !== from + k || e.sampleSeed !== datasetSampleSeed(seed, from + k));
     if (stale) {
       throw new GanvasError('BAD_INPUT', `${opts.dir} holds pairs made with other per-sample seeds (an older ganvas); choose another directory to start a new dataset`);
     }
@@ -133,11 +147,6 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   const { height: h, width: w } = cut.layer;
   const flush = opts.flushEvery ?? 16;
   let pending = 0;
-  const from = opts.from ?? 0;
-  const to = opts.to ?? opts.count;
-  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opts.count || from > to) {
-    throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${opts.count}), got ${from}…${to}`);
-  }
   const signal = operationSignal(opts.signal);
   for (let i = from + index.entries.length; i < to; i++) {
     try {
