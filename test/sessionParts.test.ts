@@ -518,6 +518,33 @@ describe('runtime/session.ts: Runtime options and sessions', () => {
     await rt.release();
   });
 
+  it('CUDA asked for without its provider library: the install is explained before onnxruntime is tried', async function () {
+    // onnxruntime-node lists CUDA (bundled: false) even when its install script was skipped (.npmrc): what counts is
+    // whether the provider library lies beside the binding.
+    const bin = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin');
+    const files = (await fs.readdir(bin, { recursive: true })).map(String);
+    if (files.some((f) => f.includes('onnxruntime_providers_cuda'))) this.skip();
+    expect(ort.listSupportedBackends().map((b) => b.name)).to.include('cuda');
+    const real = ort.InferenceSession.create;
+    let tried = 0;
+    ort.InferenceSession.create = (async (...a: Parameters<typeof real>) => {
+      tried++;
+      return real(...a);
+    }) as typeof real;
+    try {
+      for (const eps of [['cuda'], ['cuda', 'cpu'], ['cpu', 'cuda']] as Array<Array<'cpu' | 'cuda'>>) {
+        const e = await rejectsGanvas(new Runtime({ executionProviders: eps }).session(model()), 'PROVIDER');
+        expect(e.message).to.match(/^the CUDA execution provider is not available in this onnxruntime-node install \(available: cpu(, [a-z]+)*\)\. /);
+        expect(e.message).to.not.match(/available: [^)]*cuda/);
+        expect(e.message).to.include('(onnxruntime-node-install=skip)');
+        expect(e.message).to.include("Use executionProviders: ['cpu'], or reinstall onnxruntime-node with ONNXRUNTIME_NODE_INSTALL=cuda12");
+      }
+      expect(tried).to.equal(0);
+    } finally {
+      ort.InferenceSession.create = real;
+    }
+  });
+
   it('caches one session per model bytes; release() empties the cache and frees the sessions', async () => {
     const rt = new Runtime({ threads: 1 });
     const a = await rt.session(model());

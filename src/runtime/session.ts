@@ -10,6 +10,28 @@ import { OnnxModel } from '../onnx/model';
 import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
 import { FloatTensor, concatBatch, numel, sliceBatch } from './tensor';
 import { firstRunInSandbox } from '../onnx/sandbox';
+import { readdirSync } from 'fs';
+import * as path from 'path';
+
+/**
+ * The execution providers this onnxruntime-node install can start. `listSupportedBackends()` names CUDA on every
+ * Linux x64 install, with `bundled: false`: its provider library is downloaded by the package's install script,
+ * which ganvas's .npmrc skips. Without that library the CUDA request failed inside onnxruntime ("Failed to load
+ * shared library") and the explanation below was never shown (found by issue 19's mutation run). So a provider that
+ * is not bundled counts only when its library (`…onnxruntime_providers_<name>…`) lies beside the binding.
+ */
+export function usableBackends(): string[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin'), { recursive: true }).map(String);
+  } catch {
+    // No bin folder to look in: only bundled providers count.
+  }
+  return ort
+    .listSupportedBackends()
+    .filter((b) => b.bundled || files.some((f) => path.basename(f).includes(`onnxruntime_providers_${b.name}`)))
+    .map((b) => b.name);
+}
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -367,7 +389,7 @@ export class Runtime {
     await firstRunInSandbox(model, undefined);
     const eps = this.options.executionProviders;
     if (eps.includes('cuda')) {
-      const backends = ort.listSupportedBackends().map((b) => b.name);
+      const backends = usableBackends();
       if (!backends.includes('cuda')) {
         throw new GanvasError(
           'PROVIDER',
