@@ -377,3 +377,90 @@ describe('runtime/image.ts: images in', () => {
     expect((await rejectsGanvas(decodeImage(file, 'mask', (img) => img), 'BAD_IMAGE')).message).to.include(`cannot read mask ${file}: `);
   });
 });
+
+describe('runtime/image.ts: edges (issue 19 survivors)', () => {
+  /** Centre of the text pixels (channel 0 < 200: thin glyph stems are antialiased to about 130) inside a box. */
+  function darkCentre(p: { data: Buffer; width: number; channels: number }, x0: number, x1: number, y0: number, y1: number): { x: number; y: number; n: number } {
+    let n = 0;
+    let sx = 0;
+    let sy = 0;
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        if (p.data[(y * p.width + x) * p.channels] < 200) {
+          n++;
+          sx += x;
+          sy += y;
+        }
+      }
+    }
+    return { x: sx / n, y: sy / n, n };
+  }
+  const white = (n: number, h: number, w: number): FloatTensor => ({ data: new Float32Array(n * 3 * h * w).fill(1), dims: [n, 3, h, w] });
+
+  it('a tensor that is not 4-D is named "image tensor"; a row without a label as row ""', async () => {
+    const three = t([0, 0, 0, 0], [1, 2, 2]);
+    expect(throwsGanvas(() => toPixels(three, 0), 'NOT_4D').message).to.equal('image tensor must be 4-D (N, C, H, W), got dims [1, 2, 2]');
+    expect((await rejectsGanvas(toPng(three), 'NOT_4D')).message).to.equal('image tensor must be 4-D (N, C, H, W), got dims [1, 2, 2]');
+    expect((await rejectsGanvas(contactSheet([{ images: three }]), 'NOT_4D')).message).to.equal('row "" must be 4-D (N, C, H, W), got dims [1, 2, 2]');
+  });
+
+  it('scales: NaN named as such; exactly 8192 × 8192 pixels is allowed', async function () {
+    this.timeout(60000);
+    expect((await rejectsGanvas(rawToPng(new Uint8Array(4), 2, 2, 1, NaN), 'BAD_INPUT')).message).to.include('got NaN for a 2×2 image');
+    const png = await rawToPng(new Uint8Array(128 * 128), 128, 128, 1, 64);
+    expect(await sharp(png, { limitInputPixels: false }).metadata()).to.include({ width: 8192, height: 8192 });
+    expect(MAX_IMAGE_PIXELS).to.equal(8192 * 8192);
+  });
+
+  it('a multiple of 8 samples fills whole rows (no empty row after them)', async () => {
+    const eight = t(new Array(8).fill(0.5), [8, 1, 1, 1]);
+    expect(await sharp(await toPng(eight, { scale: 2 })).metadata()).to.include({ width: 8 * 4 + 2, height: 4 + 2 });
+    const sixteen = t(new Array(16).fill(0.5), [16, 1, 1, 1]);
+    expect((await sharp(await toPng(sixteen, { scale: 2 })).metadata()).height).to.equal(2 * 4 + 2);
+  });
+
+  it('signatures: the 8-byte PNG signature alone passes, a JPEG needs all three bytes', async () => {
+    const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(await imageBytes(sig, 'image')).to.deep.equal(sig);
+    for (const b of [[0x00, 0xd8, 0xff], [0xff, 0x00, 0xff], [0xff, 0xd8, 0x00], [0x00, 0x00, 0xff]]) {
+      await rejectsGanvas(imageBytes(Buffer.from(b), 'image'), 'BAD_IMAGE');
+    }
+    expect(await imageBytes(Buffer.from([0xff, 0xd8, 0xff]), 'image')).to.have.length(3);
+    // The file limit is 256 MiB, by the literal figure.
+    expect(MAX_IMAGE_BYTES).to.equal(268435456);
+  });
+
+  it('fromImage: an unreadable image is named "image" with its cause; RGB read as gray is its luma, not its red', async () => {
+    const broken = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(30)]);
+    const e = await rejectsGanvas(fromImage(broken), 'BAD_IMAGE');
+    expect(e.message).to.match(/^cannot read image 38 bytes: /);
+    expect(e.cause).to.be.instanceOf(Error);
+    const red = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#ff0000' } }).png().toBuffer();
+    const g = await fromImage(red, { channels: 1 });
+    expect(g.dims).to.deep.equal([1, 1, 1, 1]);
+    // libvips' b-w is the luminance, sRGB-encoded: pure red's 0.2126 in linear light is 127/255 ≈ 0.498; the red
+    // channel alone would be 1.
+    expect(g.data[0]).to.be.within(0.4, 0.6);
+  });
+
+  it('sheet geometry: the largest image sets the cell, one labelled row gives all a label column', async () => {
+    const sheet = await contactSheet([{ images: white(1, 2, 2) }, { label: 'big', images: white(1, 4, 6) }], { scale: 1, gap: 1 });
+    // Cells 6 wide, 4 high; label column 120: width 120 + 1 × (6 + 1) + 1, height 2 × (4 + 1) + 1.
+    expect(await sharp(sheet).metadata()).to.include({ width: 128, height: 11 });
+  });
+
+  it('text positions: a column label is centred over its column, a row label beside its row’s middle', async () => {
+    const sheet = await pixels(await contactSheet([{ images: white(2, 2, 2) }], { scale: 16, columns: ['', 'I'], background: '#ffffff' }));
+    // Column 1 spans x = 2 + 34 … 2 + 34 + 32; its centre is 52. Header band: y < 14.
+    const col = darkCentre(sheet, 0, sheet.width, 0, 14);
+    expect(col.n).to.be.greaterThan(3);
+    expect(col.x).to.be.closeTo(52, 1.5);
+    const rows = await pixels(await contactSheet([{ images: white(1, 2, 2) }, { label: 'I', images: white(1, 2, 2) }], { scale: 16, labelWidth: 40 }));
+    // Row 1 starts at top = 2 + 34 = 36; its middle is 36 + 16 = 52; the text's baseline is 4 px below the middle.
+    const lab = darkCentre(rows, 0, 40, 0, rows.height);
+    expect(lab.n).to.be.greaterThan(3);
+    expect(lab.y).to.be.within(52 - 5, 52 + 2);
+    expect(lab.y).to.be.greaterThan(36); // inside row 1, not row 0
+    expect(lab.x).to.be.within(3, 10);
+  });
+});

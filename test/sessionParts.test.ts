@@ -86,10 +86,17 @@ describe('runtime/session.ts: outputs and types', () => {
     expect(s.stats.runs).to.equal(1);
     expect(s.stats.seconds).to.be.greaterThan(0);
     const before = s.stats.seconds;
+    // Seconds, not nanoseconds: at most the wall time around the call.
+    const t0 = process.hrtime.bigint();
+    await s.run({ x, shape: new ort.Tensor('int64', BigInt64Array.from([2n, 4n]), [2]) });
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    expect(s.stats.seconds - before).to.be.greaterThan(0);
+    expect(s.stats.seconds - before).to.be.at.most(wall);
+    expect(s.stats.runs).to.equal(2);
     const e = await rejectsGanvas(s.run({ x, shape: new ort.Tensor('int64', BigInt64Array.from([3n, 3n]), [2]) }), 'RUNTIME');
     expect(e.message).to.match(/^onnxruntime failed to run reshaper\.onnx: \S/);
     expect(e.cause).to.be.instanceOf(Error);
-    expect(s.stats.runs).to.equal(2);
+    expect(s.stats.runs).to.equal(3);
     expect(s.stats.seconds).to.be.greaterThan(before);
   });
 });
@@ -231,6 +238,14 @@ describe('runtime/session.ts: input checks', () => {
     );
     const n = await rejectsGanvas(s.run({ a: t([2, 3]), c: t([3, 5]), d: t([5, 2]) }), 'BAD_INPUT');
     expect(n.message).to.include('inputs "a" and "c" disagree on dimension "N" (2 vs 3)');
+    // Three inputs on one symbol: the message names the first that set it, not the latest that agreed.
+    const p3 = new GraphBuilder();
+    for (const n of ['p', 'q', 'r']) p3.input(n, ['N']);
+    p3.node('Sum', ['p', 'q', 'r'], 'y');
+    p3.output('y');
+    const s3 = await rt.session(p3.build());
+    const e3 = await rejectsGanvas(s3.run({ p: t([2]), q: t([2]), r: t([3]) }), 'BAD_INPUT');
+    expect(e3.message).to.include('inputs "p" and "r" disagree on dimension "N" (2 vs 3)');
     const d2 = await rejectsGanvas(s.run({ a: t([2, 3]), c: t([2, 5]), d: t([5, 3]) }), 'BAD_INPUT');
     expect(d2.message).to.equal('input "d" of three.onnx must have shape [K, 2], got [5, 3]');
   });
@@ -395,6 +410,10 @@ describe('runtime/session.ts: tensors in and out', () => {
     expect(other).to.not.equal(t);
     expect(other.dims).to.deep.equal([3, 2]);
     expect(toOrt({ data, dims: [6] }).dims).to.deep.equal([6]);
+    expect(toOrt({ data, dims: [6, 1] }).dims).to.deep.equal([6, 1]);
+    const twelve = new Float32Array(12);
+    expect(toOrt({ data: twelve, dims: [2, 3, 2] }).dims).to.deep.equal([2, 3, 2]);
+    expect(toOrt({ data: twelve, dims: [2, 2, 3] }).dims).to.deep.equal([2, 2, 3]);
     const raw = new ort.Tensor('int32', new Int32Array(2), [2]);
     expect(toOrt(raw)).to.equal(raw);
     const as = (d: unknown): FloatTensor => ({ data: d as Float32Array, dims: [2] });
@@ -512,6 +531,7 @@ describe('runtime/session.ts: Runtime options and sessions', () => {
       expect(c.message).to.equal(
         "onnxruntime could not start the CUDA execution provider: CUDA failure 100: no CUDA-capable device is detected. Use executionProviders: ['cpu'].",
       );
+      expect(c.cause).to.be.instanceOf(Error);
     } finally {
       ort.InferenceSession.create = real;
     }
