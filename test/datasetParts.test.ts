@@ -8,7 +8,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { Cut, DatasetIndex, Generator, MAX_DATASET_COUNT, Runtime, VectorLibrary, datasetSampleSeed, generateDataset } from 'ganvas';
+import { Cut, DatasetIndex, Generator, MAX_DATASET_COUNT, Painter, Runtime, VectorLibrary, datasetSampleSeed, generateDataset, randomLabels, toPng } from 'ganvas';
 import { tinyGenerator } from './models';
 import { rejectsGanvas } from './util';
 
@@ -230,5 +230,105 @@ describe('dataset.ts: pairs, index and resuming', () => {
     await bad({ classes: [] }, 'the dataset needs at least one class vector in the library', many);
     // None of these refusals wrote anything.
     expect(await fs.readdir(dir)).to.deep.equal([]);
+  });
+});
+
+describe('dataset.ts: settings that reach the pairs (issue 19 survivors)', () => {
+  const rt = new Runtime({ threads: 1 });
+  let cut: Cut;
+  let lib: VectorLibrary;
+  const dirs: string[] = [];
+  const tmp = async (): Promise<string> => {
+    const d = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-datasetParts2-'));
+    dirs.push(d);
+    return d;
+  };
+  before(async () => {
+    cut = await (await Generator.open(await tinyGenerator(), rt)).cut('b8.conv1');
+    lib = VectorLibrary.for(cut);
+    lib.add('a', RED, new Float32Array(4).fill(1));
+    lib.add('b', BLUE, new Float32Array(4).fill(-1));
+  });
+  after(async () => {
+    await rt.release();
+    for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+  });
+  const labelsOf = async (dir: string, i = 0): Promise<number[]> => {
+    const l = await raw(path.join(dir, `labels/00000${i}.png`));
+    return Array.from({ length: l.width * l.height }, (_, p) => l.data[p * l.channels]);
+  };
+
+  it('pair images are the painter’s output for the mask seed and the sample seed', async () => {
+    const dir = await tmp();
+    await generateDataset(cut, lib, { dir, count: 2, seed: 4, kind: 'voronoi' });
+    const palette = { [RED]: lib.get('a').vector, [BLUE]: lib.get('b').vector };
+    const painter = new Painter(cut, palette);
+    for (const i of [0, 1]) {
+      const painted = await painter.paintLabels(randomLabels(`4:${i}`, 8, 8, 2, { kind: 'voronoi' }), { seed: `dataset:4:${i}` });
+      const want = await toPng(painted.image, 0, { range: [-1, 1] });
+      expect((await fs.readFile(path.join(dir, `images/00000${i}.png`))).equals(want), `pair ${i}`).to.equal(true);
+      expect(await labelsOf(dir, i)).to.deep.equal(Array.from(painted.imageLabels.data, (v) => v + 1));
+    }
+  });
+
+  it('kind and keepShare reach the label maps: 1 keeps everything, 0 nothing; kinds differ', async () => {
+    const kept = await tmp();
+    await generateDataset(cut, lib, { dir: kept, count: 1, keepShare: 1 });
+    expect(new Set(await labelsOf(kept))).to.deep.equal(new Set([0]));
+    const none = await tmp();
+    await generateDataset(cut, lib, { dir: none, count: 1, keepShare: 0 });
+    expect((await labelsOf(none)).includes(0)).to.equal(false);
+    const maps: number[][] = [];
+    for (const kind of ['voronoi', 'blobs', 'strokes'] as const) {
+      const d = await tmp();
+      await generateDataset(cut, lib, { dir: d, count: 1, kind, keepShare: 0 });
+      maps.push(await labelsOf(d));
+    }
+    expect(maps[0]).to.not.deep.equal(maps[1]);
+    expect(maps[1]).to.not.deep.equal(maps[2]);
+  });
+
+  it('254 classes fit; every setting in the index is compared on resume; header-only and null entries', async () => {
+    const many = VectorLibrary.for(cut);
+    for (let i = 0; i < 254; i++) many.add(`c${i}`, `#${(i + 1).toString(16).padStart(6, '0')}`, new Float32Array(4));
+    const big = await generateDataset(cut, many, { dir: await tmp(), count: 1 });
+    expect(big.classes).to.have.length(254);
+    expect(big.classes[253]).to.deep.equal({ label: 254, name: 'c253', color: '#0000fe' });
+
+    const dir = await tmp();
+    await generateDataset(cut, lib, { dir, count: 5, from: 5, to: 5 });
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(['images', 'index.json', 'labels', 'masks']);
+    // A header-only index resumes (nothing to add).
+    expect((await generateDataset(cut, lib, { dir, count: 5, from: 5, to: 5 })).entries).to.deep.equal([]);
+    const file = path.join(dir, 'index.json');
+    const header = JSON.parse(await fs.readFile(file, 'utf8')) as DatasetIndex;
+    for (const [key, value] of [['model', 'other-gen'], ['layer', 'b4'], ['kind', 'blobs'], ['seed', 3]] as const) {
+      await fs.writeFile(file, JSON.stringify({ ...header, [key]: value }));
+      const e = await rejectsGanvas(generateDataset(cut, lib, { dir, count: 5, from: 5, to: 5 }), 'BAD_INPUT');
+      expect(e.message, key).to.include('holds a dataset made with other settings');
+    }
+    await fs.writeFile(file, JSON.stringify({ ...header, entries: [null] }));
+    const e = await rejectsGanvas(generateDataset(cut, lib, { dir, count: 5, from: 0, to: 5 }), 'BAD_INPUT');
+    expect(e.message).to.include('holds pairs made with other per-sample seeds');
+    // strokes is a valid kind: refused here for the settings, not as a kind.
+    await fs.writeFile(file, JSON.stringify(header));
+    const k = await rejectsGanvas(generateDataset(cut, lib, { dir, count: 5, from: 5, to: 5, kind: 'strokes' }), 'BAD_INPUT');
+    expect(k.message).to.include('other settings');
+    // Errors keep their cause.
+    await fs.writeFile(file, '{');
+    expect((await rejectsGanvas(generateDataset(cut, lib, { dir, count: 5, from: 5, to: 5 }))).cause).to.be.instanceOf(Error);
+    await fs.rm(file);
+    await fs.mkdir(file);
+    expect((await rejectsGanvas(generateDataset(cut, lib, { dir, count: 5, from: 5, to: 5 }))).cause).to.be.instanceOf(Error);
+  });
+
+  it('orphan temporaries of killed writers are removed from every folder of the dataset', async () => {
+    const dir = await tmp();
+    await generateDataset(cut, lib, { dir, count: 1 });
+    const dead = 2 ** 22 + 1;
+    const orphans = ['.', 'images', 'labels', 'masks'].map((sub) => path.join(dir, sub, `.x.png.${dead}.abcd.tmp`));
+    for (const o of orphans) await fs.writeFile(o, 'half');
+    await generateDataset(cut, lib, { dir, count: 1 });
+    for (const o of orphans) await fs.access(o).then(() => expect.fail(`${o} is still there`), () => undefined);
   });
 });

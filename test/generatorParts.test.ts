@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { FloatTensor, Generator, Runtime, gaussian, openModel, takeRows, takeSamples, uniform } from 'ganvas';
 import { GraphBuilder } from './builder';
+import { styledGenerator } from './models';
 import { rejectsGanvas, throwsGanvas } from './util';
 
 /**
@@ -240,5 +241,24 @@ describe('generator.ts: takeRows and takeSamples', () => {
   it('refuses an index outside the batch, with the valid range', () => {
     expect(throwsGanvas(() => takeRows(t, [0, 3]), 'BAD_INPUT').message).to.equal('sample index 3 is out of range 0..2');
     expect(throwsGanvas(() => takeRows(t, [-1]), 'BAD_INPUT').message).to.equal('sample index -1 is out of range 0..2');
+  });
+});
+
+describe('generator.ts: a cut whose tail reads tensors made before it (issue 19 survivors)', () => {
+  const rt = new Runtime({ threads: 1 });
+  after(() => rt.release());
+
+  it('crossing tensors (the style) travel in carry; render passes batch size and progress on', async () => {
+    const gen = await Generator.open(await styledGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const crossing = cut.split.tailInputs.filter((t) => t.role === 'crossing').map((t) => t.name);
+    expect(crossing.length).to.be.greaterThan(0);
+    const seeds = [1, 2, 3];
+    const { activations, carry } = await cut.sample(seeds);
+    for (const n of crossing) expect(carry[n], n).to.not.equal(undefined);
+    const seen: number[] = [];
+    const img = await cut.render(activations, carry, { batchSize: 2, onProgress: (d) => seen.push(d) });
+    expect(seen).to.deep.equal([2, 3]);
+    expect(Array.from(img.data)).to.deep.equal(Array.from((await gen.generate(seeds)).data));
   });
 });
