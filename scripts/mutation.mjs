@@ -15,12 +15,12 @@ const TESTS = [
   ['src/library.ts', ['paint']],
   ['src/paint.ts', ['paint', 'faithfulness']],
   ['src/masks.ts', ['paint', 'masks', 'masksParts', 'masksParts2']],
-  ['src/dataset.ts', ['paint']],
+  ['src/dataset.ts', ['datasetParts', 'paint']],
   ['src/stain.ts', ['stain', 'paint', 'stainParts']],
   ['src/faithfulness.ts', ['faithfulness', 'faithfulnessParts']],
   ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
   ['src/features.ts', ['tileability', 'visualize', 'features']],
-  ['src/generator.ts', ['visualize', 'runtime', 'paint']],
+  ['src/generator.ts', ['generatorParts', 'visualize', 'runtime', 'paint']],
   ['src/gridInversion.ts', ['gridInversion', 'gridInversionParts']],
   ['src/manifest.ts', ['manifest', 'demo-models']],
   ['src/errors.ts', ['validateParts', 'utilEdges', 'manifest', 'runtime']],
@@ -37,6 +37,8 @@ const TESTS = [
   ['src/runtime/npy.ts', ['npyParts', 'utilEdges', 'runtime']],
   ['src/runtime/describe.ts', ['tensorParts', 'utilEdges', 'display']],
   ['src/runtime/noise.ts', ['tensorParts', 'runtime']],
+  ['src/runtime/session.ts', ['sessionParts', 'runtime', 'display', 'visualize', 'paint']],
+  ['src/runtime/image.ts', ['imageParts', 'runtime', 'display', 'visualize', 'paint']],
   // The op rules: finite differences per op (rules), refused attribute combinations, the documented choice among
   // equal-valued convolution gradient forms (forms), the engine, and the PyTorch autograd fixtures (arch, fixtures). The optimizer tests never reach an op rule.
   ['src/autodiff/ops/', ['autodiff/rules', 'autodiff/refusals', 'autodiff/forms', 'autodiff/engine', 'autodiff/arch', 'autodiff/fixtures']],

@@ -91,6 +91,12 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   if (opts.keepShare !== undefined && !(typeof opts.keepShare === 'number' && opts.keepShare >= 0 && opts.keepShare <= 1)) {
     throw new GanvasError('BAD_INPUT', `keepShare is a probability in [0, 1], got ${show(opts.keepShare)}`);
   }
+  // Checked before anything is read or written (the folders were made before this check).
+  const from = opts.from ?? 0;
+  const to = opts.to ?? opts.count;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opts.count || from > to) {
+    throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${opts.count}), got ${from}…${to}`);
+  }
   library.checkFits(cut);
   const names = opts.classes ?? library.entries.map((e) => e.name);
   if (names.length === 0) throw new GanvasError('BAD_INPUT', 'the dataset needs at least one class vector in the library');
@@ -121,7 +127,17 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
         `${opts.dir} holds a dataset of ${existing.count} pairs (${existing.entries.length} written); resume it with count ${existing.count}, or choose another directory for ${opts.count} pairs`,
       );
     }
-    const stale = existing.entries.find((e, i) => e?.id !== i || e.sampleSeed !== datasetSampleSeed(seed, i));
+    // A part (from…to) lists pairs from…: entry k is pair from + k (this compared with k, so a part could not resume).
+    const first = existing.entries[0]?.id;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: with no entries `first` is undefined, which Number.isInteger refuses anyway
+    if (existing.entries.length > 0 && first !== from && Number.isInteger(first)) {
+      throw new GanvasError(
+        'BAD_INPUT',
+        `${opts.dir} holds the pairs from ${first} on (a part of a dataset); resume it with from ${first}, or choose another directory`,
+      );
+    }
+    // `some`, not `find`: a null entry (a hand-edited index) is the element found, and null is falsy.
+    const stale = existing.entries.some((e, k) => e?.id !== from + k || e.sampleSeed !== datasetSampleSeed(seed, from + k));
     if (stale) {
       throw new GanvasError('BAD_INPUT', `${opts.dir} holds pairs made with other per-sample seeds (an older ganvas); choose another directory to start a new dataset`);
     }
@@ -133,17 +149,13 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
   const { height: h, width: w } = cut.layer;
   const flush = opts.flushEvery ?? 16;
   let pending = 0;
-  const from = opts.from ?? 0;
-  const to = opts.to ?? opts.count;
-  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > opts.count || from > to) {
-    throw new GanvasError('BAD_INPUT', `from…to must be integers with 0 ≤ from ≤ to ≤ count (${opts.count}), got ${from}…${to}`);
-  }
   const signal = operationSignal(opts.signal);
   for (let i = from + index.entries.length; i < to; i++) {
     try {
       await checkpoint(signal);
     } catch (e) {
       // Every pair in entries is completely written (each file atomically): index them before stopping.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: with nothing pending the index on disk already has these entries; rewriting it changes no byte
       if (pending > 0) await writeFileAtomic(indexFile, JSON.stringify(index, null, 1));
       throw e;
     }
@@ -154,6 +166,7 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
     const [, , H, W] = painted.image.dims;
     const big = painted.imageLabels;
     const label = Buffer.alloc(H * W);
+    // Stryker disable next-line EqualityOperator: p = length writes past the Buffer's end, which is dropped
     for (let p = 0; p < big.data.length; p++) label[p] = big.data[p] + 1;
     const name = String(i).padStart(6, '0');
     const entry: DatasetEntry = { id: i, sampleSeed, maskSeed, image: `images/${name}.png`, label: `labels/${name}.png`, mask: `masks/${name}.png` };
@@ -161,6 +174,7 @@ export async function generateDataset(cut: Cut, library: VectorLibrary, opts: Da
     await writeFileAtomic(path.join(opts.dir, entry.label), await rawToPng(label, W, H, 1));
     await writeFileAtomic(path.join(opts.dir, entry.mask), await rgbToPng(labelsToRgb(big, painter.colors)));
     index.entries.push(entry);
+    // Stryker disable next-line ConditionalExpression,ArithmeticOperator: the index is written after the loop too; this only flushes the last pair one write earlier
     if (++pending >= flush || i === to - 1) {
       await writeFileAtomic(indexFile, JSON.stringify(index, null, 1));
       pending = 0;

@@ -45,6 +45,7 @@ export function toPixels(t: FloatTensor, n: number, range: [number, number] = [-
     for (let i = 0; i < h * w; i++) {
       const v = (t.data[base + ch * h * w + i] - lo) * k;
       if (v !== v) nan++;
+      // Stryker disable next-line EqualityOperator: at exactly 0 or 255 the clamp and Math.round give the same byte
       out[i * c + ch] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
     }
   }
@@ -58,6 +59,7 @@ export async function rawToPng(data: Uint8Array, width: number, height: number, 
     throw new GanvasError('BAD_INPUT', `scale must be an integer from 1 to 64 that keeps the image under ${MAX_IMAGE_PIXELS} pixels, got ${typeof scale === 'number' ? scale : JSON.stringify(scale)} for a ${width}×${height} image`);
   }
   let img = libvips()(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  // Stryker disable next-line ConditionalExpression: a resize to the same size leaves the pixels as they are (only slower)
   if (scale !== 1) img = img.resize(width * scale, height * scale, { kernel: 'nearest' });
   // One channel stays one channel (sharp otherwise writes 1-channel raw input as an RGB PNG): label maps are read
   // by segmentation loaders as single-channel class indices.
@@ -65,9 +67,13 @@ export async function rawToPng(data: Uint8Array, width: number, height: number, 
   return img.png().toBuffer();
 }
 
-/** The nearest-neighbour upscaling that shows an h×w image at about 128 px: 4 for 32×32, 2 for 64×64, 1 from 128. */
+/**
+ * The nearest-neighbour upscaling that shows an h×w image at about 128 px: 4 for 32×32, 2 for 64×64, 1 from 128;
+ * at most 64, the largest scale `rawToPng` takes (a 1×1 image, e.g. a pooled feature map, was asked for 128 and
+ * refused — found by issue 19's tests).
+ */
 export function readableScale(h: number, w: number): number {
-  return Math.max(1, Math.floor(128 / Math.max(h, w, 1)));
+  return Math.min(64, Math.max(1, Math.floor(128 / Math.max(h, w, 1))));
 }
 
 /**
@@ -185,7 +191,9 @@ export async function fromImage(input: string | Buffer | Uint8Array, opts: FromI
   const { width: w, height: h } = raw.info;
   const c = raw.info.channels;
   const data = new Float32Array(channels * h * w);
+  // Stryker disable next-line EqualityOperator: ch = channels writes past the typed array's end, which is dropped
   for (let ch = 0; ch < channels; ch++) {
+    // Stryker disable next-line EqualityOperator,ArithmeticOperator: i = h·w writes the next plane's first value, which that plane overwrites (or past the end); sharp returns the channels asked for, so c − 1 ≥ ch always and min(ch, c ± 1) = ch
     for (let i = 0; i < h * w; i++) data[ch * h * w + i] = lo + (raw.data[i * c + Math.min(ch, c - 1)] / 255) * (hi - lo);
   }
   return { data, dims: [1, channels, h, w] };
@@ -229,6 +237,7 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
   const headH = opts.columns?.length ? 14 : 0;
   const height = headH + rows.length * rowH + gap;
   const composites: sharp.OverlayOptions[] = [];
+  // Stryker disable next-line ArrayDeclaration: a stray string in the SVG's group outside any <text> draws nothing
   const texts: string[] = [];
   opts.columns?.forEach((c, i) => {
     if (i < cols) texts.push(`<text x="${labelW + gap + i * (cellW + gap) + cellW / 2}" y="${gap + 10}" font-size="11" text-anchor="middle">${escapeXml(c)}</text>`);
@@ -247,6 +256,7 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
       if (cap !== undefined) texts.push(`<text x="${left}" y="${top + cellH + 11}" font-size="10">${escapeXml(cap)}</text>`);
     }
   }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: an SVG without texts composited over the sheet changes no pixel
   if (texts.length > 0) {
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><g font-family="sans-serif" fill="#222">${texts.join('')}</g></svg>`;
     composites.push({ input: Buffer.from(svg), left: 0, top: 0 });

@@ -10,6 +10,28 @@ import { OnnxModel } from '../onnx/model';
 import { Dim, ElemType, formatDims, valueInfoType } from '../onnx/types';
 import { FloatTensor, concatBatch, numel, sliceBatch } from './tensor';
 import { firstRunInSandbox } from '../onnx/sandbox';
+import { readdirSync } from 'fs';
+import * as path from 'path';
+
+/**
+ * The execution providers this onnxruntime-node install can start. `listSupportedBackends()` names CUDA on every
+ * Linux x64 install, with `bundled: false`: its provider library is downloaded by the package's install script,
+ * which ganvas's .npmrc skips. Without that library the CUDA request failed inside onnxruntime ("Failed to load
+ * shared library") and the explanation below was never shown (found by issue 19's mutation run). So a provider that
+ * is not bundled counts only when its library (`…onnxruntime_providers_<name>…`) lies beside the binding.
+ */
+export function usableBackends(): string[] {
+  let files: string[] = [];
+  try {
+    files = readdirSync(path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin'), { recursive: true }).map(String);
+  } catch {
+    // No bin folder to look in: only bundled providers count.
+  }
+  return ort
+    .listSupportedBackends()
+    .filter((b) => b.bundled || files.some((f) => path.basename(f).includes(`onnxruntime_providers_${b.name}`)))
+    .map((b) => b.name);
+}
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -100,8 +122,9 @@ export class ModelSession {
       }
     }
     const t0 = process.hrtime.bigint();
+    let got: Record<string, ort.Tensor>;
     try {
-      return (await this.ortSession.run(ortFeeds, fetches)) as Record<string, ort.Tensor>;
+      got = (await this.ortSession.run(ortFeeds, fetches)) as Record<string, ort.Tensor>;
     } catch (e) {
       throw new GanvasError('RUNTIME', `onnxruntime failed to run ${this.model.source}: ${describeError(e)}`, {
         cause: e,
@@ -110,6 +133,31 @@ export class ModelSession {
       this.stats.runs++;
       this.stats.seconds += Number(process.hrtime.bigint() - t0) / 1e9;
     }
+    return this.labelled(got, fetches);
+  }
+
+  /**
+   * The results under the names asked for. onnxruntime-node 1.23 (ours) labels a strict subset of the outputs wrongly:
+   * it returns the fetched outputs in the model's output order but names them after the model's first outputs —
+   * fetching only `c` of outputs [a, b, c] gave `{ a: <c's values> }` (microsoft/onnxruntime#26865, fixed upstream
+   * in #26939). A generator whose image is not its first output then drew from the wrong tensor. Results already
+   * under the names asked for (a fixed onnxruntime, all outputs, a prefix of them) are passed through.
+   */
+  private labelled(got: Record<string, ort.Tensor>, fetches: readonly string[]): Record<string, ort.Tensor> {
+    const asked = new Set(fetches);
+    const keys = Object.keys(got);
+    if (keys.length === asked.size && keys.every((k) => asked.has(k))) return got;
+    const inOrder = this.outputNames.filter((n) => asked.has(n));
+    const misnamed = this.outputNames.slice(0, inOrder.length);
+    if (keys.length !== inOrder.length || !misnamed.every((n) => n in got)) {
+      throw new GanvasError(
+        'RUNTIME',
+        `onnxruntime returned outputs ${keys.join(', ')} of ${this.model.source} when asked for ${fetches.join(', ')}`,
+      );
+    }
+    const out: Record<string, ort.Tensor> = {};
+    for (let i = 0; i < inOrder.length; i++) out[inOrder[i]] = got[misnamed[i]];
+    return out;
   }
 
   /**
@@ -123,6 +171,7 @@ export class ModelSession {
     }
     const total = this.batchOf(feeds);
     const signal = operationSignal(opts.signal);
+    // Stryker disable next-line EqualityOperator: at total = batchSize the chunked path makes the same one call, with a copy
     if (total <= batchSize) {
       // One call, no slicing or copying: the common interactive case, where every microsecond shows.
       signal.throwIfAborted();
@@ -195,6 +244,7 @@ export class ModelSession {
       const dims = spec.dims;
       if (dims) {
         if (t.dims.length !== dims.length) throw this.badShape(spec.name, dims, t.dims);
+        // Stryker disable next-line EqualityOperator: ranks are equal here; i = length reads undefined, which only records an unused symbol
         for (let i = 0; i < dims.length; i++) {
           const d = dims[i];
           const got = t.dims[i];
@@ -229,6 +279,7 @@ export class ModelSession {
 }
 
 function isBatched(spec: InputSpec): boolean {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: a rank-0 input's dims[0] is undefined, not a string, either way
   return !!spec.dims && spec.dims.length > 0 && typeof spec.dims[0] === 'string';
 }
 
@@ -281,6 +332,7 @@ export function toFloatTensor(t: ort.Tensor): FloatTensor {
   if (t.type === 'string') throw new GanvasError('UNSUPPORTED', 'string tensors cannot be converted to float32');
   const src = t.data as ArrayLike<number | bigint>;
   const data = new Float32Array(src.length);
+  // Stryker disable next-line EqualityOperator: i = length writes past the typed array's end, which is dropped
   for (let i = 0; i < src.length; i++) data[i] = Number(src[i]);
   return displayable({ data, dims });
 }
@@ -341,7 +393,7 @@ export class Runtime {
     await firstRunInSandbox(model, undefined);
     const eps = this.options.executionProviders;
     if (eps.includes('cuda')) {
-      const backends = ort.listSupportedBackends().map((b) => b.name);
+      const backends = usableBackends();
       if (!backends.includes('cuda')) {
         throw new GanvasError(
           'PROVIDER',
