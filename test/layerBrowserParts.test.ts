@@ -160,9 +160,9 @@ describe('layer browser parts: what each tensor is', function () {
 
 /**
  * x [N,3,4,6] → conv c (8 ch) → Relu h → GlobalAveragePool p [N,8,1,1] → m = h × p → 1×1 conv y (3 ch, the output).
- * Aliases (given in this order): "m&m" → m, "a<1>" → h, "b&" → h.
+ * Aliases (given in this order): "m&m&m" → m, "a<1><2>" → h, "b&" → h.
  */
-function tiny(aliases: Record<string, string> = { 'm&m': 'm', 'a<1>': 'h', 'b&': 'h' }) {
+function tiny(aliases: Record<string, string> = { 'm&m&m': 'm', 'a<1><2>': 'h', 'b&': 'h' }) {
   const g = new GraphBuilder();
   const c = g.conv(g.input('x', ['N', 3, 4, 6]), 3, 8, 'c');
   const h = g.node('Relu', [c], 'h');
@@ -178,14 +178,14 @@ describe('layer browser parts: the table', function () {
   it('named layers first (in graph order, by their first alias, whatever their kind), then the other activations', async () => {
     const t = await layerTable(tiny(), 'T');
     const rows: LayerRow[] = [
-      { name: 'a<1>', tensor: 'h', aliases: ['a<1>', 'b&'], channels: 8, height: 4, width: 6, op: 'Relu', kind: 'activation', what: 'named layer: activation (ReLU)' },
-      { name: 'm&m', tensor: 'm', aliases: ['m&m'], channels: 8, height: 4, width: 6, op: 'Mul', kind: 'modulation', what: 'named layer: scaled per channel by a style vector (modulation / demodulation intermediate)' },
+      { name: 'a<1><2>', tensor: 'h', aliases: ['a<1><2>', 'b&'], channels: 8, height: 4, width: 6, op: 'Relu', kind: 'activation', what: 'named layer: activation (ReLU)' },
+      { name: 'm&m&m', tensor: 'm', aliases: ['m&m&m'], channels: 8, height: 4, width: 6, op: 'Mul', kind: 'modulation', what: 'named layer: scaled per channel by a style vector (modulation / demodulation intermediate)' },
       { name: 'c', tensor: 'c', aliases: [], channels: 8, height: 4, width: 6, op: 'Conv', kind: 'activation', what: 'convolution output' },
     ];
     expect([...t]).to.deep.equal(rows);
     expect(t.hidden).to.equal(2); // p (a vector) and y (the output)
     const all = await layerTable(tiny(), 'T', { all: true });
-    expect(all.map((r) => r.name)).to.deep.equal(['a<1>', 'm&m', 'c', 'p', 'y']);
+    expect(all.map((r) => r.name)).to.deep.equal(['a<1><2>', 'm&m&m', 'c', 'p', 'y']);
     expect(all.hidden).to.equal(0);
   });
 
@@ -193,10 +193,10 @@ describe('layer browser parts: the table', function () {
     const t = await layerTable(tiny(), 'T');
     const text = [
       'T: 2 named layers, 1 other; 2 non-spatial or intermediate tensors hidden (layers({ all: true }) lists them)',
-      'name  shape (C×H×W)  op    what',
-      'a<1>  8×4×6          Relu  named layer: activation (ReLU)',
-      'm&m   8×4×6          Mul   named layer: scaled per channel by a style vector (modulation / demodulation intermediate)',
-      'c     8×4×6          Conv  convolution output',
+      'name     shape (C×H×W)  op    what',
+      'a<1><2>  8×4×6          Relu  named layer: activation (ReLU)',
+      'm&m&m    8×4×6          Mul   named layer: scaled per channel by a style vector (modulation / demodulation intermediate)',
+      'c        8×4×6          Conv  convolution output',
     ].join('\n');
     expect(String(t)).to.equal(text);
     expect(t.toString()).to.equal(text);
@@ -227,14 +227,17 @@ describe('layer browser parts: the table', function () {
     const t = await layerTable(tiny(), 'T');
     expect(t.toHtml()).to.equal(
       '<table><thead><tr><th>name</th><th>shape (C×H×W)</th><th>op</th><th>what</th></tr></thead><tbody>' +
-        '<tr><td><code>a&lt;1&gt;</code></td><td>8×4×6</td><td>Relu</td><td>named layer: activation (ReLU)</td></tr>' +
-        '<tr><td><code>m&amp;m</code></td><td>8×4×6</td><td>Mul</td><td>named layer: scaled per channel by a style vector (modulation / demodulation intermediate)</td></tr>' +
+        '<tr><td><code>a&lt;1&gt;&lt;2&gt;</code></td><td>8×4×6</td><td>Relu</td><td>named layer: activation (ReLU)</td></tr>' +
+        '<tr><td><code>m&amp;m&amp;m</code></td><td>8×4×6</td><td>Mul</td><td>named layer: scaled per channel by a style vector (modulation / demodulation intermediate)</td></tr>' +
         '<tr><td><code>c</code></td><td>8×4×6</td><td>Conv</td><td>convolution output</td></tr>' +
         '</tbody></table>',
     );
     expect(Array.isArray(t)).to.equal(true);
     expect(Object.keys(t)).to.deep.equal(['0', '1', '2']);
-    expect(JSON.parse(JSON.stringify(t)).map((r: LayerRow) => r.name)).to.deep.equal(['a<1>', 'm&m', 'c']);
+    // Only the rows are enumerable (a spread or a copy is the plain rows): not the heading, printers or inspect hook.
+    expect(Reflect.ownKeys(t).filter((k) => Object.prototype.propertyIsEnumerable.call(t, k))).to.deep.equal(['0', '1', '2']);
+    expect(Reflect.ownKeys(t)).to.include.members(['model', 'hidden', 'toString', 'toHtml', inspect.custom]);
+    expect(JSON.parse(JSON.stringify(t)).map((r: LayerRow) => r.name)).to.deep.equal(['a<1><2>', 'm&m&m', 'c']);
     expect([t.model, t.hidden]).to.deep.equal(['T', 2]);
     // Empty: no layer at all.
     const g = new GraphBuilder();

@@ -86,6 +86,8 @@ describe('manifestDraft parts: generators', function () {
         ['n1', ['N', 1, 4, 4]], // N×1×H×W: noise
         ['rgb', ['N', 3, 4, 4]],
         ['seq', ['N', 2, 3]],
+        ['mono', ['N', 1, 5]], // one channel, but not N×1×H×W
+        ['flow_1', ['N', 4, 4, 4]], // ends in w_, does not start with it
       ]),
     );
     const d = await draftManifest(onnxPath, { kind: 'generator', range: [-1, 1], layers: {} });
@@ -102,6 +104,8 @@ describe('manifestDraft parts: generators', function () {
       'n1:noise:normal',
       'rgb:other:-',
       'seq:other:-',
+      'mono:other:-',
+      'flow_1:other:-',
       'seed:style:-',
     ]);
     expect(d.manifest.inputs[0]).to.deep.equal({ name: 'z', kind: 'latent', shape: ['N', 8], distribution: 'normal' });
@@ -121,6 +125,8 @@ describe('manifestDraft parts: generators', function () {
       'input "n1": drawn from a standard normal distribution',
       'input "rgb" ["N",3,4,4]: kind "other" guessed from its name and shape',
       'input "seq" ["N",2,3]: kind "other" guessed from its name and shape',
+      'input "mono" ["N",1,5]: kind "other" guessed from its name and shape',
+      'input "flow_1" ["N",4,4,4]: kind "other" guessed from its name and shape',
       'input "seed" ["N",16]: kind "style" guessed from its name and shape',
     ]);
   });
@@ -269,6 +275,9 @@ describe('manifestDraft parts: classifiers and feature extractors', function () 
     expect(f.message).to.match(/: a features needs a 4-D image input/);
     const forced = await rejectsGanvas(draftManifest(p, { kind: 'classifier', layers: {}, inputKinds: { x: 'image' } }), 'BAD_INPUT');
     expect(forced.message).to.equal('image input "x" must have fixed channels, height and width, got ["N",8]');
+    const p3 = await onnxFile(inputsOnly([['x', ['N', 3, 8]]]));
+    const forced3 = await rejectsGanvas(draftManifest(p3, { kind: 'features', layers: {}, inputKinds: { x: 'image' } }), 'BAD_INPUT');
+    expect(forced3.message).to.equal('image input "x" must have fixed channels, height and width, got ["N",3,8]');
     // The draft gets the checks any manifest gets: a zero std is refused by validateManifest, named as a draft.
     const c = await onnxFile(classifier());
     const bad = await rejectsGanvas(draftManifest(c, { kind: 'classifier', layers: {}, preprocess: { mean: [0, 0, 0], std: [1, 0, 1] } }), 'BAD_MANIFEST');

@@ -454,6 +454,11 @@ describe('manifest parts: openModel', () => {
     );
     dir = await dirWith(classifierGraph({ second: true }), two('other', false));
     expect((await openModel(dir)).manifest.inputs[0].name).to.equal('image');
+    // An image input without a shape in the graph: nothing to check the preprocess against.
+    const proto = onnx.ModelProto.decode(classifierGraph().bytes());
+    proto.graph!.input![0].type!.tensorType!.shape = null;
+    dir = await dirWith(onnx.ModelProto.encode(proto).finish(), cls({}, { size: [99, 99] }));
+    expect((await openModel(dir)).manifest.preprocess?.size).to.deep.equal([99, 99]);
     // A generator's preprocess is not checked against the graph (generators take latents, not images).
     dir = await dirWith(styled(), gen({ preprocess: { size: [99, 99], channels: 3, range: [0, 1] } }));
     expect((await openModel(dir)).manifest.role).to.equal('generator');
