@@ -45,6 +45,8 @@ function zoo(): GraphBuilder {
   g.node('Mul', [gain, elu], 'elu_gain');
   g.node('Div', [tanh, g.init('div', [1], [2])], 'tanh_div');
   g.node('Mul', [x, gain], 'x_gain');
+  // A bias: an Add with a constant is a sum, not a gain.
+  g.node('Add', [relu, g.init('bias', [1, 8, 1, 1])], 'add_bias');
   // Styles and norms.
   const style = g.node('Reshape', [g.node('Gemm', [z, g.init('map_w', [8, 8])], 'map', { transB: 1 }), g.initInt64('style_shape', [-1, 8, 1, 1])], 'style');
   g.node('Mul', [relu, style], 'mod');
@@ -94,6 +96,7 @@ const EXPECTED: [string, string, string][] = [
   ['elu_gain', 'activation', 'Elu output, scaled by a constant'],
   ['tanh_div', 'activation', 'activation (tanh), scaled by a constant'],
   ['x_gain', 'activation', 'scaled'],
+  ['add_bias', 'activation', 'sum (residual, bias or noise added)'],
   ['style', 'vector', 'per-channel vector [N, C, 1, 1] (a style or pooled features): not spatial'],
   ['mod', 'modulation', 'scaled per channel by a style vector (modulation / demodulation intermediate)'],
   ['demod', 'modulation', 'scaled per channel by a style vector (modulation / demodulation intermediate)'],
