@@ -22,7 +22,7 @@ const TESTS = [
   ['src/features.ts', ['tileability', 'visualize', 'features']],
   ['src/generator.ts', ['generatorParts', 'visualize', 'runtime', 'paint']],
   ['src/gridInversion.ts', ['gridInversion', 'gridInversionParts']],
-  ['src/manifest.ts', ['manifest', 'demo-models']],
+  ['src/manifest.ts', ['manifest', 'demo-models', 'manifestParts']],
   ['src/errors.ts', ['validateParts', 'utilEdges', 'manifest', 'runtime']],
   ['src/validate.ts', ['validateParts', 'utilEdges', 'runtime']],
   ['src/io.ts', ['ioParts', 'utilEdges', 'runtime', 'tileability']],
@@ -49,6 +49,8 @@ const TESTS = [
   // The §3.4 metrics are checked against PyTorch and by hand in reference.test.ts (issue 19).
   ['src/stitching/targetLayer.ts', ['stitching/targetLayerParts', 'stitching/stitch']],
   ['src/stitching/metrics.ts', ['stitching/reference', 'stitching/stitch']],
+  ['src/manifestDraft.ts', ['manifestDraft', 'manifestDraftParts']],
+  ['src/layerBrowser.ts', ['layerBrowser', 'layerBrowserParts']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 

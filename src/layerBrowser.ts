@@ -73,6 +73,7 @@ function classify(l: LayerInfo, index: GraphIndex, byName: Map<string, LayerInfo
   if (outputs.has(l.name)) return { kind: 'output', what: "the model's output" };
   if (l.height === 1 && l.width === 1) return { kind: 'vector', what: 'per-channel vector [N, C, 1, 1] (a style or pooled features): not spatial' };
   const node = index.nodes[l.index];
+  // Stryker disable next-line OptionalChaining,ArrayDeclaration: every row comes from a node of the index, and decoded NodeProtos carry an input list
   const reads = (node?.input ?? []).map((n) => byName.get(n));
   if ((l.op === 'Mul' || l.op === 'Div') && reads.some((r) => r && r.height === 1 && r.width === 1)) {
     return { kind: 'modulation', what: 'scaled per channel by a style vector (modulation / demodulation intermediate)' };
@@ -84,8 +85,10 @@ function classify(l: LayerInfo, index: GraphIndex, byName: Map<string, LayerInfo
   if (l.channels <= 3) return { kind: 'few-channel', what: `${l.channels} channel${l.channels > 1 ? 's' : ''} (a noise map, or an image / RGB skip)` };
   if ((l.op === 'Mul' || l.op === 'Div') && node) {
     // x × a constant gain: say what x is.
+    // Stryker disable next-line ArrayDeclaration: decoded NodeProtos carry an input list
     const inputs = node.input ?? [];
     const k = inputs.findIndex((n) => index.isConstant(n));
+    // Stryker disable next-line ConditionalExpression: Mul and Div read two inputs, and with k = -1 inputs[2] is no layer either
     const x = inputs.length === 2 && k >= 0 ? byName.get(inputs[1 - k]) : undefined;
     if (x) return { kind: 'activation', what: `${WHAT[x.op] ?? `${x.op} output`}, scaled by a constant` };
   }

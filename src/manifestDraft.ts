@@ -46,6 +46,7 @@ function shapeOf(model: OnnxModel, name: string, what: string): Dim[] {
   const { dims } = valueInfoType(model.valueInfo(name));
   if (!dims) throw new GanvasError('BAD_INPUT', `${what} "${name}" has no shape in the ONNX graph; re-export it with shapes (torch.onnx.export does by default)`);
   return dims.map((d, axis) => {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: valueInfoType gives only positive sizes as numbers (others as symbols)
     if (typeof d === 'number' && d > 0) return d;
     if (axis === 0) return 'N';
     throw new GanvasError(
@@ -64,6 +65,7 @@ async function outputRank(model: OnnxModel, name: string): Promise<number> {
   const dims = valueInfoType(model.valueInfo(name)).dims;
   if (dims) return dims.length;
   const t = (await probe(model)).tensors.get(name);
+  // Stryker disable next-line OptionalChaining,LogicalOperator: the probe reports every tensor a node produces, outputs included
   return t?.dims?.length ?? 0;
 }
 
@@ -106,6 +108,7 @@ export async function draftManifest(onnxPath: string, opts: DraftOptions): Promi
   if (role === 'generator') {
     const names = model.outputNames();
     let image = opts.imageOutput;
+    // Stryker disable next-line ConditionalExpression: the loop's own !image test keeps a given imageOutput
     if (!image) for (const n of names) if (!image && (await outputRank(model, n)) === 4) image = n;
     if (!image || !names.includes(image)) {
       throw new GanvasError('BAD_INPUT', `${onnxPath}: no 4-D image output among ${names.join(', ')}${opts.imageOutput ? ` (imageOutput "${opts.imageOutput}")` : ''}; a generator needs one`);
@@ -117,6 +120,7 @@ export async function draftManifest(onnxPath: string, opts: DraftOptions): Promi
     const image = inputs.find((i) => i.kind === 'image');
     if (!image) throw new GanvasError('BAD_INPUT', `${onnxPath}: a ${role} needs a 4-D image input (N×C×H×W); inputs: ${inputs.map((i) => `${i.name} ${JSON.stringify(i.shape)}`).join(', ')}`);
     const [, c, h, w] = image.shape;
+    // Stryker disable next-line ConditionalExpression: axes after the batch are numbers or absent (shapeOf), and a shape without c or h has no w either
     if (typeof c !== 'number' || typeof h !== 'number' || typeof w !== 'number') {
       throw new GanvasError('BAD_INPUT', `image input "${image.name}" must have fixed channels, height and width, got ${JSON.stringify(image.shape)}`);
     }
