@@ -5,12 +5,11 @@
  */
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as ort from 'onnxruntime-node';
 import { FloatTensor, Generator, Runtime, gaussian, openModel, takeRows, takeSamples, uniform } from 'ganvas';
 import { GraphBuilder } from './builder';
-import { styledGenerator } from './models';
+import { modelFolder, styledGenerator } from './models';
 import { rejectsGanvas, throwsGanvas } from './util';
 
 /**
@@ -55,9 +54,7 @@ describe('generator.ts: a generator from its manifest', () => {
   const rt = new Runtime({ threads: 1 });
   let gen: Generator;
   before(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-generatorParts-'));
-    await fs.writeFile(path.join(dir, 'model.onnx'), graph().bytes());
-    await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify(MANIFEST));
+    dir = await modelFolder(graph(), MANIFEST, 'ganvas-generatorParts-');
     gen = await Generator.open(dir, rt);
   });
   after(async () => {
@@ -84,13 +81,12 @@ describe('generator.ts: a generator from its manifest', () => {
   });
 
   it('refuses a classifier with its role named', async () => {
-    const cdir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-generatorParts-cls-'));
+    let cdir = '';
     try {
       const g = new GraphBuilder();
       g.input('image', ['N', 1, 2, 2]);
       g.node('Flatten', ['image'], 'logits', { axis: 1 });
       g.output('logits', ['N', 4]);
-      await fs.writeFile(path.join(cdir, 'model.onnx'), g.bytes());
       const m = {
         format: 'ganvas-manifest/1',
         name: 'not-a-gen',
@@ -101,11 +97,11 @@ describe('generator.ts: a generator from its manifest', () => {
         preprocess: { size: [2, 2], channels: 1, range: [0, 1] },
         layers: { flat: 'logits' },
       };
-      await fs.writeFile(path.join(cdir, 'ganvas.json'), JSON.stringify(m));
+      cdir = await modelFolder(g, m, 'ganvas-generatorParts-cls-');
       const e = await rejectsGanvas(Generator.open(cdir, rt), 'BAD_MANIFEST');
       expect(e.message).to.equal('not-a-gen is a classifier, not a generator (its manifest\'s "role")');
     } finally {
-      await fs.rm(cdir, { recursive: true, force: true });
+      if (cdir) await fs.rm(cdir, { recursive: true, force: true });
     }
   });
 
@@ -207,12 +203,10 @@ describe('generator.ts: a generator from its manifest', () => {
   });
 
   it('a symbolic axis after the batch axis is refused, naming the input and the axis', async () => {
-    const sdir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-generatorParts-sym-'));
+    const m = JSON.parse(JSON.stringify(MANIFEST));
+    m.inputs[1].shape = ['N', 'K'];
+    const sdir = await modelFolder(graph(['N', 'K']), m, 'ganvas-generatorParts-sym-');
     try {
-      await fs.writeFile(path.join(sdir, 'model.onnx'), graph(['N', 'K']).bytes());
-      const m = JSON.parse(JSON.stringify(MANIFEST));
-      m.inputs[1].shape = ['N', 'K'];
-      await fs.writeFile(path.join(sdir, 'ganvas.json'), JSON.stringify(m));
       const g = await Generator.open(sdir, rt);
       const e = throwsGanvas(() => g.inputs([1]), 'BAD_MANIFEST');
       expect(e.message).to.equal('input "u" of parts-gen has a symbolic axis "K" after the batch axis; the manifest must give its size');

@@ -1,32 +1,17 @@
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Manifest, demoModelDir, openModel, resolveLayer, validateManifest } from 'ganvas';
 import { styled } from './graphs';
+import { modelFolder, styledManifest } from './models';
 import { rejectsGanvas } from './util';
 
 function manifest(over: Partial<Manifest> = {}): Manifest {
-  return {
-    format: 'ganvas-manifest/1',
-    name: 'styled',
-    role: 'generator',
-    model: 'model.onnx',
-    inputs: [
-      { name: 'z', kind: 'latent', shape: ['N', 8], distribution: 'normal' },
-      { name: 'noise', kind: 'noise', shape: ['N', 1, 4, 4], distribution: 'normal' },
-    ],
-    outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
-    layers: { 'b4.conv0': 'h' },
-    ...over,
-  };
+  return styledManifest({ layers: { 'b4.conv0': 'h' }, ...over }) as unknown as Manifest;
 }
 
-async function modelDir(m: object): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-manifest-'));
-  await fs.writeFile(path.join(dir, 'model.onnx'), styled().bytes());
-  await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify(m));
-  return dir;
+function modelDir(m: object): Promise<string> {
+  return modelFolder(styled(), m, 'ganvas-manifest-');
 }
 
 describe('manifests', () => {

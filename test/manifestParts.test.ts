@@ -10,28 +10,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { Manifest, demoModelDir, demoModels, imageOutput, onnx, openDemoModel, openModel, validateManifest } from 'ganvas';
 import { GraphBuilder } from './builder';
+import { modelFolder, styledManifest } from './models';
 import { styled } from './graphs';
 import { rejectsGanvas, throwsGanvas } from './util';
 
 type Json = Record<string, unknown>;
 
 /** A valid generator manifest for styled() (z [N,8], noise [N,1,4,4] → img [N,1,4,4]). */
-function gen(over: Json = {}): Json {
-  return {
-    format: 'ganvas-manifest/1',
-    name: 'styled',
-    role: 'generator',
-    model: 'model.onnx',
-    inputs: [
-      { name: 'z', kind: 'latent', shape: ['N', 8], distribution: 'normal' },
-      { name: 'noise', kind: 'noise', shape: ['N', 1, 4, 4], distribution: 'normal' },
-    ],
-    outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
-    ...over,
-  };
-}
+const gen = (over: Json = {}): Json => styledManifest(over);
 
-/** A valid classifier manifest for classifierGraph() (image [N,3,8,6] → logits [N,5]). */
 function cls(over: Json = {}, pre: Json = {}): Json {
   return {
     format: 'ganvas-manifest/1',
@@ -76,12 +63,7 @@ function classifierGraph(opts: { imageDims?: (number | string)[]; second?: boole
   return g;
 }
 
-async function dirWith(g: GraphBuilder | Uint8Array, manifest: unknown): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-manifestParts-'));
-  await fs.writeFile(path.join(dir, 'model.onnx'), g instanceof GraphBuilder ? g.bytes() : g);
-  await fs.writeFile(path.join(dir, 'ganvas.json'), typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
-  return dir;
-}
+const dirWith = (g: GraphBuilder | Uint8Array, manifest: unknown): Promise<string> => modelFolder(g, manifest, 'ganvas-manifestParts-');
 
 describe('manifest parts: validateManifest', () => {
   it('passes a valid generator, classifier and features manifest as written, with layers defaulting to {}', () => {

@@ -8,11 +8,35 @@ import { Manifest } from 'ganvas';
 import { GraphBuilder } from './builder';
 
 async function writeModel(name: string, g: GraphBuilder, manifest: Omit<Manifest, 'format' | 'name' | 'model'>): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `ganvas-${name}-`));
-  await fs.writeFile(path.join(dir, 'model.onnx'), g.bytes());
   const full: Manifest = { format: 'ganvas-manifest/1', name, model: 'model.onnx', ...manifest };
-  await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify(full, null, 2));
+  return modelFolder(g, JSON.stringify(full, null, 2), `ganvas-${name}-`);
+}
+
+/**
+ * A fresh temporary model folder: `model.onnx` (a built graph or raw bytes) and `ganvas.json` (a manifest object, or
+ * text written as given — for malformed manifests).
+ */
+export async function modelFolder(g: GraphBuilder | Uint8Array, manifest: unknown, prefix = 'ganvas-model-'): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.writeFile(path.join(dir, 'model.onnx'), g instanceof GraphBuilder ? g.bytes() : g);
+  await fs.writeFile(path.join(dir, 'ganvas.json'), typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
   return dir;
+}
+
+/** A valid generator manifest for test/graphs.ts's styled() (z [N,8], noise [N,1,4,4] → img [N,1,4,4]), no layers. */
+export function styledManifest(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    format: 'ganvas-manifest/1',
+    name: 'styled',
+    role: 'generator',
+    model: 'model.onnx',
+    inputs: [
+      { name: 'z', kind: 'latent', shape: ['N', 8], distribution: 'normal' },
+      { name: 'noise', kind: 'noise', shape: ['N', 1, 4, 4], distribution: 'normal' },
+    ],
+    outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
+    ...over,
+  };
 }
 
 /**

@@ -5,12 +5,12 @@
  */
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { inspect } from 'util';
 import * as ort from 'onnxruntime-node';
 import { FloatTensor, Generator, ModelSession, describeTensor, OnnxModel, Runtime, decodeModel, onnx, toFloatTensor, toOrt } from 'ganvas';
 import { GraphBuilder } from './builder';
+import { modelFolder } from './models';
 import { rejectsGanvas, throwsGanvas } from './util';
 
 /** Rewrites one graph input's or output's declared element type / shape (the builder declares float32 only). */
@@ -163,19 +163,17 @@ describe('runtime/session.ts: the outputs asked for, under their own names (onnx
     g.node('Tanh', [g.node('Reshape', ['z', g.initInt64('shape', [-1, 1, 2, 2])], 'z4')], 'img');
     g.output('feat', ['N', 4]);
     g.output('img', ['N', 1, 2, 2]);
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-two-outputs-'));
+    const manifest = {
+      format: 'ganvas-manifest/1',
+      name: 'two-outputs',
+      model: 'model.onnx',
+      role: 'generator',
+      inputs: [{ name: 'z', kind: 'latent', shape: ['N', 4], distribution: 'normal' }],
+      outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
+      layers: { feat: 'feat' },
+    };
+    const dir = await modelFolder(g, manifest, 'ganvas-two-outputs-');
     try {
-      await fs.writeFile(path.join(dir, 'model.onnx'), g.bytes());
-      const manifest = {
-        format: 'ganvas-manifest/1',
-        name: 'two-outputs',
-        model: 'model.onnx',
-        role: 'generator',
-        inputs: [{ name: 'z', kind: 'latent', shape: ['N', 4], distribution: 'normal' }],
-        outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
-        layers: { feat: 'feat' },
-      };
-      await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify(manifest));
       const gen = await Generator.open(dir, rt);
       const images = await gen.generate([7, 8]);
       expect(images.dims).to.deep.equal([2, 1, 2, 2]);
