@@ -15,7 +15,8 @@ const tag = (mutate ?? ['all']).filter((m) => !m.startsWith('!')).join('+').repl
 export default {
   packageManager: 'npm',
   testRunner: 'mocha',
-  mochaOptions: { spec: specs, 'no-config': true },
+  // rootHooks: the leftover-process check, and the coverage of child processes (test/mutationBridge.ts).
+  mochaOptions: { spec: specs, 'no-config': true, require: ['build/test/rootHooks.js'] },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },

@@ -49,6 +49,8 @@ const TESTS = [
   // The §3.4 metrics are checked against PyTorch and by hand in reference.test.ts (issue 19).
   ['src/stitching/targetLayer.ts', ['stitching/targetLayerParts', 'stitching/stitch']],
   ['src/stitching/metrics.ts', ['stitching/reference', 'stitching/stitch']],
+  // The CLI runs in child processes: test/mutationBridge.ts carries the mutant into them and their coverage back.
+  ['src/cli/', ['cli', 'cli-jobs', 'cli-startup']],
   ['src/manifestDraft.ts', ['manifestDraft', 'manifestDraftParts']],
   ['src/layerBrowser.ts', ['layerBrowser', 'layerBrowserParts']],
 ];

@@ -6,6 +6,7 @@
  * leak of another kind (a timer, a socket) remains; this hook is what makes such leaks visible.
  */
 import { execFileSync } from 'child_process';
+import { collectChildCoverage } from './mutationBridge';
 
 function descendants(pid: number): { pid: number; cmd: string }[] {
   let table: string;
@@ -31,6 +32,10 @@ function descendants(pid: number): { pid: number; cmd: string }[] {
 }
 
 export const mochaHooks = {
+  // Under StrykerJS only: what the test's child processes covered counts as the test's (test/mutationBridge.ts).
+  async afterEach(): Promise<void> {
+    await collectChildCoverage();
+  },
   afterAll(): void {
     const left = descendants(process.pid).filter((p) => !/^ps\b/.test(p.cmd));
     if (left.length === 0) return;

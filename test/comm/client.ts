@@ -9,6 +9,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as zmq from 'zeromq';
+import { childEnv } from '../mutationBridge';
 import { Header, JsonObject, WireMessage, assembleWire, newHeader, parseWire } from '../../src/comm/wire';
 
 export const root = path.join(__dirname, '..', '..', '..');
@@ -45,7 +46,14 @@ export class KernelClient {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-comm-'));
     const cfg = path.join(dir, 'kernel.json');
     await fs.writeFile(cfg, JSON.stringify({ transport: 'tcp', ip: '127.0.0.1', shell_port: shell, iopub_port: iopub, control_port: control, stdin_port: stdin, hb_port: hb, key, signature_scheme: 'hmac-sha256' }));
-    const proc = spawn(process.execPath, [path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', cfg], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Under StrykerJS the kernel starts in build/, where require('ganvas') finds the mutated copy, with what carries
+    // the mutant and its coverage across (test/mutationBridge.ts).
+    const mutation = childEnv();
+    const proc = spawn(process.execPath, [path.join(root, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', cfg], {
+      cwd: mutation.GANVAS_MUTATION_COVERAGE === undefined ? root : path.join(root, 'build'),
+      env: { ...process.env, ...mutation },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const dealer = new zmq.Dealer();
     dealer.connect(`tcp://127.0.0.1:${shell}`);
     const sub = new zmq.Subscriber();
