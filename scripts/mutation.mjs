@@ -17,7 +17,7 @@ const TESTS = [
   ['src/masks.ts', ['paint', 'masks', 'masksParts', 'masksParts2']],
   ['src/dataset.ts', ['datasetParts', 'paint']],
   ['src/stain.ts', ['stain', 'paint', 'stainParts']],
-  ['src/faithfulness.ts', ['faithfulness', 'faithfulnessParts']],
+  ['src/faithfulness.ts', ['faithfulnessParts', 'faithfulnessParts2', 'faithfulness']],
   ['src/visualize.ts', ['visualize', 'tileability', 'reliability']],
   ['src/features.ts', ['tileability', 'visualize', 'features']],
   ['src/generator.ts', ['generatorParts', 'visualize', 'runtime', 'paint']],

@@ -52,6 +52,7 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
   const { height: h, width: w } = cut.layer;
   const region = opts.region ?? centralSquare(h, w);
   if (region.length !== h * w) throw new GanvasError('BAD_INPUT', `the region must be ${h}×${w} (the layer's size)`);
+  // Stryker disable next-line ObjectLiteral: 'full' is visualize's default grid; named here for the reader
   const full = await visualize(cut, vectors, { grid: 'full' });
   // The background samples are the same for every vector: run their heads once.
   const backgrounds: HeadResult[] = [];
@@ -72,6 +73,7 @@ export async function paintIoU(cut: Cut, vectors: readonly ActivationVector[], o
       let inter = 0;
       let union = 0;
       let area = 0;
+      // Stryker disable next-line EqualityOperator: one step past the end reads undefined twice (not painted, not the class)
       for (let p = 0; p < painted.length; p++) {
         const a = painted[p] === 0;
         const b = oracle[p] === cls;
