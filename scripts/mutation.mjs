@@ -43,7 +43,7 @@ const TESTS = [
   // equal-valued convolution gradient forms (forms), the engine, and the PyTorch autograd fixtures (arch, fixtures). The optimizer tests never reach an op rule.
   ['src/autodiff/ops/', ['autodiff/rules', 'autodiff/refusals', 'autodiff/forms', 'autodiff/engine', 'autodiff/arch', 'autodiff/fixtures']],
   ['src/autodiff/', ['autodiff/rules', 'autodiff/engine', 'autodiff/optim', 'autodiff/fixtures', 'autodiff/arch', 'autodiff/refusals', 'autodiff/optimParts', 'autodiff/lossParts', 'autodiff/constantsParts', 'autodiff/emitParts', 'autodiff/registryParts', 'autodiff/gradientParts', 'autodiff/gradientParts2', 'autodiff/constantsParts2']],
-  ['src/inversion/', ['inversion', 'inversionParts']],
+  ['src/inversion/', ['inversionParts2', 'inversion', 'inversionParts']],
   ['src/stitching/', ['stitching/stitch', 'stitching/figures']],
   ['src/widgets/', ['widgets-server', 'stitch-widget']],
   // The §3.4 metrics are checked against PyTorch and by hand in reference.test.ts (issue 19).

@@ -275,7 +275,11 @@ export async function invert(
   const session = await fx.runtime.session(built.gradient);
   const imageSession = await fx.runtime.session(built.image);
   const unit: [number, number] = [0, 1];
-  const inUnit = range[0] === 0 && range[1] === 1 ? originals : mapRange(originals, range, unit);
+  // Mapped also when range is [0, 1]: mapRange onto the same range is the identity (0 + (x − 0)·1, exact), and one
+  // copy of the originals costs nothing next to the optimization (a shortcut for [0, 1] was an equivalent branch).
+  const inUnit = mapRange(originals, range, unit);
+  // The batch size only bounds memory: each image's features are the same in a batch of any size (default 32).
+  // Stryker disable next-line ObjectLiteral: see above
   const targets = await fx.features(inUnit, unit, { batchSize });
   const targetPer = numel(targets.dims.slice(1));
   const thetaPer = numel(param.thetaDims(C, H, W));
@@ -321,11 +325,12 @@ export async function invert(
   for (let start = 0; start < n; start += batchSize) results.push(await optimize(start, Math.min(n, start + batchSize)));
   const parts = results.map((r) => r.image);
   const history = results.map((r) => r.losses);
-  const images = parts.length === 1 ? parts[0] : concatBatch(parts);
+  const images = concatBatch(parts);
+  // Stryker disable next-line ObjectLiteral: as for the targets, the batch size only bounds memory
   const reached = await fx.features(images, unit, { batchSize });
   const loss = objective.perImage(reached.data, targets.data, targetPer);
   return {
-    images: range[0] === 0 && range[1] === 1 ? images : mapRange(images, unit, range),
+    images: mapRange(images, unit, range),
     loss,
     history,
     seconds: (Date.now() - t0) / 1000,
