@@ -7,11 +7,9 @@
  * default thresholds of paintIoU over all eight default seeds.
  */
 import { expect } from 'chai';
-import { promises as fs } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { Generator, Painter, Runtime, afterCutInfluence, paintIoU, stainThresholds } from 'ganvas';
 import { GraphBuilder } from './builder';
+import { modelFolder } from './models';
 
 /**
  * z, s [N, 8] → w = tanh(z) as N×2×4 (rank 3: a style stack, as StyleGAN's w+ is N×18×512) and u = tanh(s) as
@@ -30,15 +28,12 @@ async function styleAndStrip(): Promise<string> {
   g.node('Tanh', [g.node('Add', [doubled('w', 2), doubled('u', 3)])], 'h');
   g.node('Add', [g.node('Add', ['h', doubled('w', 2)]), doubled('u', 3)], 'img');
   g.output('img', ['N', 2, 2, 4]);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-style-strip-'));
-  await fs.writeFile(path.join(dir, 'model.onnx'), g.bytes());
-  await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify({
+  return modelFolder(g, {
     format: 'ganvas-manifest/1', name: 'style-strip', model: 'model.onnx', role: 'generator',
     inputs: ['z', 's'].map((name) => ({ name, kind: 'latent', shape: ['N', 8], distribution: 'normal' })),
     outputs: [{ name: 'img', kind: 'image', range: [-3, 3] }],
     layers: { h: 'h' },
-  }));
-  return dir;
+  }, 'ganvas-style-strip-');
 }
 
 describe('faithfulness: what after-cut influence varies by default', function () {
@@ -78,14 +73,12 @@ describe('faithfulness: what after-cut influence varies by default', function ()
     g.node('Tanh', [g.node('Reshape', [z, g.initInt64('shape', [-1, 3, 8, 8])])], 'h');
     g.node('Identity', ['h'], 'img');
     g.output('img', ['N', 3, 8, 8]);
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-identity-8x8-'));
-    await fs.writeFile(path.join(dir, 'model.onnx'), g.bytes());
-    await fs.writeFile(path.join(dir, 'ganvas.json'), JSON.stringify({
+    const dir = await modelFolder(g, {
       format: 'ganvas-manifest/1', name: 'identity-8x8', model: 'model.onnx', role: 'generator',
       inputs: [{ name: 'z', kind: 'latent', shape: ['N', 192], distribution: 'normal' }],
       outputs: [{ name: 'img', kind: 'image', range: [-1, 1] }],
       layers: { h: 'h' },
-    }));
+    }, 'ganvas-identity-8x8-');
     const cut = await (await Generator.open(dir, rt)).cut('h');
     const v = { vector: Float32Array.from([-0.5, -0.3, 0.4]), provenance: { model: 'm', layer: 'h', seed: 0, y: 0, x: 0 } };
     const own = stainThresholds(await cut.generator.generate(Array.from({ length: 256 }, (_, i) => `oracle:${i}`)), [-1, 1]);
