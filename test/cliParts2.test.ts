@@ -10,7 +10,8 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  FeatureExtractor, Generator, Runtime, VectorLibrary, generateDataset, gridInversion, inversionMethods, invert, scan, tensor, writeNpy,
+  FeatureExtractor, Generator, Runtime, VectorLibrary, demoModelDir, fashionMnist, generateDataset, gridInversion, inversionMethods, invert, openModel, scan, tensor,
+  tensorSource, trainStitch, writeNpy,
 } from 'ganvas';
 import { Ran, cli, ganvasHere } from './cliHarness';
 import { tinyClassifier, tinyGenerator } from './models';
@@ -480,6 +481,35 @@ describe('ganvas commands on tiny models (in process)', function () {
       await fs.rm(work, { recursive: true });
       await cli.job().claimJob(work, { command: 'grid-inversion', args: {}, models: { ...models, 'generator/model.onnx': 'f'.repeat(64) } });
       refused(await ganvasHere([...GI, '-q', '-o', out]), /^ganvas: error: the model files changed since the interrupted run in .*\.gi\.json\.ganvas-work started \(generator\/model\.onnx: f{12}… → [0-9a-f]{12}…\)/);
+    });
+
+    it('stitch-train: the library trainStitch() of the same settings, a line per epoch, the work directory removed', async () => {
+      const out = path.join(tmp, 'st-ok', 'stitch.json');
+      const r = await ganvasHere([
+        'stitch-train', '-c', 'fmnist-resnet', '--layer-x', 'layer1', '-g', 'fmnist-stylegan', '--test-network', 'fmnist-testnet', '--validation', 'fmnist-test:8',
+        '--epochs', '2', '--per-epoch', '8', '--batch', '4', '--lr', '0.02', '--seed', '1', '--init', 'default', '--threads', '1', '-o', out,
+      ]);
+      ok(r);
+      const saved = JSON.parse(await fs.readFile(out, 'utf8'));
+      const classifier = await openModel(demoModelDir('fmnist-resnet'));
+      const generator = await openModel(demoModelDir('fmnist-stylegan'));
+      const testNetwork = await openModel(demoModelDir('fmnist-testnet'));
+      const lib = await trainStitch({
+        classifier, layerX: 'layer1', generator, runtime: rt, init: 'default', seed: 1, train: tensorSource((await fashionMnist('train')).images),
+        validation: (await fashionMnist('test', { count: 8 })).images, testNetwork, epochs: 2, samplesPerEpoch: 8, batchSize: 4, lr: 0.02,
+      });
+      const libFile = path.join(tmp, 'st-ok', 'lib.json');
+      await lib.save(libFile);
+      const want = JSON.parse(await fs.readFile(libFile, 'utf8'));
+      expect([saved.weight, saved.bias, saved.layerY]).to.deep.equal([want.weight, want.bias, want.layerY]);
+      const noTime = (h: { seconds: number }[]) => h.map(({ seconds: _s, ...e }) => e);
+      expect(noTime(saved.record.history)).to.deep.equal(noTime(want.record.history));
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('epoch '));
+      expect(lines).to.deep.equal(saved.record.history.map((e: { epoch: number; valCosine: number; valCosineStd: number; valGram: number; valL1: number }) =>
+        `epoch ${e.epoch}: val cosine ${e.valCosine.toFixed(4)} ± ${e.valCosineStd.toFixed(3)}, gram ${e.valGram.toFixed(4)}, L1 ${e.valL1.toFixed(4)}`));
+      expect(r.stderr).to.match(/\nstitch-train \(steps\): 4\/4 \(100\.0%\) .* in all\n/);
+      expect(r.stderr.endsWith(`wrote ${out}\n`)).to.equal(true);
+      expect(await fs.readdir(path.dirname(out))).to.deep.equal(['lib.json', 'stitch.json']);
     });
 
     it('stitch-train: unknown image sets refused before any training', async () => {
