@@ -523,6 +523,35 @@ describe('ganvas command line parts (in process)', function () {
       expect(program().name()).to.equal('ganvas');
     });
 
+    it('every command\'s --help: a description, and text for each option', async () => {
+      const intro: Record<string, RegExp> = {
+        scan: /^tileability scan \(paper 000 §4\.2\)/, dataset: /^painted segmentation dataset \(paper 000 §4\.3\)/, invert: /^gradient-descent inversion baselines \(paper 003 §3\.3/,
+        merge: /^combine shard outputs/, 'stitch-train': /^train a stitch \(paper 003/, 'grid-inversion': /^grid-size inversion \(paper 000, appendix Algorithm 1\)/,
+      };
+      for (const [c, first] of Object.entries(intro)) {
+        const r = await ganvasHere([c, '--help']);
+        expect(r.code, c).to.equal(0);
+        const text = r.stdout.split('\n\n');
+        expect(text[0]).to.match(new RegExp(`^Usage: ganvas ${c} `));
+        expect(text[1], c).to.match(first);
+        const lines = r.stdout.slice(r.stdout.indexOf('\nOptions:\n')).split('\n').slice(2);
+        // Each option (a line starting "  -") has its text after two spaces or more, or on the next, indented line.
+        lines.forEach((l, i) => {
+          if (/^\s+-/.test(l)) expect(/\S\s{2,}\S/.test(l.trim()) || /^\s{10,}\S/.test(lines[i + 1] ?? ''), `${c}: ${l}`).to.equal(true);
+        });
+        const options = lines.filter((l) => /^\s+-/.test(l)).length;
+        expect(options, c).to.be.at.least(3);
+      }
+      const scan = (await ganvasHere(['scan', '--help'])).stdout.replace(/\s+/g, ' ');
+      for (const o of ['--workers', '--threads', '--shard <i/n>', '--shard-count', '--quiet', '--progress-interval']) expect(scan).to.include(o);
+      expect(scan).to.match(/--workers <n> worker processes on this machine.* \(default: 1\)/);
+      expect(scan).to.match(/--progress-interval <s> seconds between progress lines .* \(default: 10\)/);
+      expect(scan).to.match(/--shard <i\/n> run only shard i of n \(0-based\)/);
+      expect(scan).to.match(/--shard-count <n> number of shards when the index comes from JOB_COMPLETION_INDEX/);
+      expect(scan).to.match(/--threads <n> onnxruntime threads per worker/);
+      expect(scan).to.match(/-q, --quiet no progress output/);
+    });
+
     it('exit statuses: 0 for --version and --help (on stdout), 2 for usage errors with a suggestion, 1 for bad input', async () => {
       const version = JSON.parse(await fs.readFile(require.resolve('ganvas/package.json'), 'utf8')).version as string;
       const v = await ganvasHere(['--version']);
@@ -531,6 +560,14 @@ describe('ganvas command line parts (in process)', function () {
       expect(h.code).to.equal(0);
       expect(h.stdout).to.match(/^Usage: ganvas \[options\] \[command\]/);
       for (const c of ['scan', 'dataset', 'invert', 'merge', 'stitch-train', 'grid-inversion']) expect(h.stdout).to.match(new RegExp(`\\n  ${c} `));
+      expect(h.stdout).to.match(/\nganvas batch jobs: tileability scans, painted datasets and more/);
+      // No command: the help, on stderr, status 0; "help" and "help <command>" on stdout.
+      const none = await ganvasHere([]);
+      expect(none.code).to.equal(0);
+      expect(none.stdout).to.equal('');
+      expect(none.stderr).to.equal(h.stdout);
+      const help = await ganvasHere(['help']);
+      expect(help).to.deep.equal({ code: 0, stdout: h.stdout, stderr: '' });
       const mh = await ganvasHere(['merge', '--help']);
       expect(mh.code).to.equal(0);
       expect(mh.stdout).to.match(/^Usage: ganvas merge \[options\] <shards\.\.\.>/);

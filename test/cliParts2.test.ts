@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   FeatureExtractor, Generator, Runtime, VectorLibrary, demoModelDir, fashionMnist, generateDataset, gridInversion, inversionMethods, invert, openModel, scan, tensor,
-  tensorSource, trainStitch, writeNpy,
+  tensorSource, tissueCrops, toPng, trainStitch, writeNpy,
 } from 'ganvas';
 import { Ran, cli, ganvasHere } from './cliHarness';
 import { tinyClassifier, tinyGenerator } from './models';
@@ -213,10 +213,39 @@ describe('ganvas commands on tiny models (in process)', function () {
       refused(await ganvasHere([...SCAN(), '-q', '--seed', '5', '-o', out]), `${work} holds an interrupted run with other arguments (--seed: 0 → 5); rerun with the same arguments to resume it, or delete ${work} to start over.`);
     });
 
-    it('--workers 2 (forked workers) writes the bytes of one process', async () => {
+    it('--workers 2 (forked workers) writes the bytes of one process; with every chunk already done, the workers are stopped at once', async () => {
       const out = path.join(tmp, 'scan', 'w2.json');
       ok(await ganvasHere([...SCAN(), '-q', '--workers', '2', '-o', out], {}, true));
       expect((await fs.readFile(out)).equals(await fs.readFile(whole))).to.equal(true);
+      // (The library may add a SIGINT listener of its own on first use: counted from here.)
+      const sigint = process.listenerCount('SIGINT');
+      const broken = path.join(tmp, 'scan-w2', 'r.json');
+      await fs.mkdir(broken, { recursive: true });
+      refused(await ganvasHere([...SCAN(), '-q', '--workers', '2', '-o', broken], {}, true), /it is a directory/);
+      await fs.rmdir(broken);
+      const r = await ganvasHere([...SCAN(), '--workers', '2', '-o', broken], {}, true);
+      ok(r);
+      expect(r.stderr.split('\n')[0]).to.equal('scan: resuming, 10/10 already done');
+      expect((await fs.readFile(broken)).equals(await fs.readFile(whole))).to.equal(true);
+      expect(process.listenerCount('SIGINT'), 'the pool was stopped').to.equal(sigint);
+      // A bad layer with workers started: refused, the workers stopped.
+      refused(await ganvasHere([...SCAN().map((a) => (a === 'b8.conv1' ? 'b8.conv9' : a)), '-q', '--workers', '2', '-o', path.join(tmp, 'scan-w2', 'x.json')], {}, true), /b8\.conv9/);
+      expect(process.listenerCount('SIGINT')).to.equal(sigint);
+    });
+
+    it('an error that is not a GanvasError: "unexpected error", its stack, exit 1', async () => {
+      const real = Date.now;
+      Date.now = () => {
+        throw new TypeError('the clock broke');
+      };
+      let r: Ran;
+      try {
+        r = await ganvasHere([...SCAN(), '-q', '-o', path.join(tmp, 'scan', 'clock.json')]);
+      } finally {
+        Date.now = real;
+      }
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.match(/^ganvas: unexpected error: .*the clock broke\nTypeError: the clock broke\n\s+at /);
     });
   });
 
@@ -338,6 +367,19 @@ describe('ganvas commands on tiny models (in process)', function () {
       // Merged in place, next to the shards: the same index.
       ok(await ganvasHere(['merge', ...[0, 1].map((i) => path.join(sharded, `index.shard-000${i}-of-0002.json`)), '-o', path.join(sharded, 'index.json')]));
       expect(await fs.readFile(path.join(sharded, 'index.json'), 'utf8')).to.equal(await fs.readFile(path.join(one, 'index.json'), 'utf8'));
+      // A shard with an entry edited away: refused with a message (it was a TypeError with a stack trace).
+      const shard0 = path.join(sharded, 'index.shard-0000-of-0002.json');
+      const edited = JSON.parse(await fs.readFile(shard0, 'utf8'));
+      for (const [i, e] of [[0, 1], [1, { image: 'images/x.png', label: 'labels/x.png' }], [0, null], [1, { image: '', label: 'a', mask: 'b' }]] as const) {
+        const copy = JSON.parse(JSON.stringify(edited));
+        copy.entries[i] = e;
+        const f = path.join(sharded, 'index.edited.json');
+        await fs.writeFile(f, JSON.stringify(copy));
+        refused(
+          await ganvasHere(['merge', f, path.join(sharded, 'index.shard-0001-of-0002.json'), '-o', path.join(tmp, 'ds-merged3', 'index.json')]),
+          `${f} has an entry without its image, label and mask file names (${JSON.stringify(e)}); the shard file was edited or truncated (rerun that shard)`,
+        );
+      }
       // A shard whose PNG is gone: refused.
       const first = JSON.parse(await fs.readFile(path.join(sharded, 'index.shard-0001-of-0002.json'), 'utf8')).entries[0];
       await fs.rm(path.join(sharded, first.mask));
@@ -403,12 +445,25 @@ describe('ganvas commands on tiny models (in process)', function () {
       expect(job.args).to.deep.equal({ classifier: 'tiny-cls', layer: 'layer1', method: 'plain', images: 'five.npy', count: 5, steps: 3, lr: 0.1, seed: 2, batch: 2, range: [0, 1], pngs: true });
       expect(job.models['images/five.npy']).to.equal(await sha(npy));
       expect((await fs.readdir(pngs)).sort()).to.deep.equal(['000000.png', '000001.png', '000002.png', '000003.png', '000004.png']);
+      for (const i of [0, 3]) expect((await fs.readFile(path.join(pngs, `00000${i}.png`))).equals(await toPng(lib.images, i, { range: [0, 1] })), `png ${i}`).to.equal(true);
 
       const sh = path.join(tmp, 'inv', 'sh.json');
       for (const i of [0, 1]) ok(await ganvasHere([...INV(), '--lr', '0.1', '--seed', '2', '--png-dir', pngs, '-o', sh, '--shard', `${i}/2`]));
       const merged = path.join(tmp, 'inv', 'merged.json');
       ok(await ganvasHere(['merge', path.join(tmp, 'inv', 'sh.shard-0000-of-0002.json'), path.join(tmp, 'inv', 'sh.shard-0001-of-0002.json'), '-o', merged]));
       expect((await fs.readFile(merged)).equals(await fs.readFile(out))).to.equal(true);
+    });
+
+    it('the named image sets: 500 Fashion-MNIST test images, 300 tissue crops, or --count of them', async () => {
+      const { loadImages } = cli.invert();
+      expect((await loadImages('fmnist-test', undefined)).dims).to.deep.equal([500, 1, 32, 32]);
+      const two = await loadImages('fmnist-test', 2);
+      expect(Array.from(two.data)).to.deep.equal(Array.from((await fashionMnist('test', { count: 2 })).images.data));
+      expect((await loadImages('tissue-validation', undefined)).dims).to.deep.equal([300, 3, 64, 64]);
+      const t = await loadImages('tissue-validation', 2);
+      expect(Array.from(t.data)).to.deep.equal(Array.from((await tissueCrops({ count: 2, seed: 0, split: 'validation' })).data));
+      expect((await loadImages(npy, undefined)).dims).to.deep.equal([5, 1, 16, 16]);
+      expect((await loadImages(npy, 5)).dims).to.deep.equal([5, 1, 16, 16]);
     });
 
     it('--count takes the first images; defaults (fft-dec, lr 0.05, range 0,1); refusals', async () => {
