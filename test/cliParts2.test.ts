@@ -390,6 +390,27 @@ describe('ganvas commands on tiny models (in process)', function () {
       );
     });
 
+    it('resumes a chunk whose files were partly moved into the output directory (a kill between two moves)', async () => {
+      const cut = await (await Generator.open(gen, rt)).cut('b8.conv1');
+      const lib = await VectorLibrary.load(libFile, cut);
+      const fresh = path.join(tmp, 'dsr-fresh');
+      ok(await ganvasHere([...DS(), '-o', fresh]));
+      // What a run killed after moving chunk 0's first image leaves: the chunk's part, generated, one file moved.
+      const out = path.join(tmp, 'dsr');
+      const part = path.join(out, '.ganvas-work', 'all', 'part-0-2');
+      const idx = await generateDataset(cut, lib, { dir: part, count: 5, seed: 3, from: 0, to: 2 });
+      await fs.mkdir(path.join(out, 'images'), { recursive: true });
+      await fs.rename(path.join(part, idx.entries[0].image), path.join(out, idx.entries[0].image));
+      ok(await ganvasHere([...DS(), '-o', out]));
+      expect(await tree(out)).to.deep.equal(await tree(fresh));
+      // A file gone from both places: refused, naming it.
+      const out2 = path.join(tmp, 'dsr2');
+      const part2 = path.join(out2, '.ganvas-work', 'all', 'part-0-2');
+      const idx2 = await generateDataset(cut, lib, { dir: part2, count: 5, seed: 3, from: 0, to: 2 });
+      await fs.rm(path.join(part2, idx2.entries[1].label));
+      refused(await ganvasHere([...DS(), '-o', out2]), new RegExp(`^ganvas: error: cannot move ${path.join(part2, idx2.entries[1].label)} to ${path.join(out2, idx2.entries[1].label)}: .*ENOENT`));
+    });
+
     it('defaults (voronoi, every class) and refusals: a bad --kind, --keep-share, library, class', async () => {
       const out = path.join(tmp, 'ds2');
       ok(await ganvasHere([...DS(), '-n', '2', '-o', out]));
@@ -565,6 +586,16 @@ describe('ganvas commands on tiny models (in process)', function () {
       expect(r.stderr).to.match(/\nstitch-train \(steps\): 4\/4 \(100\.0%\) .* in all\n/);
       expect(r.stderr.endsWith(`wrote ${out}\n`)).to.equal(true);
       expect(await fs.readdir(path.dirname(out))).to.deep.equal(['lib.json', 'stitch.json']);
+    });
+
+    it('stitch-train: the named training sets and their sizes (seen in the refusal of a too large --per-epoch)', async () => {
+      const ST = ['stitch-train', '-c', 'fmnist-resnet', '--layer-x', 'layer1', '-g', 'fmnist-stylegan', '--test-network', 'fmnist-testnet', '--epochs', '1', '--threads', '1', '-q'];
+      let k = 0;
+      const perEpoch = async (train: string, validation: string, n: number) => ganvasHere([...ST, '--train', train, '--validation', validation, '--per-epoch', String(n), '-o', path.join(tmp, 'st-sets', `${k++}.json`)]);
+      refused(await perEpoch('tissue-train', 'fmnist-test:4', 999999), 'samplesPerEpoch must be an integer in 1..156680, got 999999');
+      refused(await perEpoch('tissue-train:7', 'fmnist-train:3', 8), 'samplesPerEpoch must be an integer in 1..7, got 8');
+      refused(await perEpoch('fmnist-train:9', 'tissue-validation:2', 10), 'samplesPerEpoch must be an integer in 1..9, got 10');
+      refused(await perEpoch('fmnist-train', 'fmnist-test:2', 60001), 'samplesPerEpoch must be an integer in 1..60000, got 60001');
     });
 
     it('stitch-train: unknown image sets refused before any training', async () => {
