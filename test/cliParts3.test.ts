@@ -120,6 +120,37 @@ describe('ganvas worker processes (WorkerPool, worker.js)', function () {
     pool.kill(); // again: nothing left to stop
   });
 
+  describe('runJob with a pool', () => {
+    /** The stand-in reports chunks done without writing their files; this process's task writes [from]. */
+    const task = {
+      open: async () => ({}),
+      run: async (_c: unknown, r: [number, number]) => [r[0]],
+      close: async () => undefined,
+    };
+    const plan = (work: string, total: number) => ({
+      spec: { command: 'test', args: {}, models: {} }, total, chunkSize: 2, workDir: work, workers: 2, threads: 1, open: { mode: 'ok' }, progress: { label: 't', quiet: true },
+    });
+
+    it('two chunks or more go to the workers (here: reported done, never written, so missing)', async () => {
+      const { runJob, WorkerPool } = cli.job();
+      const work = path.join(dir, 'pool-many');
+      const e = await rejectsGanvas(runJob(plan(work, 4), task, new WorkerPool(2, standIn, open('ok'))), 'RUNTIME');
+      expect(e.message).to.match(new RegExp(`^chunk 0…1 is missing or unreadable \\(${path.join(work, 'chunk-000000000-000000002.json')}\\): .*ENOENT.*; rerun to recompute it$`));
+    });
+
+    it('one chunk left, or a pool of one: computed in this process, the pool stopped', async () => {
+      const { runJob, WorkerPool } = cli.job();
+      const sigint = process.listenerCount('SIGINT');
+      expect(await runJob(plan(path.join(dir, 'pool-one'), 2), task, new WorkerPool(2, standIn, open('ok')))).to.deep.equal([[0]]);
+      expect(process.listenerCount('SIGINT')).to.equal(sigint);
+      expect(await runJob(plan(path.join(dir, 'pool-single'), 4), task, new WorkerPool(1, standIn, open('ok')))).to.deep.equal([[0], [2]]);
+      expect(process.listenerCount('SIGINT')).to.equal(sigint);
+      // Nothing left to compute: the pool is stopped all the same.
+      expect(await runJob(plan(path.join(dir, 'pool-single'), 4), task, new WorkerPool(2, standIn, open('ok')))).to.deep.equal([[0], [2]]);
+      expect(process.listenerCount('SIGINT')).to.equal(sigint);
+    });
+  });
+
   describe('worker.js', () => {
     const WORKER = path.join(path.dirname(require.resolve('ganvas/package.json')), 'dist', 'cli', 'worker.js');
 
