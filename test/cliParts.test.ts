@@ -550,6 +550,17 @@ describe('ganvas command line parts (in process)', function () {
       expect(scan).to.match(/--shard-count <n> number of shards when the index comes from JOB_COMPLETION_INDEX/);
       expect(scan).to.match(/--threads <n> onnxruntime threads per worker/);
       expect(scan).to.match(/-q, --quiet no progress output/);
+      // The defaults each command's help states (those the tests do not run: a run with them takes minutes).
+      const help = async (c: string) => (await ganvasHere([c, '--help'])).stdout.replace(/\s+/g, ' ');
+      expect(scan).to.match(/--feature-layer <name> layer of the feature extractor .*\(default: "layer2"\)/);
+      expect(await help('invert')).to.match(/-l, --layer <name> the classifier layer inverted \(LayerX\) \(default: "layer2"\)/);
+      const gi = await help('grid-inversion');
+      expect(gi).to.match(/--feature-layer <name> feature layer .*\(default: "layer2"\)/);
+      expect(gi).to.match(/--sizes <list> grid sizes, .*\(default: "0,1,2,3,4,5"\)/);
+      const st = await help('stitch-train');
+      expect(st).to.match(/--validation <set> validation images: .*\(default: "fmnist-test:500"\)/);
+      expect(st).to.match(/--init <how> initial weights: .*\(choices: "lstsq", "default", default: "lstsq"\)/);
+      expect(st).to.match(/--train <set> training images: .*\(default: "fmnist-train"\)/);
     });
 
     it('exit statuses: 0 for --version and --help (on stdout), 2 for usage errors with a suggestion, 1 for bad input', async () => {
