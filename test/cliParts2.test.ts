@@ -516,7 +516,19 @@ describe('ganvas commands on tiny models (in process)', function () {
       const lr = await ganvasHere([...INV(), '--lr', '0', '-o', bad]);
       expect(lr.code).to.equal(2);
       expect(lr.stderr).to.match(/--lr must be a number in \[1e-9, 100\], got "0"/);
+      const afile = path.join(tmp, 'img', 'afile');
+      await fs.writeFile(afile, 'x');
+      refused(await ganvasHere([...INV(), '--png-dir', path.join(afile, 'pngs'), '-o', bad]), new RegExp(`^ganvas: error: cannot write the PNG directory ${afile}/pngs: `));
       expect(await exists(bad)).to.equal(false);
+    });
+
+    it('a named image set: its name in the header, no image digest', async () => {
+      const out = path.join(tmp, 'inv', 'named.json');
+      ok(await ganvasHere(['invert', '-c', 'fmnist-resnet', '-l', 'layer1', '-m', 'plain', '--images', 'fmnist-test', '-n', '2', '--steps', '1', '--batch', '2', '--threads', '1', '-q', '-o', out]));
+      const got = JSON.parse(await fs.readFile(out, 'utf8'));
+      expect(got).to.include({ images: 'fmnist-test', classifier: 'fmnist-resnet', layer: 'layer1', count: 2 });
+      expect(got.job.args.images).to.equal('fmnist-test');
+      expect(Object.keys(got.job.models).sort()).to.deep.equal(['classifier/ganvas.json', 'classifier/model.onnx']);
     });
   });
 
