@@ -542,6 +542,11 @@ describe('ganvas command line parts (in process)', function () {
         const options = lines.filter((l) => /^\s+-/.test(l)).length;
         expect(options, c).to.be.at.least(3);
       }
+      // Every option of every command explains itself (not only those whose help line shows a default).
+      for (const c of cli.main().program().commands) {
+        for (const o of c.options) expect(o.description.trim().length, `${c.name()} ${o.flags}`).to.be.greaterThan(5);
+        expect(c.description().length, c.name()).to.be.greaterThan(30);
+      }
       const scan = (await ganvasHere(['scan', '--help'])).stdout.replace(/\s+/g, ' ');
       for (const o of ['--workers', '--threads', '--shard <i/n>', '--shard-count', '--quiet', '--progress-interval']) expect(scan).to.include(o);
       expect(scan).to.match(/--workers <n> worker processes on this machine.* \(default: 1\)/);
