@@ -542,7 +542,10 @@ describe('ganvas commands on tiny models (in process)', function () {
       expect(r.stderr.endsWith(`wrote ${out}\n`)).to.equal(true);
       const cut = await (await Generator.open(gen, rt)).cut('b8.conv1');
       const fx = await FeatureExtractor.open(cls, 'layer1', rt);
-      const lib = await gridInversion(cut, fx, { count: 3, runs: 2, sizes: [0, 2], steps: 2, batchSize: 3, init: 'zeros', schedule: 'constant', lr: 0.1, seed: 1, keepVectors: true });
+      const seen: [number, number][] = [];
+      const lib = await gridInversion(cut, fx, { count: 3, runs: 2, sizes: [0, 2], steps: 2, batchSize: 3, init: 'zeros', schedule: 'constant', lr: 0.1, seed: 1, keepVectors: true, onProgress: (d, t) => seen.push([d, t]) });
+      // The first progress line: the library's first report (every line after it within 10 s is skipped).
+      expect(r.stderr.split('\n')[0]).to.match(new RegExp(`^\\S+ grid-inversion \\(image·steps\\): ${seen[0][0]}/${seen[0][1]} \\(`));
       const got = JSON.parse(await fs.readFile(out, 'utf8'));
       const strip = (cells: { seconds: number }[]) => cells.map(({ seconds: _s, ...c }) => c);
       expect(strip(got.cells)).to.deep.equal(JSON.parse(JSON.stringify(strip(lib.cells))));
@@ -596,6 +599,8 @@ describe('ganvas commands on tiny models (in process)', function () {
       expect(lines).to.deep.equal(saved.record.history.map((e: { epoch: number; valCosine: number; valCosineStd: number; valGram: number; valL1: number }) =>
         `epoch ${e.epoch}: val cosine ${e.valCosine.toFixed(4)} ± ${e.valCosineStd.toFixed(3)}, gram ${e.valGram.toFixed(4)}, L1 ${e.valL1.toFixed(4)}`));
       expect(r.stderr).to.match(/\nstitch-train \(steps\): 4\/4 \(100\.0%\) .* in all\n/);
+      // 2 epochs of 8 samples in batches of 4: 2 steps each; the first line is at step 1 of epoch 1.
+      expect(r.stderr.split('\n').find((l) => l.includes('stitch-train (steps)'))).to.match(/^\S+ stitch-train \(steps\): 1\/4 \(25\.0%\) /);
       expect(r.stderr.endsWith(`wrote ${out}\n`)).to.equal(true);
       expect(await fs.readdir(path.dirname(out))).to.deep.equal(['lib.json', 'stitch.json']);
     });
