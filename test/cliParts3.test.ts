@@ -6,10 +6,11 @@
  */
 import { expect } from 'chai';
 import { fork } from 'child_process';
+import { EventEmitter } from 'events';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { cli, withEnv } from './cliHarness';
+import { cli, ganvasHere, withEnv } from './cliHarness';
 import { childEnv } from './mutationBridge';
 import { tinyClassifier, tinyGenerator } from './models';
 import { rejectsGanvas } from './util';
@@ -148,6 +149,70 @@ describe('ganvas worker processes (WorkerPool, worker.js)', function () {
       // Nothing left to compute: the pool is stopped all the same.
       expect(await runJob(plan(path.join(dir, 'pool-single'), 4), task, new WorkerPool(2, standIn, open('ok')))).to.deep.equal([[0], [2]]);
       expect(process.listenerCount('SIGINT')).to.equal(sigint);
+    });
+  });
+
+  describe('when workers are started (fork replaced by a stand-in that records the open message, then refuses)', () => {
+    let gen: string;
+    let cls: string;
+    before(async () => {
+      gen = await tinyGenerator();
+      cls = await tinyClassifier();
+    });
+    after(async () => {
+      for (const d of [gen, cls]) await fs.rm(d, { recursive: true, force: true });
+    });
+
+    async function withForkRecorded(fn: (opened: { module: string; open: { type: string; command: string; threads: number; workDir: string; open: { count: number } } }[]) => Promise<void>): Promise<void> {
+      const cp = require('child_process') as { fork: unknown };
+      const real = cp.fork;
+      const opened: { module: string; open: { type: string; command: string; threads: number; workDir: string; open: { count: number } } }[] = [];
+      cp.fork = (module: string) => {
+        const child = new EventEmitter() as EventEmitter & { exitCode: number | null; signalCode: string | null; send: (m: never) => boolean; kill: () => boolean };
+        child.exitCode = null;
+        child.signalCode = null;
+        child.send = (m: { type: string }) => {
+          if (m.type === 'open') {
+            opened.push({ module, open: m as never });
+            setImmediate(() => child.emit('message', { type: 'error', message: 'the stand-in refuses' }));
+          }
+          return true;
+        };
+        child.kill = () => {
+          if (child.signalCode === null) {
+            child.signalCode = 'SIGKILL';
+            setImmediate(() => child.emit('exit', null, 'SIGKILL'));
+          }
+          return true;
+        };
+        return child;
+      };
+      try {
+        await fn(opened);
+      } finally {
+        cp.fork = real;
+      }
+    }
+
+    it('--workers N forks N workers (fewer when there are fewer chunks, none for one), each with the cores divided among them', async () => {
+      const scanArgs = (n: number, more: string[]) => ['scan', '-g', gen, '-l', 'b8.conv1', '-f', cls, '--feature-layer', 'layer1', '-n', String(n), '--batch', '4', '-q', '-o', path.join(dir, `fork-${n}-${more.join('')}.json`), ...more];
+      await withForkRecorded(async (opened) => {
+        const r = await ganvasHere(scanArgs(12, ['--workers', '2']));
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.match(/^ganvas: error: worker [01]: the stand-in refuses\n$/);
+        expect(opened.map((o) => path.relative(path.dirname(require.resolve('ganvas/package.json')), o.module))).to.deep.equal([path.join('dist', 'cli', 'worker.js'), path.join('dist', 'cli', 'worker.js')]);
+        const threads = Math.max(1, Math.floor(os.cpus().length / 2));
+        expect(opened.map((o) => [o.open.type, o.open.command, o.open.threads, o.open.open.count, path.basename(o.open.workDir)])).to.deep.equal([
+          ['open', 'scan', threads, 12, `.fork-12---workers2.json.all.ganvas-work`], ['open', 'scan', threads, 12, `.fork-12---workers2.json.all.ganvas-work`],
+        ]);
+        opened.length = 0;
+        expect((await ganvasHere(scanArgs(12, ['--workers', '5', '--threads', '3']))).code).to.equal(1);
+        expect(opened.map((o) => o.open.threads), '3 chunks: 3 workers of the 5, 3 threads each').to.deep.equal([3, 3, 3]);
+        opened.length = 0;
+        expect((await ganvasHere(scanArgs(4, ['--workers', '2']))).code, 'one chunk: computed here').to.equal(0);
+        expect((await ganvasHere(scanArgs(12, []))).code, 'the default: one process').to.equal(0);
+        expect(opened).to.deep.equal([]);
+      });
     });
   });
 
