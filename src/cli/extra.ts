@@ -27,8 +27,10 @@ function workDirOf(out: string): string {
 }
 
 function sizesOption(text: string): number[] {
-  const sizes = text.split(',').map((s) => Number(s.trim()));
-  if (sizes.length === 0 || !sizes.every((g) => Number.isInteger(g) && g >= 0)) {
+  const items = text.split(',').map((s) => s.trim());
+  const sizes = items.map(Number);
+  // An empty item is refused: Number('') is 0, and "0,,2" or "" would have meant grid size 0.
+  if (items.some((s) => s === '') || !sizes.every((g) => Number.isInteger(g) && g >= 0)) {
     throw new GanvasError('BAD_INPUT', `--sizes must list grid sizes ≥ 0 separated by commas, e.g. 0,1,2,3,4,5; got "${text}"`);
   }
   return sizes;

@@ -84,8 +84,13 @@ export async function mergeShards(files: readonly string[], out: string): Promis
 async function gatherDatasetFiles(shards: ShardFile[], outDir: string): Promise<void> {
   for (const s of shards) {
     const dir = path.dirname(path.resolve(s.file));
-    for (const e of s.entries as { image: string; label: string; mask: string }[]) {
-      for (const rel of [e.image, e.label, e.mask]) {
+    for (const e of s.entries as { image?: unknown; label?: unknown; mask?: unknown }[]) {
+      // An edited entry without its file names was a TypeError from path.join, printed with a stack trace.
+      const files = e !== null && typeof e === 'object' ? [e.image, e.label, e.mask] : [];
+      if (files.length === 0 || !files.every((f): f is string => typeof f === 'string' && f !== '')) {
+        throw new GanvasError('BAD_INPUT', `${s.file} has an entry without its image, label and mask file names (${JSON.stringify(e)}); the shard file was edited or truncated (rerun that shard)`);
+      }
+      for (const rel of files) {
         const src = path.join(dir, rel);
         if (!(await fs.stat(src).then((st) => st.isFile(), () => false))) {
           throw new GanvasError('BAD_INPUT', `${s.file} lists ${rel}, but ${src} does not exist; the shard's files are incomplete (rerun that shard)`);
