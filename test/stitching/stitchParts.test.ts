@@ -10,21 +10,9 @@ import * as path from 'path';
 import { FeatureExtractor, FloatTensor, Generator, Runtime, STITCH_FORMAT, Stitch, activationMetrics, meanStd, openModel, randn } from 'ganvas';
 import { identityGenerator, styledGenerator, tinyClassifier, tinyGenerator } from '../models';
 import { rejectsGanvas, throwsGanvas } from '../util';
+import { maxDiff, uniformImages } from './tiny';
 
 const rt = new Runtime({ threads: 1 });
-
-export function uniformImages(name: string, n: number, c = 1, size = 16): FloatTensor {
-  const t = randn(name, [n, c, size, size]);
-  // Values in [0, 1] (the tiny classifier's range).
-  return { data: t.data.map((v) => 1 / (1 + Math.exp(-v))), dims: t.dims };
-}
-
-export function maxDiff(a: FloatTensor, b: FloatTensor): number {
-  expect(a.dims).to.deep.equal(b.dims);
-  let d = 0;
-  for (let i = 0; i < a.data.length; i++) d = Math.max(d, Math.abs(a.data[i] - b.data[i]));
-  return d;
-}
 
 /** The stitch's output by hand: y[n,o,i,j] = bias[o] + Σ_c W[o,c] · x[n, c, floor(i·H/h), floor(j·W/w)]. */
 function byHand(x: FloatTensor, w: FloatTensor, b: FloatTensor, out: [number, number]): FloatTensor {
