@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FeatureExtractor, FloatTensor, Generator, Runtime, STITCH_FORMAT, Stitch, activationMetrics, meanStd, openModel, randn } from 'ganvas';
+import { FeatureExtractor, FloatTensor, Generator, Runtime, STITCH_FORMAT, Stitch, activationMetrics, demoModelDir, demoStitchPath, meanStd, openModel, randn } from 'ganvas';
 import { identityGenerator, styledGenerator, tinyClassifier, tinyGenerator } from '../models';
 import { rejectsGanvas, throwsGanvas } from '../util';
 import { maxDiff, uniformImages } from './tiny';
@@ -281,6 +281,18 @@ describe('stitching parts: the Stitch on tiny models', function () {
     await fs.writeFile(path.join(dir, 'norec.json'), JSON.stringify(j));
     expect((await Stitch.load(path.join(dir, 'norec.json'), { runtime: rt })).record).to.deep.equal({});
     expect((await rejectsGanvas(s.save(''), 'BAD_INPUT')).message).to.equal('save() needs a file path such as "stitch.json"');
+  });
+
+  it('load falls back to the demo model of the recorded name when the recorded folder is gone', async () => {
+    const shipped = demoStitchPath('fmnist-resnet', 'layer1', 'fmnist-stylegan', 'b16.conv0');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-sp-'));
+    const moved = path.join(dir, 'stitch.json');
+    await fs.copyFile(shipped, moved);
+    const a = await Stitch.load(moved, { runtime: rt });
+    const b = await Stitch.load(shipped, { runtime: rt });
+    expect(a.parts.classifier.dir).to.equal(demoModelDir('fmnist-resnet'));
+    expect(a.parts.generator.dir).to.equal(demoModelDir('fmnist-stylegan'));
+    expect(Array.from(a.weights.weight.data)).to.deep.equal(Array.from(b.weights.weight.data));
   });
 
   it('load refuses unreadable, non-JSON, foreign, malformed and mismatched files, saying which', async () => {

@@ -9,7 +9,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { EpochRecord, FeatureExtractor, FloatTensor, ImageSource, Runtime, Stitch, TrainProgress, activationMetrics, openModel, tensorSource, trainStitch } from 'ganvas';
-import { tinyClassifier, tinyGenerator } from '../models';
+import { constantGenerator, tinyClassifier, tinyGenerator } from '../models';
 import { rejectsGanvas } from '../util';
 import { uniformImages } from './tiny';
 
@@ -61,6 +61,8 @@ describe('stitching parts: training on tiny models', function () {
     expect(progress[5].etaSeconds).to.equal(0);
     expect(progress[0].etaSeconds).to.be.above(0);
     for (const p of progress) expect(p.samplesPerSecond).to.be.above(0);
+    // elapsed = done·batch / rate, and the ETA is elapsed / done per step left: eta = batch · (6 − done) / rate.
+    progress.forEach((p, k) => expect(p.etaSeconds).to.be.closeTo((2 * (6 - (k + 1))) / p.samplesPerSecond, 1e-9 * (1 + p.etaSeconds)));
     const h = s.record.history as EpochRecord[];
     expect(h).to.deep.equal(epochs);
     expect(h.map((r) => [r.epoch, r.samples])).to.deep.equal([
@@ -181,6 +183,23 @@ describe('stitching parts: training on tiny models', function () {
     const c = await trainStitch({ ...settings, epochs: 3, checkpoint: ckC });
     expect(Array.from(c.weights.weight.data)).to.deep.equal(Array.from(a.weights.weight.data));
     expect(strip(c.record.history)).to.deep.equal(strip(a.record.history));
+    // Cancelled in epoch 1 (the checkpoint holds only the initialization, no Adam state yet): the same.
+    const ckE = await tmp('e.json');
+    const ac1 = new AbortController();
+    thrown = undefined;
+    await trainStitch({
+      ...settings,
+      epochs: 3,
+      checkpoint: ckE,
+      signal: ac1.signal,
+      onProgress: () => ac1.abort(new Error('cancelled in epoch 1')),
+    }).catch((e: unknown) => (thrown = e));
+    expect(String(thrown)).to.contain('cancelled in epoch 1');
+    const e0 = JSON.parse(await fs.readFile(ckE, 'utf8')) as Ck;
+    expect([e0.epoch, e0.adam]).to.deep.equal([0, null]);
+    const e = await trainStitch({ ...settings, epochs: 3, checkpoint: ckE });
+    expect(Array.from(e.weights.weight.data)).to.deep.equal(Array.from(a.weights.weight.data));
+    expect(strip(e.record.history)).to.deep.equal(strip(a.record.history));
     // Already finished: nothing trains, the same stitch comes back.
     let steps = 0;
     const d = await trainStitch({ ...settings, epochs: 3, checkpoint: ckA, onProgress: () => steps++ });
@@ -276,6 +295,14 @@ describe('stitching parts: training on tiny models', function () {
     const other: number[][] = [];
     await trainStitch({ ...base(), train: { count: 5, images: (idx) => (other.push([...idx]), tensorSource(train).images(idx)) }, epochs: 3, batchSize: 5, seed: 'p' });
     expect(other.map((o) => o.join())).to.not.deep.equal(perEpoch.map((p) => p.join()));
+  });
+
+  it('keeps the first of equal best epochs: a generator that ignores LayerY never improves on the initialization', async () => {
+    const flat = await constantGenerator();
+    const s = await trainStitch({ ...base(), generator: flat, layerY: 'h', epochs: 2, batchSize: 5 });
+    const h = s.record.history as EpochRecord[];
+    expect(h.map((r) => r.valCosine)).to.deep.equal([h[0].valCosine, h[0].valCosine, h[0].valCosine]);
+    expect((s.record.training as { bestEpoch: number }).bestEpoch).to.equal(0);
   });
 
   it('tensorSource picks rows by index', () => {
