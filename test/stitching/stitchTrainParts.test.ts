@@ -48,7 +48,11 @@ describe('stitching parts: training on tiny models', function () {
     const progress: TrainProgress[] = [];
     const epochs: EpochRecord[] = [];
     const ck = await tmp('ck.json');
+    const t0 = performance.now();
     const s = await trainStitch({ ...base(), epochs: 2, batchSize: 2, seed: 3, checkpoint: ck, onProgress: (p) => progress.push(p), onEpoch: (r) => epochs.push(r) });
+    const wall = (performance.now() - t0) / 1000;
+    // Rates and epoch times are in samples per second and seconds of this run: within its wall time.
+    progress.forEach((p, k) => expect(p.samplesPerSecond * wall).to.be.at.least(2 * (k + 1) * 0.999));
     // 5 images in batches of 2: steps of 2, 2, 1 per epoch.
     expect(progress.map((p) => [p.epoch, p.step, p.steps, p.epochs])).to.deep.equal([
       [1, 1, 3, 2],
@@ -75,7 +79,7 @@ describe('stitching parts: training on tiny models', function () {
     for (const e of [1, 2]) {
       const l = progress.filter((p) => p.epoch === e).map((p) => p.loss);
       expect(h[e].trainLoss).to.be.closeTo((2 * l[0] + 2 * l[1] + l[2]) / 5, 1e-6);
-      expect(h[e].seconds).to.be.above(0);
+      expect(h[e].seconds).to.be.above(0).and.at.most(wall);
     }
     // Epoch 0 is the initialization (PyTorch's default, seeded): its metrics are those of a fresh stitch, validation
     // image i inverted with seed i, compared at the test network's layer2.
@@ -234,6 +238,10 @@ describe('stitching parts: training on tiny models', function () {
     const dir = path.dirname(bad);
     e = await rejectsGanvas(trainStitch({ ...settings, checkpoint: dir }), 'BAD_INPUT');
     expect(e.message).to.match(new RegExp(`^cannot read checkpoint ${dir}: `));
+    expect(e.cause, 'the underlying error is kept').to.be.instanceOf(Error);
+    await fs.writeFile(bad, '{');
+    e = await rejectsGanvas(trainStitch({ ...settings, checkpoint: bad }), 'BAD_INPUT');
+    expect(e.cause).to.be.instanceOf(SyntaxError);
   });
 
   it('refuses bad settings and data with what was wrong', async () => {
@@ -303,6 +311,15 @@ describe('stitching parts: training on tiny models', function () {
     const h = s.record.history as EpochRecord[];
     expect(h.map((r) => r.valCosine)).to.deep.equal([h[0].valCosine, h[0].valCosine, h[0].valCosine]);
     expect((s.record.training as { bestEpoch: number }).bestEpoch).to.equal(0);
+  });
+
+  it('trains on one image and validates on one', async () => {
+    const s = await trainStitch({ ...base(), train: uniformImages('tp-one', 1), validation: uniformImages('tp-one-v', 1), epochs: 1, batchSize: 1 });
+    expect((s.record.history as EpochRecord[]).map((r) => [r.epoch, r.samples])).to.deep.equal([
+      [0, 0],
+      [1, 1],
+    ]);
+    expect((s.record.training as { validationImages: number }).validationImages).to.equal(1);
   });
 
   it('tensorSource picks rows by index', () => {
