@@ -101,6 +101,15 @@ describe('stitching parts: the Stitch on tiny models', function () {
     expect(bad(w.weight, randn('x', [4]))).to.equal('stitch bias must be [3], got [4]');
     expect(bad(w.weight, randn('x', [3, 1]))).to.equal('stitch bias must be [3], got [3, 1]');
     expect(bad(w.weight, { data: new Float32Array(2), dims: [3] })).to.equal('stitch bias must be [3], got [3]');
+    // Each rule alone (18 values, the right count, under one wrong dimension).
+    const d18 = (dims: number[]) => ({ data: new Float32Array(18), dims });
+    expect(bad(d18([4, 6, 1, 1]), w.bias)).to.equal(wmsg + '[4, 6, 1, 1]');
+    expect(bad(d18([3, 7, 1, 1]), w.bias)).to.equal(wmsg + '[3, 7, 1, 1]');
+    expect(bad(d18([3, 6, 2, 1]), w.bias)).to.equal(wmsg + '[3, 6, 2, 1]');
+    expect(bad(d18([3, 6, 1, 2]), w.bias)).to.equal(wmsg + '[3, 6, 1, 2]');
+    expect(bad(d18([3, 6, 1, 1, 1]), w.bias)).to.equal(wmsg + '[3, 6, 1, 1, 1]');
+    expect(bad(w.weight, { data: new Float32Array(3), dims: [4] })).to.equal('stitch bias must be [3], got [4]');
+    expect(bad(w.weight, { data: new Float32Array(3), dims: [3, 1] })).to.equal('stitch bias must be [3], got [3, 1]');
     const nanW = { data: w.weight.data.slice(), dims: w.weight.dims };
     nanW.data[17] = NaN;
     expect(bad(nanW, w.bias)).to.equal('stitch weights hold a non-finite value');
@@ -351,6 +360,8 @@ describe('stitching parts: the Stitch on tiny models', function () {
     expect(e.message).to.equal('init must be "default", "lstsq" or { weight, bias }, got "zeros"');
     e = await rejectsGanvas(Stitch.create({ classifier: cls, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: { weight: randn('x', [4, 6, 1, 1]) } as never }), 'BAD_INPUT');
     expect(e.message).to.match(/^init must be "default", "lstsq" or \{ weight, bias \}, got \{"weight"/);
+    e = await rejectsGanvas(Stitch.create({ classifier: cls, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: { bias: randn('x', [4]) } as never }), 'BAD_INPUT');
+    expect(e.message).to.match(/^init must be "default", "lstsq" or \{ weight, bias \}, got \{"bias"/);
     // Given weights of the wrong shape are refused by setWeights' rule.
     e = await rejectsGanvas(Stitch.create({ classifier: cls, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: { weight: randn('x', [4, 5, 1, 1]), bias: randn('y', [4]) } }), 'BAD_INPUT');
     expect(e.message).to.equal('stitch weight must be [4, 6, 1, 1] (LayerY channels, LayerX channels), got [4, 5, 1, 1]');
@@ -383,5 +394,9 @@ describe('stitching parts: the Stitch on tiny models', function () {
     expect(r.lstsq.seconds).to.be.within(0, 60);
     const d = await Stitch.create({ classifier: cls, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: 'lstsq', seed: 1 });
     expect((d.record as { lstsq: { samples: number } }).lstsq.samples).to.equal(512);
+    // The fit used the samples and seed asked for: 16 samples fit otherwise than 512, seed 2 otherwise than seed 1.
+    expect(Array.from(d.weights.weight.data)).to.not.deep.equal(Array.from(s.weights.weight.data));
+    const e = await Stitch.create({ classifier: cls, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: 'lstsq', initSamples: 16, seed: 2 });
+    expect(Array.from(e.weights.weight.data)).to.not.deep.equal(Array.from(s.weights.weight.data));
   });
 });
