@@ -44,7 +44,7 @@ const TESTS = [
   ['src/autodiff/ops/', ['autodiff/rules', 'autodiff/refusals', 'autodiff/forms', 'autodiff/engine', 'autodiff/arch', 'autodiff/fixtures']],
   ['src/autodiff/', ['autodiff/rules', 'autodiff/engine', 'autodiff/optim', 'autodiff/fixtures', 'autodiff/arch', 'autodiff/refusals', 'autodiff/optimParts', 'autodiff/lossParts', 'autodiff/constantsParts', 'autodiff/emitParts', 'autodiff/registryParts', 'autodiff/gradientParts', 'autodiff/gradientParts2', 'autodiff/constantsParts2']],
   ['src/inversion/', ['inversionParts2', 'inversion', 'inversionParts']],
-  ['src/stitching/', ['stitching/stitch', 'stitching/figures']],
+  ['src/stitching/', ['stitching/stitchParts', 'stitching/stitchTrainParts', 'stitching/stitchDataParts', 'stitching/stitch', 'stitching/figures']],
   ['src/widgets/', ['widgets-server', 'stitch-widget']],
   // The §3.4 metrics are checked against PyTorch and by hand in reference.test.ts (issue 19).
   ['src/stitching/targetLayer.ts', ['stitching/targetLayerParts', 'stitching/stitch']],
