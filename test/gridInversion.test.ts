@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { execFileSync } from 'child_process';
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,6 +22,7 @@ import {
   reduceLayoutGradient,
   writeNpy,
 } from 'ganvas';
+import { cachedPython, pythonSources } from './referenceCache';
 import { rejectsGanvas } from './util';
 import { meanVectors, relErr, targetsFor } from './gridInversionHelpers';
 
@@ -129,8 +129,11 @@ describe('grid-size inversion (paper 000, Algorithm 1)', function () {
       const inputs = cut.generator.inputs(seeds);
       for (const [name, t] of Object.entries(inputs)) await fs.writeFile(path.join(dir, `${name}.npy`), writeNpy(t as FloatTensor));
       await fs.writeFile(path.join(dir, 'positions.npy'), writeNpy({ data: Float32Array.from(at.flat()), dims: [3, 2] }));
+      // What the script reads: its Python, the two models' weights, the classifier's manifest, the inputs written above.
+      const [genModel, fxModel] = which === 'fmnist' ? ['fmnist-stylegan', 'fmnist-resnet'] : ['ihc-gan', 'ihc-features'];
+      const reads = [...pythonSources(ROOT), dir, ...[genModel, fxModel].map((m) => path.join(ROOT, 'models', m, 'weights.pt')), path.join(ROOT, 'models', fxModel, 'ganvas.json')];
       const ref = JSON.parse(
-        execFileSync('/usr/bin/python3', [path.join(ROOT, 'bench', 'gridInversion_torch.py'), '--pair', which, '--inputs', dir, '--layer', cut.layerName, '--grid', String(g), '--steps', '5', '--lr', '0.05', '--schedule', schedule], { encoding: 'utf8' }),
+        cachedPython([path.join(ROOT, 'bench', 'gridInversion_torch.py'), '--pair', which, '--inputs', dir, '--layer', cut.layerName, '--grid', String(g), '--steps', '5', '--lr', '0.05', '--schedule', schedule], reads),
       ) as { loss0: number; grad0: number[][]; vectors: number[][]; cosines: number[]; y: number[][] };
       await fs.rm(dir, { recursive: true, force: true });
       expect(relErr(y.data, ref.y.flat()), 'y').to.be.lessThan(1e-4);
