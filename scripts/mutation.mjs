@@ -52,7 +52,7 @@ const TESTS = [
   // The CLI runs in child processes: test/mutationBridge.ts carries the mutant into them and their coverage back.
   // cliParts, cliParts2, cliParts3: the same commands in this process on tiny models, seconds per mutant instead of minutes (first: a
   // mutant killed by them never reaches the child-process suites).
-  ['src/cli/', ['cliParts', 'cliParts2', 'cliParts3', 'cli-startup', 'cli-jobs', 'cli']],
+  ['src/cli/', ['cliParts', 'cliParts2', 'cliParts3', 'cliParts4', 'cli-startup', 'cli-jobs', 'cli']],
   ['src/manifestDraft.ts', ['manifestDraft', 'manifestDraftParts']],
   ['src/layerBrowser.ts', ['layerBrowser', 'layerBrowserParts']],
 ];

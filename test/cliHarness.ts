@@ -14,6 +14,7 @@ import type * as JobModule from '../dist/cli/job';
 import type * as InvertModule from '../dist/cli/invert';
 import type * as ScanModule from '../dist/cli/scan';
 import type * as MergeModule from '../dist/cli/merge';
+import type * as DatasetModule from '../dist/cli/dataset';
 import { childEnv } from './mutationBridge';
 
 /** The compiled package the tests import as 'ganvas' (under StrykerJS: the sandbox's mutated build). */
@@ -31,6 +32,7 @@ export const cli = {
   invert: (): typeof InvertModule => load('invert'),
   scan: (): typeof ScanModule => load('scan'),
   merge: (): typeof MergeModule => load('merge'),
+  dataset: (): typeof DatasetModule => load('dataset'),
 };
 
 export interface Ran {

@@ -118,22 +118,30 @@ export async function executeJob<Open, Ctx>(flags: RunFlags, start: JobStart<Ope
     run: (ctx, r, c) => job.task.run(ctx, r, c),
     close: async () => undefined,
   };
-  const results = await runJob(
-    {
-      spec: job.spec, total: job.total, chunkSize: job.chunkSize, shard, workDir, workers: flags.workers, threads, open: job.open,
-      progress: { label: `${job.command}${shard ? ` ${shard.index}/${shard.count}` : ''}`, quiet: flags.quiet, interval: flags.progressInterval },
-    },
-    local,
-    pool,
-  );
-  const entries = job.entries(results);
+  // This process's own models (opened by prepare) are released when the job ends, also when it fails: main(argv)
+  // may run in a longer-lived process (a notebook, the in-process tests), where sessions left open would pile up.
+  let entries: unknown[];
+  let header: Record<string, unknown>;
   let info: ShardInfo | undefined;
-  if (shard) {
-    const k = Math.ceil(job.total / job.chunkSize);
-    const from = mine.length > 0 ? mine[0][0] : Math.min(job.total, Math.floor((shard.index * k) / shard.count) * job.chunkSize);
-    info = { index: shard.index, count: shard.count, from, to: mine.length > 0 ? mine[mine.length - 1][1] : from };
+  try {
+    const results = await runJob(
+      {
+        spec: job.spec, total: job.total, chunkSize: job.chunkSize, shard, workDir, workers: flags.workers, threads, open: job.open,
+        progress: { label: `${job.command}${shard ? ` ${shard.index}/${shard.count}` : ''}`, quiet: flags.quiet, interval: flags.progressInterval },
+      },
+      local,
+      pool,
+    );
+    entries = job.entries(results);
+    if (shard) {
+      const k = Math.ceil(job.total / job.chunkSize);
+      const from = mine.length > 0 ? mine[0][0] : Math.min(job.total, Math.floor((shard.index * k) / shard.count) * job.chunkSize);
+      info = { index: shard.index, count: shard.count, from, to: mine.length > 0 ? mine[mine.length - 1][1] : from };
+    }
+    header = job.headerFrom ? await job.headerFrom(results) : job.header;
+  } finally {
+    await job.task.close(job.ctx);
   }
-  const header = job.headerFrom ? await job.headerFrom(results) : job.header;
   await writeFileAtomic(outFile, serialize(assemble(header, entries, job.spec, info)));
   await removeWorkDir(workDir);
   return outFile;

@@ -14,7 +14,7 @@ import { Cut, Generator } from '../generator';
 import { VectorLibrary } from '../library';
 import { MaskKind } from '../masks';
 import { Runtime } from '../runtime/session';
-import { ChunkTask, fileDigest, prepareDir } from './job';
+import { ChunkTask, releasedOnFailure, fileDigest, prepareDir } from './job';
 import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation, numberOption } from './common';
 import { Shard, shardTag } from './shard';
 
@@ -57,10 +57,12 @@ async function moveInto(from: string, to: string, rel: string): Promise<void> {
 export const datasetTask: ChunkTask<DatasetOpen, DatasetCtx> = {
   async open(o, threads) {
     const rt = new Runtime({ threads, spinning: false }); // batch job: no busy-waiting threads (RuntimeOptions.spinning)
-    const gen = await Generator.open(o.generator, rt);
-    const cut = await gen.cut(o.layer);
-    const library = await VectorLibrary.load(o.library, cut);
-    return { o, rt, gen, cut, library };
+    return releasedOnFailure(rt, async () => {
+      const gen = await Generator.open(o.generator, rt);
+      const cut = await gen.cut(o.layer);
+      const library = await VectorLibrary.load(o.library, cut);
+      return { o, rt, gen, cut, library };
+    });
   },
   async run(ctx, [from, to], c) {
     const part = path.join(c.workDir, `part-${from}-${to}`);
@@ -135,26 +137,29 @@ export async function prepareDataset(flags: DatasetFlags, start: JobStart<Datase
   const out = open.out;
   await prepareDir(out, 'the output directory');
   const ctx = await datasetTask.open(open, flags.threads ?? defaultThreads(flags.workers));
-  const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await libraryDigests(open.library)) };
-  // The header as the library writes it: a dataset of no pairs (validates the library and classes up front).
-  const headerDir = path.join(out, '.ganvas-work', `header-${process.pid}`);
-  let header: Record<string, unknown>;
-  try {
-    const { entries: _none, ...h } = await generateDataset(ctx.cut, ctx.library, { ...settings(open), dir: headerDir, from: 0, to: 0 });
-    void _none;
-    header = h;
-  } finally {
-    await fs.rm(headerDir, { recursive: true, force: true }).catch(() => undefined);
-  }
-  return {
-    ...start, task: datasetTask, ctx, header,
-    spec: {
-      command: 'dataset',
-      args: { generator: ctx.gen.name, layer: open.layer, count: open.count, seed: open.seed, kind: open.kind, classes: open.classes, keepShare: open.keepShare, chunk: flags.chunk },
-      models,
-    },
-    entries: (results) => (results as DatasetEntry[][]).flat(),
-  };
+  // Its models are released if a later step refuses the settings (a longer-lived process calling main(argv)).
+  return releasedOnFailure(ctx.rt, async () => {
+    const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await libraryDigests(open.library)) };
+    // The header as the library writes it: a dataset of no pairs (validates the library and classes up front).
+    const headerDir = path.join(out, '.ganvas-work', `header-${process.pid}`);
+    let header: Record<string, unknown>;
+    try {
+      const { entries: _none, ...h } = await generateDataset(ctx.cut, ctx.library, { ...settings(open), dir: headerDir, from: 0, to: 0 });
+      void _none;
+      header = h;
+    } finally {
+      await fs.rm(headerDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    return {
+      ...start, task: datasetTask, ctx, header,
+      spec: {
+        command: 'dataset',
+        args: { generator: ctx.gen.name, layer: open.layer, count: open.count, seed: open.seed, kind: open.kind, classes: open.classes, keepShare: open.keepShare, chunk: flags.chunk },
+        models,
+      },
+      entries: (results) => (results as DatasetEntry[][]).flat(),
+    };
+  });
 }
 
 async function libraryDigests(file: string): Promise<Record<string, string>> {

@@ -16,7 +16,7 @@ import { readNpy } from '../runtime/npy';
 import { Runtime } from '../runtime/session';
 import { FloatTensor, sliceBatch } from '../runtime/tensor';
 import { fashionMnist, tissueCrops } from '../stitching/data';
-import { ChunkTask, fileDigest, prepareDir } from './job';
+import { ChunkTask, releasedOnFailure, fileDigest, prepareDir } from './job';
 import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation, numberOption } from './common';
 import { Shard, shardFile, shardTag } from './shard';
 
@@ -62,9 +62,11 @@ export async function loadImages(source: string, count: number | undefined): Pro
 export const invertTask: ChunkTask<InvertOpen, InvertCtx> = {
   async open(o, threads) {
     const rt = new Runtime({ threads, spinning: false }); // batch job: no busy-waiting threads (RuntimeOptions.spinning)
-    const fx = await FeatureExtractor.open(o.classifier, o.layer, rt);
-    const images = await loadImages(o.images, o.count);
-    return { o, rt, fx, images };
+    return releasedOnFailure(rt, async () => {
+      const fx = await FeatureExtractor.open(o.classifier, o.layer, rt);
+      const images = await loadImages(o.images, o.count);
+      return { o, rt, fx, images };
+    });
   },
   async run(ctx, [from, to], c) {
     const { o } = ctx;
@@ -152,19 +154,22 @@ export async function prepareInvert(flags: InvertFlags, start: JobStart<InvertOp
   await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
   if (open.pngDir) await prepareDir(open.pngDir, 'the PNG directory');
   const ctx = await invertTask.open(open, flags.threads ?? defaultThreads(flags.workers));
-  const models: Record<string, string> = { ...(await bundleDigests('classifier', ctx.fx.bundle)) };
-  if (open.images.endsWith('.npy')) models[`images/${path.basename(open.images)}`] = await fileDigest(open.images);
-  const header = {
-    format: 'ganvas-inversions/1', classifier: ctx.fx.name, layer: ctx.fx.layer.aliases[0] ?? ctx.fx.layer.name, method: open.method,
-    images: open.images.endsWith('.npy') ? path.basename(open.images) : open.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range: open.range,
-  };
-  return {
-    ...start, task: invertTask, ctx, header,
-    spec: {
-      command: 'invert',
-      args: { classifier: header.classifier, layer: open.layer, method: open.method, images: header.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range: open.range, pngs: open.pngDir !== null },
-      models,
-    },
-    entries: (results) => (results as unknown[][]).flat(),
-  };
+  // Its models are released if a later step refuses the settings (a longer-lived process calling main(argv)).
+  return releasedOnFailure(ctx.rt, async () => {
+    const models: Record<string, string> = { ...(await bundleDigests('classifier', ctx.fx.bundle)) };
+    if (open.images.endsWith('.npy')) models[`images/${path.basename(open.images)}`] = await fileDigest(open.images);
+    const header = {
+      format: 'ganvas-inversions/1', classifier: ctx.fx.name, layer: ctx.fx.layer.aliases[0] ?? ctx.fx.layer.name, method: open.method,
+      images: open.images.endsWith('.npy') ? path.basename(open.images) : open.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range: open.range,
+    };
+    return {
+      ...start, task: invertTask, ctx, header,
+      spec: {
+        command: 'invert',
+        args: { classifier: header.classifier, layer: open.layer, method: open.method, images: header.images, count: open.count, steps: open.steps, lr: open.lr, seed: open.seed, batch: open.batch, range: open.range, pngs: open.pngDir !== null },
+        models,
+      },
+      entries: (results) => (results as unknown[][]).flat(),
+    };
+  });
 }

@@ -53,6 +53,19 @@ export interface JobPlan<Open> {
 const WHOLE_FILE_DIGEST = 64 * 1024 * 1024;
 
 /**
+ * Runs `open` (which opens models in `rt`); if it fails, the sessions it opened are released before the error goes on.
+ * A task's open() and a command's prepare step use it: main(argv) may run inside a longer-lived process.
+ */
+export async function releasedOnFailure<T>(rt: { release(): Promise<void> }, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    await rt.release();
+    throw e;
+  }
+}
+
+/**
  * SHA-256 of a file: read whole up to 64 MiB, streamed beyond (model files can be gigabytes). Every process of a
  * job takes the digests of its models; measured in fresh processes, the two demo models' four files took 18–22 ms
  * CPU streamed and 10–12 ms read whole (the stream's 64 KiB pieces and its first use cost more than the hashing).

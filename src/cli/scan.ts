@@ -10,7 +10,7 @@ import { FeatureExtractor } from '../features';
 import { Cut, Generator } from '../generator';
 import { Runtime } from '../runtime/session';
 import { Scan, scan } from '../tileability';
-import { ChunkTask, prepareDir } from './job';
+import { ChunkTask, releasedOnFailure, prepareDir } from './job';
 import { JobCommand, JobStart, RunFlags, addRunOptions, bundleDigests, defaultThreads, executeJob, intOption, modelLocation } from './common';
 import { Shard, shardFile, shardTag } from './shard';
 
@@ -39,10 +39,12 @@ export const scanTask: ChunkTask<ScanOpen, ScanCtx> = {
   async open(o, threads) {
     // Batch job: no busy-waiting threads (RuntimeOptions.spinning), no second start-up allocation (memPattern).
     const rt = new Runtime({ threads, spinning: false, memPattern: false });
-    const gen = await Generator.open(o.generator, rt);
-    const cut = await gen.cut(o.layer);
-    const fx = await FeatureExtractor.open(o.features, o.featureLayer, rt);
-    return { o, rt, gen, cut, fx };
+    return releasedOnFailure(rt, async () => {
+      const gen = await Generator.open(o.generator, rt);
+      const cut = await gen.cut(o.layer);
+      const fx = await FeatureExtractor.open(o.features, o.featureLayer, rt);
+      return { o, rt, gen, cut, fx };
+    });
   },
   async run(ctx, [from, to], c) {
     // The whole library result: its header holds what only a computation tells (the default erosion comes from
@@ -117,24 +119,27 @@ export async function prepareScan(flags: ScanFlags, start: JobStart<ScanOpen>): 
   await prepareDir(path.dirname(path.resolve(flags.out)), 'the output directory');
   const open = start.open;
   const ctx = await scanTask.open(open, flags.threads ?? defaultThreads(flags.workers));
-  // A scan of no vectors checks the settings up front; the output's header comes from the chunks (headerFrom).
-  const { entries: _none, ...header } = await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 0 });
-  void _none;
-  const strip = (r: Scan): Record<string, unknown> => {
-    const { entries: _e, ...h } = r;
-    void _e;
-    return h;
-  };
-  const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await bundleDigests('features', ctx.fx.bundle)) };
-  return {
-    ...start, task: scanTask, ctx, header,
-    spec: {
-      command: 'scan',
-      args: { generator: ctx.gen.name, layer: open.layer, features: ctx.fx.name, featureLayer: open.featureLayer, count: open.count, seed: open.seed, grid: open.grid, erosion: open.erosion, batch: open.batch },
-      models,
-    },
-    entries: (results) => (results as Scan[]).flatMap((r) => r.entries),
-    // A shard without chunks (more shards than chunks) scores one vector for the header alone.
-    headerFrom: async (results) => strip(results.length > 0 ? (results[0] as Scan) : await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 1 })),
-  };
+  // Its models are released if a later step refuses the settings (a longer-lived process calling main(argv)).
+  return releasedOnFailure(ctx.rt, async () => {
+    // A scan of no vectors checks the settings up front; the output's header comes from the chunks (headerFrom).
+    const { entries: _none, ...header } = await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 0 });
+    void _none;
+    const strip = (r: Scan): Record<string, unknown> => {
+      const { entries: _e, ...h } = r;
+      void _e;
+      return h;
+    };
+    const models = { ...(await bundleDigests('generator', ctx.gen.bundle)), ...(await bundleDigests('features', ctx.fx.bundle)) };
+    return {
+      ...start, task: scanTask, ctx, header,
+      spec: {
+        command: 'scan',
+        args: { generator: ctx.gen.name, layer: open.layer, features: ctx.fx.name, featureLayer: open.featureLayer, count: open.count, seed: open.seed, grid: open.grid, erosion: open.erosion, batch: open.batch },
+        models,
+      },
+      entries: (results) => (results as Scan[]).flatMap((r) => r.entries),
+      // A shard without chunks (more shards than chunks) scores one vector for the header alone.
+      headerFrom: async (results) => strip(results.length > 0 ? (results[0] as Scan) : await scan(ctx.cut, ctx.fx, { ...scanSettings(open), from: 0, to: 1 })),
+    };
+  });
 }
