@@ -152,4 +152,25 @@ describe('ganvas batch commands: onnxruntime options and release (in process)', 
     expect(scanBad.runtimes.length).to.be.greaterThan(0);
     expect(scanBad.runtimes.every((e) => e.sessions > 0 && e.released)).to.equal(true);
   });
+
+  it('every option with a parser names itself when it refuses a value (the message a user sees for a typo)', () => {
+    let checked = 0;
+    for (const c of cli.main().program().commands) {
+      for (const o of c.options) {
+        const parse = (o as unknown as { parseArg?: (value: string, previous: unknown) => unknown }).parseArg;
+        if (!parse || !o.long || o.argChoices) continue; // choices: commander's own message
+        let message = '';
+        try {
+          parse('1.5x', undefined);
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        expect(message, `${c.name()} ${o.long}: refused`).to.not.equal('');
+        expect(message, `${c.name()} ${o.long}`).to.include(o.long);
+        expect(message, `${c.name()} ${o.long}: the value given`).to.include('1.5x');
+        checked++;
+      }
+    }
+    expect(checked, 'options with a parser').to.be.greaterThan(20);
+  });
 });
