@@ -82,7 +82,7 @@ exports.newDisplay = () => display(++n);
   }
 
   /** Installs the comm layer on the fake kernel and hands it the iopub socket (as a first shell message would). */
-  comms(): CommManager {
+  async comms(): Promise<CommManager> {
     const cfg = path.join(this.dir, 'kernel.json');
     writeFileSync(cfg, JSON.stringify({ key: this.key, signature_scheme: 'hmac-sha256' }));
     // With zeromq loaded in this process (the comm suites' client), the comm layer's probe writes reach stdout (kept
@@ -106,6 +106,8 @@ exports.newDisplay = () => display(++n);
       const m = parseWire({ key: this.key, scheme: 'hmac-sha256' }, frames);
       this.passed.push('error' in m ? 'unreadable' : m.header.msg_type);
     };
+    // The first shell message from the front end: the wrapper takes the iopub socket from the server it runs on.
+    await this.shell('kernel_info_request', {});
     return mgr;
   }
 

@@ -137,6 +137,30 @@ describe('widget parts: the server', function () {
     expect(opt.message).to.include('the widget server port').and.not.include('GANVAS_WIDGET_PORT');
   });
 
+  it('does not keep the process alive (a finished script exits with a widget server started)', async () => {
+    const held = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = held();
+    const s = await WidgetServer.start();
+    try {
+      expect(held()).to.equal(before);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers 500 with the reason when a file it serves cannot be read', async () => {
+    const file = require.resolve('ganvas').replace(/index\.js$/, 'widgets.js');
+    const { renameSync } = await import('fs');
+    renameSync(file, `${file}.moved`);
+    try {
+      const r = await get(server.port, `/static/widgets.js?token=${server.token}`);
+      expect([r.status, r.headers['content-type']]).to.deep.equal([500, 'text/plain']);
+      expect(r.body.toString()).to.match(/ENOENT/).and.include('widgets.js');
+    } finally {
+      renameSync(`${file}.moved`, file);
+    }
+  });
+
   it('numbers the widgets it registers w1, w2, …', async () => {
     const s = await WidgetServer.start();
     try {
@@ -457,10 +481,12 @@ describe('widget parts: line plots', function () {
   });
 
   it('a long name widens the legend; more than 7 x values get 5 even ticks; xTicks choose; no title or labels without options', () => {
-    const long = 'n'.repeat(20); // 40 + ⌈124⌉ = 164
+    const long = 'n'.repeat(21); // 40 + ⌈130.2⌉ = 171
     const xs = Array.from({ length: 9 }, (_, i) => i * 2.5); // 0 … 20
     const svg = linePlotSvg([{ name: long, x: xs, y: xs.map((x) => x * 1000) }]);
-    expect(svg).to.include('width="514"');
+    expect(svg).to.include('width="521"');
+    // 9 characters: 40 + ⌈55.8⌉ = 96, W = 446.
+    expect(linePlotSvg([{ name: 'n'.repeat(9), x: [0], y: [0] }])).to.include('width="446"');
     const t = texts(svg);
     expect(t.filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['0', '5', '10', '15', '20']);
     // Values ≥ 1000 print rounded: −1200 … 21200 in four steps of 5600.
@@ -469,6 +495,9 @@ describe('widget parts: line plots', function () {
     expect(svg).to.not.include('rotate(-90)');
     const chosen = linePlotSvg([{ name: 'a', x: xs, y: xs }], { xTicks: [2.5, 7.25] });
     expect(texts(chosen).filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['2.5', '7.25']);
+    // Labels: 3 significant digits below 1000 in size, whole numbers (rounded half up) from 1000 on, negative too.
+    const big = linePlotSvg([{ name: 'a', x: xs, y: xs }], { xTicks: [-1234.5, -999.5, 12.345, 1234.5] });
+    expect(texts(big).filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['-1234', '-1000', '12.3', '1235']);
     // Exactly 7 distinct x values still get one tick each (duplicates count once, sorted).
     const seven = linePlotSvg([{ name: 'a', x: [6, 5, 4, 3, 2, 1, 0], y: [0, 0, 0, 0, 0, 0, 1] }, { name: 'b', x: [0, 6], y: [1, 1] }]);
     expect(texts(seven).filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['0', '1', '2', '3', '4', '5', '6']);
@@ -500,6 +529,9 @@ describe('widget parts: line plots', function () {
     // Spread below 1e-9 counts as constant.
     const tiny = linePlotSvg([{ name: 'a', x: [0, 1], y: [1, 1 + 1e-12] }]);
     expect(texts(tiny).filter((e) => e.a['text-anchor'] === 'end').map((e) => e.t)[0]).to.equal('0.44');
+    // A spread of exactly 1e-9 is kept (padded by 6%: from −6e-11).
+    const edge = linePlotSvg([{ name: 'a', x: [0, 1], y: [0, 1e-9] }]);
+    expect(texts(edge).filter((e) => e.a['text-anchor'] === 'end').map((e) => e.t)[0]).to.equal('-6e-11');
   });
 
   it('the line plot widget: snapshot, config (defaults: empty strings, null ticks), shown outside a notebook as a note', async () => {

@@ -320,6 +320,16 @@ describe('widget parts: the stitch widget on tiny models', function () {
     const empty = await StitchWidget.create([mono], { host, picks: { data: new Float32Array(0), dims: [0, 1, 16, 16] } });
     expect(Array.from(empty.image!.data).every((x) => x === 0)).to.equal(true);
     expect(config(empty.html()).picks).to.deep.equal([]);
+    // Same size, another range (a classifier of the same images but trained on [-1, 1]): still refused.
+    const pre = mono2.parts.classifier.manifest.preprocess as { range: [number, number] };
+    const range = pre.range;
+    pre.range = [-1, 1];
+    try {
+      const e = await rejectsGanvas(StitchWidget.create([mono, mono2], { host }), 'BAD_INPUT');
+      expect(e.message).to.include(`${mono.name} takes 1×16×16 in [0, 1], ${mono2.name} takes 1×16×16 in [-1, 1]`);
+    } finally {
+      pre.range = range;
+    }
     const manifest = mono2.parts.classifier.manifest as { preprocess?: unknown };
     const saved = manifest.preprocess;
     manifest.preprocess = undefined;
