@@ -128,6 +128,10 @@ describe('display parts: inside a (faked) tslab kernel', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(decoys[0]);
     for (const k of decoys.slice(1)) require.cache[k] = { id: k, filename: k, loaded: true, exports: { lastWriteDisplayData: () => undefined } } as unknown as NodeModule;
+    // A module still loading (no exports yet) at a tslab path.
+    const loading = path.join(dir, 'loading', 'tslab', 'dist', 'jupyter.js');
+    require.cache[loading] = { id: loading, filename: loading, loaded: false, exports: undefined } as unknown as NodeModule;
+    decoys.push(loading);
     fake = FakeTslab.load();
   });
   after(() => {

@@ -224,6 +224,18 @@ describe('widget parts over Jupyter comms (a tslab kernel faked in this process)
     const html = String((shown[0].content.data as State)['text/html']);
     expect(html).to.match(/^<div class="ganvas-widget" data-ganvas-kind="plot"><img class="ganvas-snapshot" alt="tileability vs grid size" src="data:image\/svg\+xml;base64,/);
     expect(html).to.include(svgUrl(svg)).and.include('Static snapshot: the live plot needs the ganvas-widgets Jupyter extension');
+    // plotly.js unreadable (first request): an error reply that says so; the next request reads it again.
+    const { promises } = await import('fs');
+    const readFile = promises.readFile;
+    promises.readFile = (async () => {
+      throw new Error('EIO: i/o error');
+    }) as unknown as typeof readFile;
+    try {
+      const r = await fake.request(idOf(open), { type: 'plotly', id: 0 });
+      expect(r.content).to.deep.equal({ id: 0, ok: false, error: 'cannot read plotly.js in the kernel: EIO: i/o error' });
+    } finally {
+      promises.readFile = readFile;
+    }
     const plotly = readFileSync(require.resolve('plotly.js-dist'));
     for (const n of [1, 2]) {
       const r = await fake.request(idOf(open), { type: 'plotly', id: n });
