@@ -41,6 +41,8 @@ export class FakeTslab {
   /** Shell messages the wrapper passed on to "tslab" (non-comm requests). */
   readonly passed: string[] = [];
   private files: string[] = [];
+  private modules: NodeModule[] = [];
+  private mgr?: CommManager;
   private key = randomBytes(16).toString('hex');
   private session = randomBytes(8).toString('hex');
   private server?: { iopub: { send(frames: Buffer[]): void }; connInfo: { key: string; signature_scheme: string } };
@@ -49,8 +51,17 @@ export class FakeTslab {
 
   private constructor(readonly dir: string) {}
 
-  /** Writes and loads the fake tslab (display only; `comms()` adds the comm layer). */
+  /**
+   * Writes and loads the fake tslab (display only; `comms()` adds the comm layer). One per process: a suite run
+   * again (StrykerJS reruns the tests in the same process) gets the same fake back, attached again, since the comm
+   * layer stays wrapped around this fake's ZmqServer.
+   */
   static load(): FakeTslab {
+    const known = g.__ganvasFakeTslab;
+    if (known instanceof FakeTslab) {
+      known.attach();
+      return known;
+    }
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ganvas-fake-tslab-'));
     const t = new FakeTslab(dir);
     const dist = path.join(dir, 'tslab', 'dist');
@@ -78,11 +89,20 @@ exports.newDisplay = () => display(++n);
     t.files = [path.join(dist, 'jupyter.js'), path.join(dist, 'public.js')];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require(t.files[0]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(t.files[1]);
+    t.modules = t.files.map((f) => require.cache[f] as NodeModule);
     return t;
+  }
+
+  private attach(): void {
+    this.files.forEach((f, i) => (require.cache[f] = this.modules[i]));
+    this.detached = false;
   }
 
   /** Installs the comm layer on the fake kernel and hands it the iopub socket (as a first shell message would). */
   async comms(): Promise<CommManager> {
+    if (this.mgr) return this.mgr;
     const cfg = path.join(this.dir, 'kernel.json');
     writeFileSync(cfg, JSON.stringify({ key: this.key, signature_scheme: 'hmac-sha256' }));
     // With zeromq loaded in this process (the comm suites' client), the comm layer's probe writes reach stdout (kept
@@ -108,6 +128,7 @@ exports.newDisplay = () => display(++n);
     };
     // The first shell message from the front end: the wrapper takes the iopub socket from the server it runs on.
     await this.shell('kernel_info_request', {});
+    this.mgr = mgr;
     return mgr;
   }
 

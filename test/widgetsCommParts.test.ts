@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'fs';
+import * as path from 'path';
 import sharp from 'sharp';
 import {
   CommManager,
@@ -224,18 +225,6 @@ describe('widget parts over Jupyter comms (a tslab kernel faked in this process)
     const html = String((shown[0].content.data as State)['text/html']);
     expect(html).to.match(/^<div class="ganvas-widget" data-ganvas-kind="plot"><img class="ganvas-snapshot" alt="tileability vs grid size" src="data:image\/svg\+xml;base64,/);
     expect(html).to.include(svgUrl(svg)).and.include('Static snapshot: the live plot needs the ganvas-widgets Jupyter extension');
-    // plotly.js unreadable (first request): an error reply that says so; the next request reads it again.
-    const { promises } = await import('fs');
-    const readFile = promises.readFile;
-    promises.readFile = (async () => {
-      throw new Error('EIO: i/o error');
-    }) as unknown as typeof readFile;
-    try {
-      const r = await fake.request(idOf(open), { type: 'plotly', id: 0 });
-      expect(r.content).to.deep.equal({ id: 0, ok: false, error: 'cannot read plotly.js in the kernel: EIO: i/o error' });
-    } finally {
-      promises.readFile = readFile;
-    }
     const plotly = readFileSync(require.resolve('plotly.js-dist'));
     for (const n of [1, 2]) {
       const r = await fake.request(idOf(open), { type: 'plotly', id: n });
@@ -243,6 +232,34 @@ describe('widget parts over Jupyter comms (a tslab kernel faked in this process)
       expect(r.buffers).to.have.length(1);
       expect(r.buffers[0].equals(plotly), `request ${n}`).to.equal(true);
     }
+    // plotly.js unreadable: an error reply that says so; the next request reads it again. On a fresh copy of
+    // plot.js, whose plotly.js is not read yet (this process's copy keeps it once read).
+    const file = path.join(path.dirname(require.resolve('ganvas')), 'widgets', 'plot.js');
+    const cached = require.cache[file];
+    delete require.cache[file];
+    let fresh: { plotCommWidget: typeof plotCommWidget };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      fresh = require(file) as typeof fresh;
+    } finally {
+      require.cache[file] = cached;
+    }
+    const again = fresh.plotCommWidget({ title: 'x' }, svg);
+    const { promises } = await import('fs');
+    const readFile = promises.readFile;
+    promises.readFile = (async () => {
+      throw new Error('EIO: i/o error');
+    }) as unknown as typeof readFile;
+    try {
+      const r = await fake.request(again.id, { type: 'plotly', id: 0 });
+      expect(r.content).to.deep.equal({ id: 0, ok: false, error: 'cannot read plotly.js in the kernel: EIO: i/o error' });
+    } finally {
+      promises.readFile = readFile;
+    }
+    const retry = await fake.request(again.id, { type: 'plotly', id: 1 });
+    expect(retry.content).to.deep.equal({ id: 1, ok: true });
+    expect(retry.buffers[0].equals(plotly)).to.equal(true);
+    again.close();
     const titled = fake.iopub.length;
     await showSweepPlot(points, { transport: 'comm', title: 'mine' });
     expect((stateOf(fake.models(titled)[0]).config as State).title).to.equal('mine');
