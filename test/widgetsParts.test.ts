@@ -84,14 +84,17 @@ const num = (s: string | undefined) => Number(s);
 describe('widget parts: the server', function () {
   this.timeout(60_000);
   const saved = { origins: process.env.GANVAS_WIDGET_ORIGINS, port: process.env.GANVAS_WIDGET_PORT };
-  let server: WidgetServer;
-  before(async () => {
+  // Started by the first test that needs it, not in a before() hook: StrykerJS runs every test for code that runs
+  // outside tests (before hooks), which made each server.ts mutant cost the whole suite.
+  let started: WidgetServer | undefined;
+  const srv = async () => (started ??= await WidgetServer.start({ token: 'a'.repeat(16), allowedOrigins: ['https://hub.example.org'] }));
+  before(() => {
     delete process.env.GANVAS_WIDGET_ORIGINS;
     delete process.env.GANVAS_WIDGET_PORT;
-    server = await WidgetServer.start({ token: 'a'.repeat(16), allowedOrigins: ['https://hub.example.org'] });
   });
   after(async () => {
-    await server.close();
+    await started?.close();
+    started = undefined;
     for (const [k, v] of [['GANVAS_WIDGET_ORIGINS', saved.origins], ['GANVAS_WIDGET_PORT', saved.port]] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
@@ -99,6 +102,7 @@ describe('widget parts: the server', function () {
   });
 
   it('takes a given token of 16 characters or more, refuses shorter ones and non-strings; makes a 64-hex one', async () => {
+    const server = await srv();
     expect(server.token).to.equal('aaaaaaaaaaaaaaaa');
     for (const bad of ['a'.repeat(15), '', 42 as unknown as string]) {
       expect((await rejectsGanvas(WidgetServer.start({ token: bad }), 'BAD_INPUT')).message).to.match(/token must be a string of at least 16 characters/);
@@ -149,6 +153,7 @@ describe('widget parts: the server', function () {
   });
 
   it('answers 500 with the reason when a file it serves cannot be read', async () => {
+    const server = await srv();
     const { promises } = await import('fs');
     const readFile = promises.readFile;
     promises.readFile = (async () => {
@@ -171,7 +176,8 @@ describe('widget parts: the server', function () {
     }
   });
 
-  it('refusal(): the Host must name this server; local, VS Code and listed Origins pass; the token must match exactly', () => {
+  it('refusal(): the Host must name this server; local, VS Code and listed Origins pass; the token must match exactly', async () => {
+    const server = await srv();
     const p = server.port;
     const t = server.token;
     for (const host of [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`]) expect(server.refusal(req(host, `/x?token=${t}`)), host).to.equal(null);
@@ -209,6 +215,7 @@ describe('widget parts: the server', function () {
   });
 
   it('serves the widget bundle and plotly.js (with the token), 404 for anything else, 403 with the reason', async () => {
+    const server = await srv();
     const q = `?token=${server.token}`;
     const js = await get(server.port, `/static/widgets.js${q}`, { Origin: 'http://localhost:8888' });
     expect(js.status).to.equal(200);

@@ -117,8 +117,12 @@ describe('widget parts: the stitch widget on tiny models', function () {
   let mono2: Stitch;
   let rgb: Stitch;
   let picks: FloatTensor;
-  let w: StitchWidget;
-  let c: Awaited<ReturnType<typeof client>>;
+  // The widget and the client are made by the first test that needs them (and again in each StrykerJS run), not in
+  // before(): code run by before hooks counts as covered by every test, so each of its mutants would cost the suite.
+  let made: StitchWidget | undefined;
+  let conn: Awaited<ReturnType<typeof client>> | undefined;
+  const widget = async () => (made ??= await StitchWidget.create([mono, mono2], { picks, seed: 2, host }));
+  const connect = async () => (conn ??= await client(await host.server()));
   const init = (cin: number, name: string) => ({ weight: randn(`${name}-w`, [3, cin, 1, 1]), bias: randn(`${name}-b`, [3]) });
 
   before(async () => {
@@ -128,15 +132,16 @@ describe('widget parts: the stitch widget on tiny models', function () {
     mono2 = await Stitch.create({ classifier: cls, layerX: 'layer2', generator: idGen, layerY: 'h', runtime: rt, init: init(8, 'b') });
     rgb = await Stitch.create({ classifier: await rgbClassifier(), layerX: 'layer1', generator: idGen, layerY: 'h', runtime: rt, init: init(4, 'c') });
     picks = uniformImages('sw-picks', 3, 1, 16);
-    w = await StitchWidget.create([mono, mono2], { picks, seed: 2, host });
-    c = await client(await host.server());
   });
   after(async () => {
-    c?.close();
+    conn?.close();
+    conn = undefined;
+    made = undefined;
     await host.close();
   });
 
   it('starts from the first pick, inverted with every stitch on the seed; that start does not count as an inversion', async () => {
+    const w = await widget();
     expect(w.spec).to.deep.equal({ channels: 1, height: 16, width: 16, range: [0, 1] });
     expect(w.labels).to.deep.equal(['layer1 → h', 'layer2 → h']);
     expect(w.background).to.equal('#000000');
@@ -149,6 +154,7 @@ describe('widget parts: the stitch widget on tiny models', function () {
   });
 
   it('html(): the drawn image and one reconstruction per stitch (at half size) in the snapshot; the live config', async () => {
+    const w = await widget();
     const html = w.html();
     const drawn = await toPng(w.image!, 0, { range: [0, 1] });
     const recs = await Promise.all(w.reconstructions.map((r) => toPng(r, 0, { range: [-1, 1] })));
@@ -164,6 +170,8 @@ describe('widget parts: the stitch widget on tiny models', function () {
   });
 
   it('invert (raw pixels): 8-bit values mapped onto the classifier range; one image per stitch in its generator range', async () => {
+    const w = await widget();
+    const c = await connect();
     const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37) % 256));
     const before = w.inversions;
     const r = await c.call(w.id, 'invert', { pixels: bytes.toString('base64'), seed: 5 });
@@ -188,6 +196,8 @@ describe('widget parts: the stitch widget on tiny models', function () {
   });
 
   it('invert (PNG): RGB counts by Rec. 601 luma, grey and RGBA PNGs as their grey / colour channels', async () => {
+    const w = await widget();
+    const c = await connect();
     const rgbPx = Buffer.alloc(16 * 16 * 3);
     for (let i = 0; i < 256; i++) rgbPx.set([i, 255 - i, (7 * i) % 256], 3 * i);
     const png = await sharp(rgbPx, { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
@@ -204,6 +214,8 @@ describe('widget parts: the stitch widget on tiny models', function () {
   });
 
   it('bad requests get a clear error and change nothing', async () => {
+    const w = await widget();
+    const c = await connect();
     const good = Buffer.alloc(256, 9).toString('base64');
     const small = (await sharp({ create: { width: 16, height: 15, channels: 3, background: '#000' } }).png().toBuffer()).toString('base64');
     const state = { n: w.inversions, seed: w.seed, image: w.image, recs: w.reconstructions };
@@ -241,6 +253,7 @@ describe('widget parts: the stitch widget on tiny models', function () {
   });
 
   it('invertImage(tensor): checks [1, C, H, W]; counts and keeps the result; snapshot() refreshes the html', async () => {
+    const w = await widget();
     const t = uniformImages('sw-t', 2, 1, 16);
     const bads: [number[], string][] = [[[2, 1, 16, 16], '2, 1, 16, 16'], [[1, 2, 16, 16], '1, 2, 16, 16'], [[1, 1, 8, 16], '1, 1, 8, 16'], [[1, 1, 16, 8], '1, 1, 16, 8']];
     for (const [dims, desc] of bads) {
@@ -347,7 +360,8 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
   const host = new WidgetHost();
   let cut: Cut;
   let lib: VectorLibrary;
-  let w: PaintWidget;
+  let made: PaintWidget | undefined;
+  const widget = async () => (made ??= await PaintWidget.create(cut, lib, { host, seed: 4 }));
 
   /** A 64×64 RGB mask: columns < 32 red (A), rows ≥ 48 of the rest blue (B), the rest keep (green). */
   const mask = () => {
@@ -363,11 +377,14 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
     lib = VectorLibrary.for(cut);
     lib.add('A', '#ff0000', vectors[0].vector, vectors[0].provenance);
     lib.add('B <&>', '#0000ff', vectors[1].vector);
-    w = await PaintWidget.create(cut, lib, { host, seed: 4 });
   });
-  after(() => host.close());
+  after(async () => {
+    made = undefined;
+    await host.close();
+  });
 
   it('starts with the seed\'s unpainted image; html() has the legend, the canvas config and the static note', async () => {
+    const w = await widget();
     expect([w.seed, w.paints, w.lastPaintMs, w.transport, w.mask, w.image]).to.deep.equal([4, 0, 0, 'websocket', undefined, undefined]);
     expect(w.paintedPixels()).to.deep.equal({});
     const initial = dataUrl(await toPng(await cut.generator.generate([4]), 0, { range: [-1, 1] }));
@@ -386,6 +403,7 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
   });
 
   it('paintMask: the same image as Painter.paint on the widget seed; painted pixels counted by brush', async () => {
+    const w = await widget();
     const m = mask();
     const png = await w.paintMask(m);
     const direct = await new Painter(cut, lib).paint(m, { seed: 4 });
@@ -401,6 +419,7 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
   });
 
   it('a paint request from the canvas: PNG mask + seed in, the painted PNG out; unknown requests refused', async () => {
+    const w = await widget();
     const server = await host.server();
     const c = await client(server);
     try {
@@ -423,10 +442,12 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
   });
 
   it('snapshot(): the last painting becomes the static image; without a painting nothing changes', async () => {
+    const w = await widget();
     const fresh = await PaintWidget.create(cut, lib, { host, seed: 4 });
     const before = fresh.html();
     await fresh.snapshot();
     expect(fresh.html()).to.equal(before);
+    if (!w.painting) await w.paintMask(mask());
     await w.snapshot();
     const painted = dataUrl(await toPng(w.image!, 0, { range: [-1, 1] }));
     expect(config(w.html()).image).to.equal(painted);
