@@ -356,6 +356,30 @@ describe('widget parts: plots', function () {
     dots.forEach((d, i) => expect(num(d.cx)).to.be.closeTo(50 + (355 * (i + 0.5)) / 3, 1e-9));
   });
 
+  it('refuses plots of no points and points without a finite mean and std ≥ 0 (they drew NaN coordinates)', async () => {
+    for (const bad of [[], undefined]) expect(throwsGanvas(() => sweepSvg(bad as never), 'BAD_INPUT').message).to.equal('a grid-size sweep plot needs at least one point');
+    const cases: [object, string][] = [
+      [{ grid: 2, mean: NaN, std: 0 }, 'g = 2: mean NaN, std 0'],
+      [{ grid: 3, mean: 0.5, std: Infinity }, 'g = 3: mean 0.5, std Infinity'],
+      [{ grid: 4, mean: 0.5, std: -0.1 }, 'g = 4: mean 0.5, std -0.1'],
+      [{ grid: 5, mean: -Infinity, std: 0.1 }, 'g = 5: mean -Infinity, std 0.1'],
+    ];
+    for (const [p, got] of cases) {
+      const e = throwsGanvas(() => sweepSvg([{ grid: 1, mean: 0.5, std: 0 }, p as never]), 'BAD_INPUT');
+      expect(e.message).to.equal(`a grid-size sweep plot: a point needs a finite mean and std ≥ 0, got ${got}`);
+    }
+    expect(throwsGanvas(() => sweepSvg([null as never])).message).to.equal('a grid-size sweep plot: a point needs a finite mean and std ≥ 0, got g = undefined: mean undefined, std undefined');
+    // std 0 and a "full" grid are fine.
+    expect(sweepSvg([{ grid: 'full', mean: 0.5, std: 0 }])).to.include('>full</text>');
+    await rejectsGanvas(sweepPlotWidget([], { host }), 'BAD_INPUT');
+    expect(throwsGanvas(() => gridCurveSvg([]), 'BAD_INPUT').message).to.equal('the Fig. 9 plot needs at least one series');
+    expect(throwsGanvas(() => gridCurveSvg('x' as never), 'BAD_INPUT').message).to.equal('the Fig. 9 plot needs at least one series');
+    expect(throwsGanvas(() => gridCurveSvg([{ name: 'a', points: [] }]), 'BAD_INPUT').message).to.equal('series "a" needs at least one point');
+    const nan = { grid: 1, mean: NaN, std: 0, imageStd: 0, runs: [], images: 0 };
+    expect(throwsGanvas(() => gridCurveSvg([{ name: 'b', points: [nan] }]), 'BAD_INPUT').message).to.equal('series "b": a point needs a finite mean and std ≥ 0, got g = 1: mean NaN, std 0');
+    await rejectsGanvas(gridCurvePlotWidget([{ name: 'c', points: [] }], { host }), 'BAD_INPUT');
+  });
+
   it('the sweep plot widget: SVG snapshot in an <img>, config with x as strings, mean and std; shown outside a notebook as a note', async () => {
     const points = [{ grid: 2, mean: 0.25, std: 0.5 }, { grid: 5, mean: 0.125, std: 0 }];
     const html = await sweepPlotWidget(points, { host });
