@@ -481,6 +481,9 @@ describe('widget parts: line plots', function () {
     expect(throwsGanvas(() => linePlotSvg([{ name: 'c', x: [1, Infinity], y: [1, 2] }])).message).to.equal('series "c": x holds Infinity, expected finite numbers');
     expect(throwsGanvas(() => linePlotSvg([{ name: 'd', x: [1, 2], y: [null, NaN] }])).message).to.equal('series "d": y holds NaN, expected finite numbers or null (a gap)');
     expect(linePlotSvg([{ name: 'e', x: [1, 2], y: [null, 3] }])).to.match(/^<svg/);
+    expect(throwsGanvas(() => linePlotSvg([{ x: [1], y: [1] } as never]), 'BAD_INPUT').message).to.equal('a series needs a name (a string), got undefined');
+    expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: [1], y: [1] }, { name: 5, x: [1], y: [1] } as never]), 'BAD_INPUT').message).to.equal('a series needs a name (a string), got number');
+    expect(linePlotSvg([{ name: '', x: [1], y: [1] }]), 'an empty name is a name').to.match(/^<svg/);
   });
 
   it('lays out by hand: x spans the plot, y padded 6% each way, 5 value labels, a tick per x (≤ 7 values), the legend right', () => {

@@ -33,6 +33,8 @@ function check(series: LineSeries[]): void {
     if (!s || !Array.isArray(s.x) || !Array.isArray(s.y) || s.x.length !== s.y.length) {
       throw new GanvasError('BAD_INPUT', `series "${s?.name}" must have x and y arrays of the same length`);
     }
+    // A missing or non-string name was a TypeError in the legend's layout (found by the issue-19 tests).
+    if (typeof s.name !== 'string') throw new GanvasError('BAD_INPUT', `a series needs a name (a string), got ${typeof s.name}`);
     for (const v of s.x) if (!Number.isFinite(v)) throw new GanvasError('BAD_INPUT', `series "${s.name}": x holds ${v}, expected finite numbers`);
     for (const v of s.y) if (v !== null && !Number.isFinite(v)) throw new GanvasError('BAD_INPUT', `series "${s.name}": y holds ${v}, expected finite numbers or null (a gap)`);
   }
