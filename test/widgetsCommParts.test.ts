@@ -126,6 +126,10 @@ describe('widget parts over Jupyter comms (a tslab kernel faked in this process)
     expect(r.buffers[0].equals(await toPng(direct.image, 0, { range: [-1, 1] }))).to.equal(true);
     expect([w.seed, w.paints]).to.deep.equal([5, 1]);
     expect(updates(id, from), 'no state while strokes may follow').to.deep.equal([]);
+    // Nothing goes wrong on the way (the comm layer logs a hook that throws).
+    const logs: string[] = [];
+    const log = mgr.log;
+    mgr.log = (line: string) => void logs.push(line);
     // A second stroke without a seed: the widget's seed; then quiet: one update with the latest state.
     const r2 = await fake.request(id, { type: 'paint', id: 8 }, [mask]);
     expect(r2.content).to.deep.include({ id: 8, ok: true });
@@ -150,6 +154,13 @@ describe('widget parts over Jupyter comms (a tslab kernel faked in this process)
     const pre = updates(id, before);
     expect(pre).to.have.length(1);
     expect((pre[0].content.data as { state: State }).state).to.deep.include({ seed: 6, paints: 3 });
+    // A cell with no stroke pending sends nothing.
+    const idle = fake.iopub.length;
+    await fake.shell('execute_request', { code: '3', silent: false });
+    mgr.flushQuiet();
+    expect(updates(id, idle)).to.deep.equal([]);
+    mgr.log = log;
+    expect(logs).to.deep.equal([]);
     w.jupyter!.close();
   });
 
@@ -289,6 +300,28 @@ describe('widget parts over Jupyter comms (a tslab kernel faked in this process)
     from = fake.iopub.length;
     await showGridCurvePlot(series, { transport: 'comm', forward, forwardTitle: 'fw' });
     expect(fake.models(from).map((m) => (stateOf(m).config as State).title)).to.deep.equal(['inversion cosine vs grid size (paper 000, Fig. 9)', 'fw']);
+  });
+
+  it('the WebSocket plots show their HTML through tslab\'s display: Fig. 9 alone, or beside the forward score', async () => {
+    const series: GridCurveSeries[] = [{ name: 's', points: [{ grid: 1, mean: 0.5, std: 0.1, imageStd: 0.2, runs: [0.4, 0.6], images: 3 }] }];
+    const forward = [{ grid: 1, mean: 0.25, std: 0.05 }];
+    fake.take();
+    await showSweepPlot(forward, { transport: 'websocket', host, title: 'sw' });
+    await showGridCurvePlot(series, { transport: 'websocket', host });
+    await showGridCurvePlot(series, { transport: 'websocket', host, forward });
+    await showGridCurvePlot(series, { transport: 'websocket', host, title: 'inv', forward, forwardTitle: 'fw' });
+    const shown = fake.take();
+    expect(shown.map((x) => [x.kind, x.display])).to.deep.equal([['html', 0], ['html', 0], ['html', 0], ['html', 0]]);
+    const alts = (h: unknown) => [...String(h).matchAll(/<img class="ganvas-snapshot" alt="([^"]*)"/g)].map((m) => m[1]);
+    expect(alts(shown[0].value)).to.deep.equal(['sw']);
+    expect(alts(shown[1].value)).to.deep.equal(['inversion cosine vs grid size (paper 000, Fig. 9)']);
+    expect(String(shown[1].value)).to.match(/^<div id="ganvas-plot-/);
+    expect(alts(shown[2].value)).to.deep.equal(['inversion cosine vs grid size (paper 000, Fig. 9)', 'forward tileability vs grid size']);
+    expect(String(shown[2].value)).to.match(/^<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start"><div><div id="ganvas-plot-w\d+-\d+"[\s\S]*<\/div><div><div id="ganvas-plot-w\d+-\d+"[\s\S]*<\/div><\/div>$/);
+    expect(alts(shown[3].value)).to.deep.equal(['inv', 'fw']);
+    // Both plots are served by the host given.
+    const port = (await host.server()).port;
+    expect(String(shown[3].value).match(new RegExp(`"http":"http://127\\.0\\.0\\.1:${port}"`, 'g'))).to.have.length(2);
   });
 
   describe('gallery', () => {

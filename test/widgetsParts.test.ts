@@ -267,6 +267,8 @@ describe('widget parts: the server', function () {
     expect(calls.at(-1), 'no payload: an empty object').to.deep.equal(['inc', {}]);
     expect(await ask(JSON.stringify({ id: 3, widget: w, type: 'fail', payload: {} }))).to.deep.equal({ id: 3, error: 'asked to fail' });
     expect(await ask(JSON.stringify({ widget: w, type: 'fail' }))).to.deep.equal({ id: null, error: 'asked to fail' });
+    expect(await ask(JSON.stringify({ widget: w, payload: { n: 1 } }))).to.deep.include({ ok: true, n: 2 });
+    expect(calls.at(-1), 'no type: the text "undefined"').to.deep.equal(['undefined', { n: 1 }]);
     expect(await ask(JSON.stringify({ id: 4, widget: 'w9', type: 'inc' }))).to.deep.equal({ id: 4, error: 'no widget "w9" in this kernel (was the kernel restarted? re-run the cell)' });
     expect(await ask(JSON.stringify({ type: 'inc' }))).to.deep.equal({ id: null, error: 'no widget "undefined" in this kernel (was the kernel restarted? re-run the cell)' });
     expect(await ask('{oops')).to.deep.equal({ id: null, error: 'messages must be JSON' });
@@ -274,7 +276,7 @@ describe('widget parts: the server', function () {
     expect(await ask(JSON.stringify({ id: 5, widget: w, payload: 'x' }))).to.deep.equal({ id: 5, error: 'payload must be a JSON object' });
     expect(await ask(JSON.stringify({ widget: w, payload: null }))).to.deep.equal({ id: null, error: 'payload must be a JSON object' });
     expect(await ask(JSON.stringify({ widget: w, payload: [1] }))).to.deep.equal({ id: null, error: 'payload must be a JSON object' });
-    expect(calls).to.have.length(4);
+    expect(calls).to.have.length(5);
     const closed = new Promise((resolve) => ws.once('close', resolve));
     await s.close();
     await closed;

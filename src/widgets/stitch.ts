@@ -259,7 +259,8 @@ export async function showStitchWidget(stitches: Stitch[], opts: StitchWidgetOpt
 
 /** Base64 text → bytes; refuses anything else with what was expected. */
 function base64(v: Json | undefined, name: string, what: string): Buffer {
-  if (typeof v !== 'string' || v.length === 0) throw new GanvasError('BAD_INPUT', `${name} must be base64 text of ${what}, got ${v === undefined ? 'nothing' : v === '' ? 'an empty string' : typeof v}`);
+  // (Never undefined here: request() passes only the field that was given.)
+  if (typeof v !== 'string' || v.length === 0) throw new GanvasError('BAD_INPUT', `${name} must be base64 text of ${what}, got ${v === '' ? 'an empty string' : typeof v}`);
   const b64 = v.startsWith('data:') ? v.slice(v.indexOf(',') + 1) : v;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 === 1) throw new GanvasError('BAD_INPUT', `${name} is not base64 (expected base64 text of ${what})`);
   return Buffer.from(b64, 'base64');
