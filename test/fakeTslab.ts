@@ -155,7 +155,10 @@ exports.newDisplay = () => display(++n);
   /** Sends a widget's custom request {type, id, ...} with buffers; returns the custom reply's content and buffers. */
   async request(commId: string, content: JsonObject, buffers: Buffer[] = []): Promise<{ content: JsonObject; buffers: Buffer[]; parent: Header }> {
     const from = this.iopub.length;
-    const h = await this.shell('comm_msg', { comm_id: commId, data: { method: 'custom', content } }, buffers);
+    // Bounded: a handler that never ends fails the test at once, not at the mocha / StrykerJS timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(content)} within 5 s`)), 5000)));
+    const h = await Promise.race([this.shell('comm_msg', { comm_id: commId, data: { method: 'custom', content } }, buffers), late]).finally(() => clearTimeout(timer));
     const reply = this.iopub.slice(from).find((m) => m.header.msg_type === 'comm_msg' && (m.content.data as JsonObject).method === 'custom' && m.parent.msg_id === h.msg_id);
     if (!reply) throw new Error(`no custom reply to ${JSON.stringify(content)}`);
     return { content: (reply.content.data as { content: JsonObject }).content, buffers: reply.buffers, parent: reply.parent as Header };

@@ -26,12 +26,22 @@ import {
 } from 'ganvas';
 import { rejectsGanvas, throwsGanvas } from './util';
 
+/**
+ * `p`, or a rejection after `ms`: a reply that never comes fails the test at once instead of running into the
+ * mocha / StrykerJS timeout (which also restarts StrykerJS's test process: seconds per mutant).
+ */
+function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 type Req = http.IncomingMessage;
 const req = (host: string | undefined, url: string, origin?: string, token?: string): Req =>
   ({ headers: { ...(host === undefined ? {} : { host }), ...(origin === undefined ? {} : { origin }), ...(token === undefined ? {} : { 'x-ganvas-token': token }) }, url }) as unknown as Req;
 
 function get(port: number, pathAndQuery: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
+  return within(new Promise((resolve, reject) => {
     const r = http.request({ host: '127.0.0.1', port, path: pathAndQuery, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
@@ -39,7 +49,7 @@ function get(port: number, pathAndQuery: string, headers: Record<string, string>
     });
     r.on('error', reject);
     r.end();
-  });
+  }), `answer to GET ${pathAndQuery}`);
 }
 
 /** Everything printed while `fn` runs (showHtml outside a notebook prints a note). */
@@ -240,7 +250,7 @@ describe('widget parts: the server', function () {
       if (type === 'fail') throw new GanvasError('BAD_INPUT', 'asked to fail');
       return { n: Number(payload.n ?? 0) + 1 };
     });
-    const refused = await new Promise<{ status?: number; body: string }>((resolve) => {
+    const refused = await within(new Promise<{ status?: number; body: string }>((resolve) => {
       const ws = new WebSocket(`${s.wsUrl}?token=nope`);
       ws.on('unexpected-response', (_q, res) => {
         let body = '';
@@ -248,15 +258,18 @@ describe('widget parts: the server', function () {
         res.on('end', () => resolve({ status: res.statusCode, body }));
       });
       ws.on('error', () => resolve({ body: '' }));
-    });
+    }), 'refusal');
     expect(refused).to.deep.equal({ status: 403, body: 'missing or wrong token' });
     const ws = new WebSocket(`${s.wsUrl}?token=${s.token}`);
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    await within(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 'WebSocket open');
     const ask = (text: string) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        ws.once('message', (d) => resolve(JSON.parse(d.toString())));
-        ws.send(text);
-      });
+      within(
+        new Promise<Record<string, unknown>>((resolve) => {
+          ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+          ws.send(text);
+        }),
+        `reply to ${text}`,
+      );
     const t0 = Date.now();
     const ok = await ask(JSON.stringify({ id: 'a', widget: w, type: 'inc', payload: { n: 4 } }));
     const { t_in: tIn, t_out: tOut, ...rest } = ok;
@@ -278,8 +291,8 @@ describe('widget parts: the server', function () {
     expect(await ask(JSON.stringify({ widget: w, payload: [1] }))).to.deep.equal({ id: null, error: 'payload must be a JSON object' });
     expect(calls).to.have.length(5);
     const closed = new Promise((resolve) => ws.once('close', resolve));
-    await s.close();
-    await closed;
+    await within(s.close(), 'close()');
+    await within(closed, 'socket close');
     const after = await new Promise<boolean>((resolve) => {
       const c = net.connect(s.port, '127.0.0.1');
       c.once('connect', () => (c.destroy(), resolve(true)));

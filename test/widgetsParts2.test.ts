@@ -83,14 +83,24 @@ async function stdout(fn: () => Promise<unknown>): Promise<string> {
   return out;
 }
 
+/**
+ * `p`, or a rejection after `ms`: a reply that never comes fails the test at once instead of running into the
+ * mocha / StrykerJS timeout (which also restarts StrykerJS's test process: seconds per mutant).
+ */
+function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** A WebSocket client of a widget server: call(widget, type, payload) → the reply. */
 async function client(server: WidgetServer): Promise<{ call: (widget: string, type: string, payload: unknown) => Promise<Record<string, unknown>>; close: () => void }> {
   const ws = new WebSocket(`${server.wsUrl}?token=${server.token}`);
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  await within(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 'WebSocket open');
   let next = 1;
   return {
     call: (widget, type, payload) =>
-      new Promise((resolve) => {
+      within(new Promise((resolve) => {
         const id = next++;
         const on = (d: WebSocket.RawData) => {
           const msg = JSON.parse(d.toString()) as Record<string, unknown>;
@@ -100,7 +110,7 @@ async function client(server: WidgetServer): Promise<{ call: (widget: string, ty
         };
         ws.on('message', on);
         ws.send(JSON.stringify({ id, widget, type, payload }));
-      }),
+      }), `reply to ${type}`),
     close: () => ws.close(),
   };
 }
