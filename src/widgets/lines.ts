@@ -41,6 +41,7 @@ function check(series: LineSeries[]): void {
 }
 
 function fmt(v: number): string {
+  // Stryker disable next-line EqualityOperator: |v| = 1000 exactly is an integer, rounded either way
   return Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.round(v)) : Number(v.toPrecision(3)).toString();
 }
 
