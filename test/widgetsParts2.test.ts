@@ -161,6 +161,10 @@ describe('widget parts: the stitch widget on tiny models', function () {
     same(w.reconstructions[0], await mono.invert(w.image!, { seed: 2 }));
     same(w.reconstructions[1], await mono2.invert(w.image!, { seed: 2 }));
     expect([...STITCH_WIDGET_REQUESTS]).to.deep.equal(['invert']);
+    // The picks as PNGs in the classifier's range [0, 1], served by the host given.
+    const pickPngs = await Promise.all([0, 1, 2].map((i) => toPng(picks, i, { range: [0, 1] })));
+    expect(config(w.html()).picks).to.deep.equal(pickPngs.map(dataUrl));
+    expect(w.server).to.equal(await host.server());
   });
 
   it('html(): the drawn image and one reconstruction per stitch (at half size) in the snapshot; the live config', async () => {
@@ -172,6 +176,7 @@ describe('widget parts: the stitch widget on tiny models', function () {
     expect(snapshot).to.include(`<img alt="drawn" src="${dataUrl(drawn)}" style="width:224px;height:224px;image-rendering:pixelated;border:1px solid #999"/><figcaption>drawn</figcaption>`);
     expect(snapshot).to.include(`<img alt="layer2 → h" src="${dataUrl(recs[1])}" style="width:112px;height:112px;`);
     expect(snapshot).to.include('Static snapshot. Drawing needs the kernel');
+    expect(snapshot.match(/<\/figure><figure /g), 'three figures side by side').to.have.length(2);
     const cfg = config(html);
     expect(cfg).to.deep.include({ kind: 'stitch', width: 16, height: 16, channels: 1, displaySize: 224, seed: 2, background: '#000000', drawn: dataUrl(drawn), layers: ['layer1 → h', 'layer2 → h'], images: recs.map(dataUrl) });
     const pickPngs = await Promise.all([0, 1, 2].map((i) => toPng(picks, i, { range: [0, 1] })));
@@ -254,6 +259,11 @@ describe('widget parts: the stitch widget on tiny models', function () {
       expect(r, `${type} ${JSON.stringify(payload).slice(0, 50)}`).to.deep.equal({ id: r.id, error: msg });
     }
     for (const bad of [null, [1], 'x']) expect((await rejectsGanvas(w.request('invert', bad as never), 'BAD_INPUT')).message).to.equal('the invert request needs a payload object { pixels, seed }');
+    // The same refusals called directly: GanvasErrors of code BAD_INPUT.
+    for (const [type, payload, msg] of cases) expect((await rejectsGanvas(w.request(type, payload as never), 'BAD_INPUT')).message, msg).to.equal(msg);
+    const notImage = await rejectsGanvas(w.request('invert', { image: Buffer.from('hello, not an image').toString('base64') }), 'BAD_IMAGE');
+    expect(notImage.message).to.match(/^cannot read drawn image /);
+    expect((await rejectsGanvas(w.invertImage({ data: new Float32Array(256), dims: [1, 16, 16] }), 'NOT_4D')).message).to.equal('image must be 4-D (N, C, H, W), got dims [1, 16, 16]');
     expect(w.inversions).to.equal(state.n);
     expect(w.seed).to.equal(state.seed);
     expect(w.image).to.equal(state.image);
@@ -305,6 +315,7 @@ describe('widget parts: the stitch widget on tiny models', function () {
     expect(config(html)).to.deep.include({ channels: 3, width: 8, height: 8, background: '#FF8000', picks: [], displaySize: 100 });
     const px = Buffer.alloc(8 * 8 * 3);
     for (let i = 0; i < 64; i++) px.set([i * 4, 255, 0], 3 * i);
+    expect((await rejectsGanvas(v.request('invert', { pixels: Buffer.alloc(64).toString('base64') }), 'BAD_INPUT')).message).to.equal("pixels hold 64 bytes; this widget's classifier takes 8×8×3 = 192 (height × width × channels)");
     const r = await v.request('invert', { pixels: px.toString('base64') });
     expect(r.seed).to.equal(0);
     for (let i = 0; i < 64; i++) {
@@ -335,6 +346,9 @@ describe('widget parts: the stitch widget on tiny models', function () {
     for (const bg of ['white', '#fff', '#12345g', ' #123456', '#1234567']) {
       expect((await rejectsGanvas(StitchWidget.create([mono], { host, background: bg }), 'BAD_INPUT')).message).to.equal(`background must be a colour "#rrggbb", got ${JSON.stringify(bg)}`);
     }
+    // With picks the blank canvas is never drawn: the colour is still checked.
+    expect((await rejectsGanvas(StitchWidget.create([mono], { host, picks, background: 'red' }), 'BAD_INPUT')).message).to.equal('background must be a colour "#rrggbb", got "red"');
+    expect((await rejectsGanvas(StitchWidget.create([mono], { host, picks: { data: new Float32Array(256), dims: [1, 16, 16] } }), 'NOT_4D')).message).to.equal('picks must be 4-D (N, C, H, W), got dims [1, 16, 16]');
     for (const dims of [[1, 3, 16, 16], [1, 1, 8, 16], [1, 1, 16, 8]]) {
       const n = dims.reduce((a, b) => a * b, 1);
       const e = await rejectsGanvas(StitchWidget.create([mono], { host, picks: { data: new Float32Array(n), dims } }), 'BAD_INPUT');
@@ -351,6 +365,12 @@ describe('widget parts: the stitch widget on tiny models', function () {
     try {
       const e = await rejectsGanvas(StitchWidget.create([mono, mono2], { host }), 'BAD_INPUT');
       expect(e.message).to.include(`${mono.name} takes 1×16×16 in [0, 1], ${mono2.name} takes 1×16×16 in [-1, 1]`);
+      // One channel on [-1, 1]: byte v ↦ −1 + 2v/255.
+      const wide = await StitchWidget.create([mono2], { host });
+      expect(Array.from(wide.image!.data).every((x) => x === -1), 'black').to.equal(true);
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      await wide.request('invert', { pixels: bytes.toString('base64') });
+      for (const i of [0, 1, 100, 255]) expect(wide.image!.data[i]).to.be.closeTo(-1 + (2 * i) / 255, 1e-6);
     } finally {
       pre.range = range;
     }
@@ -403,6 +423,8 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
     expect(html).to.include(`<img alt="ganvas painting (static snapshot)" src="${initial}" style="width:256px;height:256px;image-rendering:pixelated"/>`);
     expect(html).to.include('<span style="display:inline-block;width:12px;height:12px;background:#0000ff;vertical-align:middle"></span> B &lt;&amp;&gt;</span>');
     expect(html).to.include('Static snapshot — run the notebook to paint');
+    expect(html).to.include('#ff0000;vertical-align:middle"></span> A</span><span style="display:inline-block;margin-right:8px">');
+    expect(w.server).to.equal(await host.server());
     expect(config(html)).to.deep.include({ kind: 'paint', widget: w.id, canvasSize: 64, displaySize: 256, keep: '#00ff00', seed: 4, image: initial, brushes: [{ name: 'A', color: '#ff0000' }, { name: 'B <&>', color: '#0000ff' }] });
     const sized = await PaintWidget.create(cut, lib, { host, canvasSize: 32, displaySize: 128 });
     expect(sized.seed).to.equal(0);
@@ -499,6 +521,8 @@ describe('widget parts: the gallery widget on tiny models (WebSocket bridge)', f
     const snapshot = html.slice(0, html.indexOf('<script>'));
     expect(snapshot).to.include(`<div style="font:bold 12px sans-serif;margin:4px 0">top &lt;k&gt;</div><img alt="top &lt;k&gt;" src="${dataUrl(galleries[0].png)}"/>`);
     expect(snapshot).to.include(`<img alt="gallery 2" src="${dataUrl(galleries[1].png)}"/>`);
+    expect(snapshot).to.match(/^<div id="ganvas-gallery-w\d+-\d+" class="ganvas-widget" data-ganvas-kind="gallery"><div><div style="font:bold 12px sans-serif;margin:4px 0">top &lt;k&gt;<\/div><img [^>]*\/><div style="font:bold/);
+    expect(config(html).kind).to.equal('gallery');
     expect(config(await galleryWidget(cut, galleries, { host })).sections).to.satisfy((s: { title: string }[]) => s[0].title === 'gallery 1');
   });
 
