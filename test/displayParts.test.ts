@@ -208,13 +208,15 @@ describe('display parts: inside a (faked) tslab kernel', () => {
   });
 
   it('show(): anything else as text in the notebook, tensors that are no images by their one-line description', async () => {
-    const notImages: unknown[] = [img([1, 2, 4, 4]), img([3, 4, 4]), img([4]), img([1, 4, 4, 4])];
+    const notImages: unknown[] = [img([1, 2, 4, 4]), img([3, 4, 4]), img([4]), img([1, 4, 4, 4]), img([2, 3, 4]), undefined];
     for (const x of notImages) await show(x);
     await show({ png: [1, 2], image: { data: [1], dims: [1, 1, 1, 1] } });
     await show({ data: new Float32Array(4), dims: 'no' });
     await show('text');
     const shown = fake.take();
-    expect(shown.map((s) => s.kind)).to.deep.equal(['text', 'text', 'text', 'text', 'text', 'text', 'text']);
+    expect(shown.map((s) => s.kind)).to.deep.equal(['text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text']);
+    // A 3-D tensor whose second size is 3 is no image either; undefined shows as its name.
+    expect(shown.splice(4, 2).map((s) => s.value)).to.satisfy((v: string[]) => /^FloatTensor \[2, 3, 4\] float32/.test(v[0]) && v[1] === 'undefined');
     expect(shown[0].value).to.match(/^FloatTensor \[1, 2, 4, 4\] float32 \(32 values; /);
     expect(shown[1].value).to.match(/^FloatTensor \[3, 4, 4\] float32/);
     expect(shown[2].value).to.match(/^FloatTensor \[4\] float32/);

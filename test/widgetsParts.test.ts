@@ -91,6 +91,13 @@ function texts(svg: string): { a: Record<string, string>; t: string }[] {
 
 const num = (s: string | undefined) => Number(s);
 
+/** Nothing but elements between the tags: the svg tag opens straight onto its first child, every closing tag and
+ * self-closed element is followed by the next tag or the end. */
+function clean(svg: string): void {
+  expect(svg, 'svg opens onto an element').to.match(/^<svg[^>]*><[a-z]/);
+  expect(svg.match(/(\/>|<\/\w+>)(?!<|$)/g), 'text between elements').to.equal(null);
+}
+
 describe('widget parts: the server', function () {
   this.timeout(60_000);
   const saved = { origins: process.env.GANVAS_WIDGET_ORIGINS, port: process.env.GANVAS_WIDGET_PORT };
@@ -119,6 +126,7 @@ describe('widget parts: the server', function () {
     }
     const s = await WidgetServer.start();
     try {
+      expect((s as unknown as { server: net.Server }).server.address(), 'bound to the loopback address only').to.include({ address: '127.0.0.1', port: s.port });
       expect(s.token).to.match(/^[0-9a-f]{64}$/);
       expect(s.url).to.equal(`http://127.0.0.1:${s.port}`);
       expect(s.wsUrl).to.equal(`ws://127.0.0.1:${s.port}/ws`);
@@ -197,7 +205,7 @@ describe('widget parts: the server', function () {
     expect(server.refusal(req(undefined, `/x?token=${t}`))).to.equal('Host "" is not this widget server');
     const ok = ['http://localhost', 'http://localhost:8888', 'https://127.0.0.1:1', 'http://[::1]:8888', 'vscode-webview://0abc-def', 'VSCODE-WEBVIEW://x1', 'https://hub.example.org'];
     for (const origin of ok) expect(server.refusal(req(`127.0.0.1:${p}`, `/?token=${t}`, origin)), origin).to.equal(null);
-    const bad = ['https://evil.example', 'http://localhost.evil.example', 'http://localhost:8888/x', 'ftp://localhost', 'http://127.0.0.1:', 'xhttp://localhost', 'vscode-webview://a/b', 'vscode-webview://', 'https://hub.example.org/', 'null'];
+    const bad = ['xvscode-webview://abc', 'https://evil.example', 'http://localhost.evil.example', 'http://localhost:8888/x', 'ftp://localhost', 'http://127.0.0.1:', 'xhttp://localhost', 'vscode-webview://a/b', 'vscode-webview://', 'https://hub.example.org/', 'null'];
     for (const origin of bad) {
       expect(server.refusal(req(`127.0.0.1:${p}`, `/?token=${t}`, origin)), origin).to.equal(`Origin "${origin}" is not allowed; add it to GANVAS_WIDGET_ORIGINS (comma-separated) if it is your notebook page`);
     }
@@ -308,6 +316,12 @@ describe('widget parts: the server', function () {
     expect(await host.server()).to.equal(a);
     expect(a.token).to.equal('c'.repeat(20));
     await host.close();
+    const refused = await new Promise<boolean>((resolve) => {
+      const c = net.connect(a.port, '127.0.0.1');
+      c.once('connect', () => (c.destroy(), resolve(false)));
+      c.once('error', () => resolve(true));
+    });
+    expect(refused, 'the first server is closed').to.equal(true);
     const b = await host.server();
     expect(b).to.not.equal(a);
     await host.close();
@@ -360,6 +374,7 @@ describe('widget parts: plots', function () {
       expect(pts[i][1]).to.be.closeTo(py, 1e-9);
     });
     expect(sweepSvg([{ grid: 3, mean: 0.5, std: 0 }])).to.include('>tileability vs grid size</text>');
+    clean(svg);
   });
 
   it('sweepSvg: a flat curve (no spread) sits on the bottom axis instead of dividing by zero', () => {
@@ -426,25 +441,36 @@ describe('widget parts: plots', function () {
     expect(svg).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="460" height="308" font-family="sans-serif">/);
     const x = (k: number) => 55 + (390 * (k + 0.5)) / 3;
     const y = (v: number) => 30 + 190 * (1 - (v - 0.375) / 0.55);
+    clean(svg);
     const t = texts(svg);
-    expect(t[0].t).to.equal('inversion cosine vs grid size (paper 000, Fig. 9)');
+    expect(t[0]).to.deep.equal({ a: { x: '230', y: '18', 'text-anchor': 'middle', 'font-size': '13' }, t: 'inversion cosine vs grid size (paper 000, Fig. 9)' });
+    expect(elements(svg, 'line')).to.deep.equal([
+      { x1: '55', y1: '220', x2: '445', y2: '220', stroke: '#444' },
+      { x1: '55', y1: '30', x2: '55', y2: '220', stroke: '#444' },
+    ]);
     expect(t.slice(1, 4).map((e) => [e.t, num(e.a.x)])).to.deep.equal([['0.400', 51], ['0.650', 51], ['0.900', 51]]);
     t.slice(1, 4).forEach((e, i) => expect(num(e.a.y)).to.be.closeTo(y([0.4, 0.65, 0.9][i]) + 4, 1e-9));
     const ticks = t.filter((e) => e.a.y === '236');
     expect(ticks.map((e) => e.t)).to.deep.equal(['0', '2', '4']);
     ticks.forEach((e, k) => expect(num(e.a.x)).to.be.closeTo(x(k), 1e-9));
-    expect(t.find((e) => e.a.y === '252')?.t).to.equal('grid size g (0 = one vector)');
+    expect(t.find((e) => e.a.y === '252')).to.deep.equal({ a: { x: '230', y: '252', 'text-anchor': 'middle', 'font-size': '11' }, t: 'grid size g (0 = one vector)' });
     const bands = elements(svg, 'polygon');
     expect(bands.map((b) => [b.fill, b['fill-opacity'], b.stroke])).to.deep.equal([['#1f77b4', '0.2', 'none'], ['#d62728', '0.2', 'none']]);
     // Series A sorted by g (0, 4): upper edge left to right, lower edge back.
     const a = bands[0].points.split(' ').map((p) => p.split(',').map(Number));
     const want = [[x(0), y(0.9)], [x(2), y(0.6)], [x(2), y(0.4)], [x(0), y(0.9)]];
+    expect(a).to.have.length(4);
     a.forEach((p, i) => {
       expect(p[0]).to.be.closeTo(want[i][0], 1e-9);
       expect(p[1]).to.be.closeTo(want[i][1], 1e-9);
     });
     const lines = elements(svg, 'polyline');
     expect(lines.map((l) => [l.stroke, l['stroke-width'], l.points.split(' ').length])).to.deep.equal([['#1f77b4', '1.5', 2], ['#d62728', '1.5', 1]]);
+    const line = lines[0].points.split(' ').map((p) => p.split(',').map(Number));
+    [[x(0), y(0.9)], [x(2), y(0.5)]].forEach(([px, py], i) => {
+      expect(line[i][0]).to.be.closeTo(px, 1e-9);
+      expect(line[i][1]).to.be.closeTo(py, 1e-9);
+    });
     const dots = [...svg.matchAll(/<circle cx="([^"]+)" cy="([^"]+)" r="3\.5" fill="([^"]+)"><title>([^<]*)<\/title><\/circle>/g)];
     expect(dots.map((d) => d[4])).to.deep.equal([
       'A &amp; B: g = 0: cosine 0.9000 ± 0.0000 (std over 2 runs; runs 0.9000, 0.9000; 8 images, image std 0.050)',
@@ -458,6 +484,10 @@ describe('widget parts: plots', function () {
     expect(t.filter((e) => e.a.x === '71').map((e) => [e.t, e.a.y])).to.deep.equal([['A &amp; B', '278'], ['C', '292']]);
     // The input's order is left alone.
     expect(series[0].points.map((p) => p.grid)).to.deep.equal([4, 0]);
+    // The top of the scale is the highest band top (mean + std), here 0.5 + 0.25 above the other mean 0.6.
+    const band = gridCurveSvg([{ name: 'a', points: [{ grid: 1, mean: 0.5, std: 0.25, imageStd: 0, runs: [], images: 0 }, { grid: 2, mean: 0.6, std: 0, imageStd: 0, runs: [], images: 0 }] }]);
+    expect(texts(band).slice(1, 4).map((e) => e.t)).to.deep.equal(['0.250', '0.500', '0.750']);
+    expect(throwsGanvas(() => gridCurveSvg([null as never]), 'BAD_INPUT').message).to.equal('series "undefined" needs at least one point');
   });
 
   it('gridCurveSvg: colours cycle after five series; a flat curve is drawn without NaN', () => {
@@ -489,12 +519,12 @@ describe('widget parts: line plots', function () {
 
   it('refuses no series, a series that is no object, unequal x and y, non-finite x and y', () => {
     for (const bad of [[], undefined, 'x']) expect(throwsGanvas(() => linePlotSvg(bad as never), 'BAD_INPUT').message).to.equal('a line plot needs at least one series');
-    expect(throwsGanvas(() => linePlotSvg([null as never])).message).to.equal('series "undefined" must have x and y arrays of the same length');
+    expect(throwsGanvas(() => linePlotSvg([null as never]), 'BAD_INPUT').message).to.equal('series "undefined" must have x and y arrays of the same length');
     expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: 'no' as never, y: [] }])).message).to.equal('series "a" must have x and y arrays of the same length');
     expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: [], y: 'no' as never }])).message).to.equal('series "a" must have x and y arrays of the same length');
     expect(throwsGanvas(() => linePlotSvg([{ name: 'b', x: [1], y: [1, 2] }])).message).to.equal('series "b" must have x and y arrays of the same length');
-    expect(throwsGanvas(() => linePlotSvg([{ name: 'c', x: [1, Infinity], y: [1, 2] }])).message).to.equal('series "c": x holds Infinity, expected finite numbers');
-    expect(throwsGanvas(() => linePlotSvg([{ name: 'd', x: [1, 2], y: [null, NaN] }])).message).to.equal('series "d": y holds NaN, expected finite numbers or null (a gap)');
+    expect(throwsGanvas(() => linePlotSvg([{ name: 'c', x: [1, Infinity], y: [1, 2] }]), 'BAD_INPUT').message).to.equal('series "c": x holds Infinity, expected finite numbers');
+    expect(throwsGanvas(() => linePlotSvg([{ name: 'd', x: [1, 2], y: [null, NaN] }]), 'BAD_INPUT').message).to.equal('series "d": y holds NaN, expected finite numbers or null (a gap)');
     expect(linePlotSvg([{ name: 'e', x: [1, 2], y: [null, 3] }])).to.match(/^<svg/);
     expect(throwsGanvas(() => linePlotSvg([{ x: [1], y: [1] } as never]), 'BAD_INPUT').message).to.equal('a series needs a name (a string), got undefined');
     expect(throwsGanvas(() => linePlotSvg([{ name: 'a', x: [1], y: [1] }, { name: 5, x: [1], y: [1] } as never]), 'BAD_INPUT').message).to.equal('a series needs a name (a string), got number');
@@ -519,6 +549,8 @@ describe('widget parts: line plots', function () {
     labels.forEach((e, i) => expect(num(e.a.y)).to.be.closeTo(py(-0.06 + 0.28 * i) + 4, 1e-9));
     const ticks = t.filter((e) => e.a.y === '271');
     expect(ticks.map((e) => [e.t, num(e.a.x)])).to.deep.equal([['0', px(0)], ['10', px(10)], ['20', px(20)]]);
+    expect(labels.map((e) => e.a.x)).to.deep.equal(['52', '52', '52', '52', '52']);
+    clean(svg);
     expect(t.find((e) => e.t === 'X&amp;')?.a).to.deep.equal({ x: '203', y: '292', 'text-anchor': 'middle', 'font-size': '11' });
     expect(svg).to.include('<text transform="translate(13 143) rotate(-90)" text-anchor="middle" font-size="11">Y&quot;</text>');
     expect(elements(svg, 'line').at(-1)).to.deep.equal({ x1: '360', y1: '38', x2: '376', y2: '38', stroke: '#1f77b4', 'stroke-width': '2' });
@@ -548,6 +580,14 @@ describe('widget parts: line plots', function () {
     // Labels: 3 significant digits below 1000 in size, whole numbers (rounded half up) from 1000 on, negative too.
     const big = linePlotSvg([{ name: 'a', x: xs, y: xs }], { xTicks: [-1234.5, -999.5, 12.345, 1234.5] });
     expect(texts(big).filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['-1234', '-1000', '12.3', '1235']);
+    // x from 10 to 30: the first at the left axis, the middle mid-plot; 9 values: ticks 10, 15, … 30.
+    const shifted = linePlotSvg([{ name: 'a', x: [10, 20, 30], y: [0, 1, 2] }, { name: long, x: [12.5, 15, 17.5, 22.5, 25, 27.5], y: [1, 1, 1, 1, 1, 1] }]);
+    expect(shifted, 'the longest name sets the legend').to.include('width="521"');
+    const sdots = elements(shifted, 'circle');
+    expect(sdots.slice(0, 3).map((d) => d.cx), 'plot area 56 … 350 whatever the legend').to.deep.equal(['56.0', '203.0', '350.0']);
+    expect(texts(shifted).filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['10', '15', '20', '25', '30']);
+    // The second legend row 16 px below the first.
+    expect(elements(shifted, 'line').slice(2).map((l) => l.y1)).to.deep.equal(['38', '54']);
     // Exactly 7 distinct x values still get one tick each (duplicates count once, sorted).
     const seven = linePlotSvg([{ name: 'a', x: [6, 5, 4, 3, 2, 1, 0], y: [0, 0, 0, 0, 0, 0, 1] }, { name: 'b', x: [0, 6], y: [1, 1] }]);
     expect(texts(seven).filter((e) => e.a.y === '271').map((e) => e.t)).to.deep.equal(['0', '1', '2', '3', '4', '5', '6']);
@@ -594,6 +634,7 @@ describe('widget parts: line plots', function () {
       const full = await linePlotWidget([{ name: 'a', x: [0, 1], y: [1, 2], extra: 1 } as never], { host, title: 'T', xLabel: 'X', yLabel: 'Y', xTicks: [0] });
       expect(config(full)).to.deep.include({ title: 'T', xLabel: 'X', yLabel: 'Y', xTicks: [0], series: [{ name: 'a', x: [0, 1], y: [1, 2] }] });
       expect(snapshotSvg(full).alt).to.equal('T');
+      expect(config(full).http).to.equal((await host.server()).url);
       expect(await stdout(() => showLinePlot(s, { host }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
       expect(() => linePlotSvg([])).to.throw(GanvasError);
       await rejectsGanvas(linePlotWidget([], { host }), 'BAD_INPUT');
