@@ -55,6 +55,16 @@ const TESTS = [
   ['src/cli/', ['cliParts', 'cliParts2', 'cliParts3', 'cliParts4', 'cli-startup', 'cli-jobs', 'cli']],
   ['src/manifestDraft.ts', ['manifestDraft', 'manifestDraftParts']],
   ['src/layerBrowser.ts', ['layerBrowser', 'layerBrowserParts']],
+  // The widgets' kernel sides and the notebook display in this process (session 11): loopback server, tiny models, a
+  // tslab kernel faked in-process (test/fakeTslab.ts) for display.ts, show.ts and the comm transport.
+  ['src/widgets/stitch.ts', ['widgetsParts2', 'stitch-widget']],
+  ['src/widgets/server.ts', ['widgetsParts', 'widgets-server']],
+  ['src/widgets/paint.ts', ['widgetsParts2', 'widgetsCommParts', 'paint-static']],
+  ['src/widgets/plot.ts', ['widgetsParts', 'widgetsCommParts', 'widgets-server']],
+  ['src/widgets/lines.ts', ['widgetsParts', 'stitch-widget']],
+  ['src/widgets/gallery.ts', ['widgetsParts2', 'widgetsCommParts']],
+  ['src/display.ts', ['displayParts', 'display']],
+  ['src/show.ts', ['displayParts', 'display']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 

@@ -26,6 +26,7 @@ export function tslab(): TslabPublic | undefined {
   // the live one is the copy whose jupyter.js holds the display writer of the running kernel.
   for (const key of Object.keys(require.cache)) {
     if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) continue;
+    // Stryker disable next-line OptionalChaining: the keys come from Object.keys(require.cache), so the entry exists
     const jupyter = require.cache[key]?.exports as { lastWriteDisplayData?: unknown } | undefined;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     if (jupyter?.lastWriteDisplayData) return require(path.join(path.dirname(key), 'public.js')) as TslabPublic;

@@ -24,6 +24,7 @@ export interface GalleryWidgetOptions {
 
 /** The grid-size row (g = 1…5 and full) of one gallery item, as a PNG contact sheet. */
 async function sweepRow(cut: Cut, all: readonly ScanEntry[], index: unknown): Promise<Buffer> {
+  // Stryker disable next-line LogicalOperator,ConditionalExpression: Number.isInteger is false for anything but numbers, and an array has no entry at a non-integer index
   const entry = typeof index === 'number' && Number.isInteger(index) ? all[index] : undefined;
   if (!entry) throw new Error(`no gallery item ${String(index)} (items 0…${all.length - 1})`);
   const [v] = await vectorsFromProvenance(cut, [entry.provenance]);

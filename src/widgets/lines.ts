@@ -33,12 +33,15 @@ function check(series: LineSeries[]): void {
     if (!s || !Array.isArray(s.x) || !Array.isArray(s.y) || s.x.length !== s.y.length) {
       throw new GanvasError('BAD_INPUT', `series "${s?.name}" must have x and y arrays of the same length`);
     }
+    // A missing or non-string name was a TypeError in the legend's layout (found by the issue-19 tests).
+    if (typeof s.name !== 'string') throw new GanvasError('BAD_INPUT', `a series needs a name (a string), got ${typeof s.name}`);
     for (const v of s.x) if (!Number.isFinite(v)) throw new GanvasError('BAD_INPUT', `series "${s.name}": x holds ${v}, expected finite numbers`);
     for (const v of s.y) if (v !== null && !Number.isFinite(v)) throw new GanvasError('BAD_INPUT', `series "${s.name}": y holds ${v}, expected finite numbers or null (a gap)`);
   }
 }
 
 function fmt(v: number): string {
+  // Stryker disable next-line EqualityOperator: |v| = 1000 exactly is an integer, rounded either way
   return Math.abs(v) >= 1000 || Number.isInteger(v) ? String(Math.round(v)) : Number(v.toPrecision(3)).toString();
 }
 
@@ -96,6 +99,7 @@ export function linePlotSvg(series: LineSeries[], opts: LinePlotOptions = {}): s
 export async function linePlotWidget(series: LineSeries[], opts: LinePlotOptions = {}): Promise<string> {
   const svg = linePlotSvg(series, opts);
   const server = await (opts.host ?? defaultHost).server();
+  // Stryker disable next-line ArrowFunction: the reply spreads what the handler returns, and {} and undefined both add nothing
   const id = server.register(async () => ({}));
   return widgetHtml('lines', server, id, svgImage(svg, opts.title || 'line plot'), {
     title: opts.title ?? '',

@@ -58,6 +58,7 @@ export class PaintWidget {
     const initial = await toPng(await cut.generator.generate([opts.seed ?? 0]), 0, { range: cut.generator.range });
     let self: PaintWidget | undefined;
     const id = server.register(async (type, payload) => {
+      // Stryker disable next-line all: unreachable: self is assigned right after register(), with no await in between
       if (!self) throw new Error('widget not ready');
       if (type === 'paint') {
         if (typeof payload.seed === 'number') self.seed = payload.seed;

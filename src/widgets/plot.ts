@@ -3,7 +3,7 @@
  * plotly.js (served by the kernel's widget server, never from a CDN) over a static SVG snapshot.
  */
 import { promises as fs } from 'fs';
-import { describeError } from '../errors';
+import { GanvasError, describeError } from '../errors';
 import { showHtml } from '../display';
 import { CommManager } from '../comm/kernel';
 import { CommWidget } from '../comm/widget';
@@ -13,8 +13,22 @@ import type { GridCurvePoint } from '../gridInversion';
 import { Json, WidgetHost, defaultHost } from './server';
 import { commFallback, escapeHtml, svgDataUrl, svgImage, widgetHtml } from './html';
 
+/**
+ * The points a plot draws: at least one, each with a finite mean and std ≥ 0. Without this check an empty
+ * list or one NaN drew an SVG of "NaN" and "Infinity" coordinates (found by the issue-19 tests).
+ */
+function checkPoints(points: readonly SweepPoint[], what: string): void {
+  if (!Array.isArray(points) || points.length === 0) throw new GanvasError('BAD_INPUT', `${what} needs at least one point`);
+  for (const p of points) {
+    if (!p || !Number.isFinite(p.mean) || !Number.isFinite(p.std) || p.std < 0) {
+      throw new GanvasError('BAD_INPUT', `${what}: a point needs a finite mean and std ≥ 0, got g = ${p?.grid}: mean ${p?.mean}, std ${p?.std}`);
+    }
+  }
+}
+
 /** A plain SVG line chart with error bars: the snapshot that exported notebooks keep. */
 export function sweepSvg(points: SweepPoint[], title = 'tileability vs grid size'): string {
+  checkPoints(points, 'a grid-size sweep plot');
   const W = 420;
   const H = 260;
   const m = { l: 50, r: 15, t: 30, b: 40 };
@@ -49,10 +63,12 @@ function sweepConfig(points: SweepPoint[], title: string): Record<string, Json> 
 }
 
 export async function sweepPlotWidget(points: SweepPoint[], opts: PlotWidgetOptions = {}): Promise<string> {
-  const server = await (opts.host ?? defaultHost).server();
-  const id = server.register(async () => ({}));
   const title = opts.title ?? 'tileability vs grid size';
-  return widgetHtml('plot', server, id, svgImage(sweepSvg(points, title), title), sweepConfig(points, title));
+  const snapshot = svgImage(sweepSvg(points, title), title); // first: refused points register no widget
+  const server = await (opts.host ?? defaultHost).server();
+  // Stryker disable next-line ArrowFunction: the reply spreads what the handler returns, and {} and undefined both add nothing
+  const id = server.register(async () => ({}));
+  return widgetHtml('plot', server, id, snapshot, sweepConfig(points, title));
 }
 
 let plotlySource: Promise<Buffer> | undefined;
@@ -104,6 +120,8 @@ function hoverText(p: GridCurvePoint): string {
  * runs), the numbers in each point's tooltip — the snapshot exported notebooks keep.
  */
 export function gridCurveSvg(series: GridCurveSeries[], title = 'inversion cosine vs grid size (paper 000, Fig. 9)'): string {
+  if (!Array.isArray(series) || series.length === 0) throw new GanvasError('BAD_INPUT', 'the Fig. 9 plot needs at least one series');
+  for (const s of series) checkPoints(s?.points, `series "${s?.name}"`);
   const W = 460;
   const H = 280;
   const m = { l: 55, r: 15, t: 30, b: 60 };
@@ -151,10 +169,12 @@ function gridCurveConfig(series: GridCurveSeries[], title: string): Record<strin
 }
 
 export async function gridCurvePlotWidget(series: GridCurveSeries[], opts: PlotWidgetOptions = {}): Promise<string> {
-  const server = await (opts.host ?? defaultHost).server();
-  const id = server.register(async () => ({}));
   const title = opts.title ?? 'inversion cosine vs grid size (paper 000, Fig. 9)';
-  return widgetHtml('plot', server, id, svgImage(gridCurveSvg(series, title), title), gridCurveConfig(series, title));
+  const snapshot = svgImage(gridCurveSvg(series, title), title); // first: refused series register no widget
+  const server = await (opts.host ?? defaultHost).server();
+  // Stryker disable next-line ArrowFunction: the reply spreads what the handler returns, and {} and undefined both add nothing
+  const id = server.register(async () => ({}));
+  return widgetHtml('plot', server, id, snapshot, gridCurveConfig(series, title));
 }
 
 /**
