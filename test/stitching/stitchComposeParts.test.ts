@@ -1,0 +1,111 @@
+/**
+ * The stitched graphs of paper 003 (compose.ts) on tiny models, fast (issue 19): the training graph's two outputs
+ * against the classifier run apart on the images and on their reconstructions, the graphs' names, and the refusals
+ * (a classifier without preprocessing or with two inputs, a generator output of unknown shape).
+ */
+import { expect } from 'chai';
+import {
+  FeatureExtractor,
+  ModelBundle,
+  Runtime,
+  Stitch,
+  StitchParts,
+  inverterModel,
+  openModel,
+  randn,
+  standaloneInverterModel,
+  trainingModel,
+} from 'ganvas';
+import { GraphBuilder } from '../builder';
+import { modelFolder, tinyClassifier, tinyGenerator } from '../models';
+import { rejectsGanvas, throwsGanvas } from '../util';
+import { maxDiff, uniformImages } from './tiny';
+
+const rt = new Runtime({ threads: 1 });
+const spec = { channels: 1, height: 16, width: 16, range: [0, 1] as [number, number] };
+
+describe('stitching parts: the stitched graphs (compose.ts)', function () {
+  this.timeout(120000);
+  let cls: string;
+  let gen: string;
+  let s: Stitch;
+
+  before(async () => {
+    cls = await tinyClassifier();
+    gen = await tinyGenerator();
+    s = await Stitch.create({ classifier: cls, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: { weight: randn('cp-w', [4, 6, 1, 1]), bias: randn('cp-b', [4]) } });
+  });
+
+  it("the training graph: c/<LayerX> = the classifier's activations of the images, d/<LayerX> those of the reconstructions", async () => {
+    const m = trainingModel(s.parts, spec);
+    expect(m.source).to.equal('stitch training graph tiny-cls.l1 → tiny-gen.b8.conv1');
+    const images = uniformImages('cp-img', 2);
+    const feeds = { ...(await s.tailFeeds([4, 9])), image: images, 's/weight': s.weights.weight, 's/bias': s.weights.bias };
+    const out = await (await rt.session(m)).run(feeds, ['c/l1', 'd/l1']);
+    const fx = await FeatureExtractor.open(cls, 'layer1', rt);
+    expect(maxDiff(out['c/l1'], await fx.features(images, [0, 1]))).to.be.below(1e-5);
+    // The reconstructions (8×8 in [−1, 1]) go through the classifier's preprocessing for generator images.
+    const rec = await s.invert(images, { seeds: [4, 9] });
+    expect(maxDiff(out['d/l1'], await fx.features(rec, [-1, 1]))).to.be.below(1e-4);
+  });
+
+  it('names the inverter graphs by the pair', () => {
+    expect(inverterModel(s.parts, spec).source).to.equal('stitched inverter tiny-cls.layer1 → tiny-gen.b8.conv1');
+    expect(standaloneInverterModel(s.parts, spec).source).to.equal('stitched inverter tiny-cls → tiny-gen');
+    // A LayerX without an alias is named by its tensor.
+    const bare: StitchParts = { ...s.parts, layerX: { ...s.parts.layerX, aliases: [] } };
+    expect(inverterModel(bare, spec).source).to.equal('stitched inverter tiny-cls.l1 → tiny-gen.b8.conv1');
+  });
+
+  it('refuses a classifier without preprocessing, for every graph', () => {
+    const bundle: ModelBundle = { ...s.parts.classifier, manifest: { ...s.parts.classifier.manifest, preprocess: undefined } };
+    const parts: StitchParts = { ...s.parts, classifier: bundle };
+    for (const build of [inverterModel, standaloneInverterModel, trainingModel]) {
+      expect(throwsGanvas(() => build(parts, spec), 'BAD_MANIFEST').message).to.equal('tiny-cls has no "preprocess" in its manifest');
+    }
+  });
+
+  it('refuses a generator output of unknown shape (the training graph preprocesses it)', () => {
+    const shapes: unknown[] = [
+      undefined,
+      {},
+      { type: { tensorType: { shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 8 }, {}] } } } },
+      { type: { tensorType: { shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimParam: 'H' }, { dimValue: 8 }] } } } },
+      { type: { tensorType: { shape: { dim: [{ dimValue: 1 }, {}, { dimValue: 8 }, { dimValue: 8 }] } } } },
+      { type: { tensorType: { shape: { dim: [{ dimValue: 1 }, { dimValue: 1 }, { dimValue: 8 }] } } } },
+    ];
+    for (const info of shapes) {
+      const tail = Object.create(s.parts.cut.split.tail);
+      tail.valueInfo = () => info;
+      const parts: StitchParts = { ...s.parts, cut: { ...s.parts.cut, split: { ...s.parts.cut.split, tail } } as StitchParts['cut'] };
+      expect(throwsGanvas(() => trainingModel(parts, spec), 'BAD_MANIFEST').message).to.equal('tiny-gen\'s output "img" has no known N×C×H×W shape');
+    }
+  });
+
+  it('refuses a classifier with two inputs before LayerX, naming them', async () => {
+    const g = new GraphBuilder();
+    const x = g.input('image', ['N', 1, 16, 16]);
+    const extra = g.input('extra', ['N', 6, 16, 16]);
+    const l1 = g.node('Relu', [g.node('Add', [g.conv(x, 1, 6), extra], 'sum')], 'l1');
+    g.node('Flatten', [g.node('GlobalAveragePool', [l1], 'gap')], 'logits', { axis: 1 });
+    g.output('logits', ['N', 6]);
+    const dir = await modelFolder(g, {
+      format: 'ganvas-manifest/1',
+      name: 'two-in',
+      model: 'model.onnx',
+      role: 'classifier',
+      inputs: [
+        { name: 'image', kind: 'image', shape: ['N', 1, 16, 16] },
+        { name: 'extra', kind: 'image', shape: ['N', 6, 16, 16] },
+      ],
+      outputs: [{ name: 'logits', kind: 'logits' }],
+      preprocess: { size: [16, 16], channels: 1, range: [0, 1], mean: [0.5], std: [0.25] },
+      layers: { layer1: 'l1' },
+    });
+    const bundle = await openModel(dir);
+    const t = await Stitch.create({ classifier: bundle, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt });
+    const e = await rejectsGanvas(t.invert(uniformImages('cp-two', 1)), 'UNSUPPORTED');
+    expect(e.message).to.match(/ has 2 inputs \(image, extra\); a classifier to stitch must have exactly one image input$/);
+    throwsGanvas(() => trainingModel(t.parts, spec), 'UNSUPPORTED');
+  });
+});
