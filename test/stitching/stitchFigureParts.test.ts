@@ -233,6 +233,9 @@ describe('stitching parts: the paper 003 figures (figures.ts)', function () {
     // Only the distances asked for; a layer with no stitch at all is left out.
     const near = await endLayerSweep('fmnist-resnet', 'fmnist-stylegan', { layers: ['layer1', 'layer3'], dir, distances: [0, 1] });
     expect(near.map((l) => [l.layerX, l.points.map((p) => p.distance)])).to.deep.equal([['layer1', [0, 1]]]);
+    // Distances asked for out of order still come out in order.
+    const shuffled = await endLayerSweep('fmnist-resnet', 'fmnist-stylegan', { layers: ['layer1'], dir, distances: [1, 0, -2] });
+    expect(shuffled).to.deep.equal([lines[0]]);
     // A record without a history is an error naming the file.
     await write(at('layer1', -1), []);
     const e = await rejectsGanvas(endLayerSweep('fmnist-resnet', 'fmnist-stylegan', { layers: ['layer1'], dir }), 'BAD_INPUT');
