@@ -69,6 +69,7 @@ describe('stitching parts: the §3.4 metrics by hand (metrics.ts)', () => {
     // Three channels, 2×2 pixels: rows (1,2,3,4), (0,1,0,1), (2,0,0,1).
     const c3 = t([1, 3, 2, 2], [1, 2, 3, 4, 0, 1, 0, 1, 2, 0, 0, 1]);
     expect(Array.from(gramMatrix(c3, 0))).to.deep.equal([30, 6, 6, 6, 2, 1, 6, 1, 5]);
+    expect(throwsGanvas(() => gramMatrix(t([2, 3], [1, 2, 3, 4, 5, 6]), 0), 'NOT_4D').message).to.equal('activations must be 4-D (N, C, H, W), got dims [2, 3]');
   });
 
   it('eps clamps the denominator, max(‖α′‖‖α‖, ε), in every metric activationMetrics computes', () => {
@@ -253,6 +254,9 @@ describe('stitching parts: initializing the 1×1 stitch (init.ts)', () => {
     const B = Float64Array.from([1, -2, 0, 3, 7, 1]);
     const X = choleskySolve(A, 3, B, 2);
     matmul(A, 3, X, 2).forEach((v, i) => expect(v).to.be.closeTo(B[i], 1e-12));
+    // The singularity test is relative to the matrix's scale: the same system in units of 1e-7 solves alike.
+    const tiny = choleskySolve(A.map((v) => v * 1e-7), 3, B.map((v) => v * 1e-7), 2);
+    tiny.forEach((v, i) => expect(v).to.be.closeTo(X[i], 1e-9));
     // The inputs are left alone.
     expect(Array.from(B)).to.deep.equal([1, -2, 0, 3, 7, 1]);
     // Singular, indefinite, and singular up to rounding (x and 0.1·x: 0.01·d − (0.1·√d)² is not exactly 0).
