@@ -28,6 +28,7 @@ export function stitchLabel(s: Stitch): string {
 }
 
 function classifierRange(s: Stitch): [number, number] {
+  // Stryker disable next-line OptionalChaining,ArrayDeclaration: Stitch.create refuses a classifier without preprocess, so the fallback never runs
   return s.parts.classifier.manifest.preprocess?.range ?? [0, 1];
 }
 
@@ -113,6 +114,7 @@ export async function cosineExtremes(
   if (!Number.isInteger(count) || count < 1 || count > n) throw new GanvasError('BAD_INPUT', `count must be an integer in 1..${n} (the number of images), got ${count}`);
   const seeds = Array.from({ length: n }, (_, i) => i);
   const rec = await stitch.invert(images, { seeds, batchSize: opts.batchSize });
+  // Stryker disable next-line ObjectLiteral,LogicalOperator: a batch size splits the test network's runs, not the values
   const m = await evaluateInversion(testNet, images, rec, classifierRange(stitch), stitch.generator.range, { batchSize: opts.batchSize ?? 500 });
   const order = seeds.slice().sort((a, b) => (opts.highest ? m.cosine[b] - m.cosine[a] : m.cosine[a] - m.cosine[b]) || a - b);
   const indices = order.slice(0, count);
