@@ -4,12 +4,15 @@
  * (a classifier without preprocessing or with two inputs, a generator output of unknown shape).
  */
 import { expect } from 'chai';
+import { promises as fs } from 'fs';
+import * as path from 'path';
 import {
   FeatureExtractor,
   ModelBundle,
   Runtime,
   Stitch,
   StitchParts,
+  activationMetrics,
   inverterModel,
   openModel,
   randn,
@@ -80,6 +83,28 @@ describe('stitching parts: the stitched graphs (compose.ts)', function () {
       const parts: StitchParts = { ...s.parts, cut: { ...s.parts.cut, split: { ...s.parts.cut.split, tail } } as StitchParts['cut'] };
       expect(throwsGanvas(() => trainingModel(parts, spec), 'BAD_MANIFEST').message).to.equal('tiny-gen\'s output "img" has no known N×C×H×W shape');
     }
+  });
+
+  it("a classifier reading [0, 2]: evaluate and the export take images in its range by default", async () => {
+    const c2 = await tinyClassifier();
+    const mf = path.join(c2, 'ganvas.json');
+    const j = JSON.parse(await fs.readFile(mf, 'utf8'));
+    j.preprocess.range = [0, 2];
+    await fs.writeFile(mf, JSON.stringify(j));
+    const t = await Stitch.create({ classifier: c2, layerX: 'layer1', generator: gen, layerY: 'b8.conv1', runtime: rt, init: s.weights });
+    const u = uniformImages('cp-r2', 3);
+    const images = { data: u.data.map((v) => 2 * v), dims: u.dims };
+    const test = await FeatureExtractor.open(c2, 'layer2', rt);
+    const rec = await t.invert(images, { seeds: [0, 1, 2] });
+    // Read in [0, 2] by default: the same as saying so, not as reading them in [0, 1].
+    expect(maxDiff(rec, await t.invert(images, { seeds: [0, 1, 2], range: [0, 2] }))).to.equal(0);
+    expect(maxDiff(rec, await t.invert(images, { seeds: [0, 1, 2], range: [0, 1] }))).to.be.above(1e-3);
+    const want = activationMetrics(await test.features(rec, [-1, 1]), await test.features(images, [0, 2]));
+    const got = (await t.evaluate(test, images)).metrics;
+    for (let i = 0; i < 3; i++) expect(got.l1[i]).to.be.closeTo(want.l1[i], 1e-6);
+    const m = t.exportModel();
+    const out = Object.values(await (await rt.session(m)).run(t.exportFeeds(m, images, [0, 1, 2])))[0];
+    expect(maxDiff(out, rec)).to.be.below(1e-5);
   });
 
   it('refuses a classifier with two inputs before LayerX, naming them', async () => {
