@@ -277,6 +277,7 @@ export class Stitch {
     let dims: number[] = [];
     for (let i = 0; i < n; i += bs) {
       // The first chunk runs at once (a widget stroke is one chunk); later ones yield first, so an interrupt is seen.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: both branches refuse an aborted signal; checkpoint only also yields
       if (i > 0) await checkpoint(signal);
       else signal.throwIfAborted();
       const j = Math.min(n, i + bs);

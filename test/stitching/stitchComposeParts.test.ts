@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { promises as fs } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import {
   FeatureExtractor,
@@ -105,6 +106,30 @@ describe('stitching parts: the stitched graphs (compose.ts)', function () {
     const m = t.exportModel();
     const out = Object.values(await (await rt.session(m)).run(t.exportFeeds(m, images, [0, 1, 2])))[0];
     expect(maxDiff(out, rec)).to.be.below(1e-5);
+  });
+
+  it('invert reports progress per batch; variations, save and load refuse with what was wrong, keeping the cause', async () => {
+    const calls: [number, number][] = [];
+    await s.invert(uniformImages('cp-pr', 2), { batchSize: 1, onProgress: (d, t) => calls.push([d, t]) });
+    expect(calls).to.deep.equal([
+      [1, 2],
+      [2, 2],
+    ]);
+    const flat = { data: new Float32Array(256), dims: [1, 16, 16] };
+    expect((await rejectsGanvas(s.variations(flat, [1]), 'NOT_4D')).message).to.equal('image must be 4-D (N, C, H, W), got dims [1, 16, 16]');
+    expect((await rejectsGanvas(s.save(3 as unknown as string), 'BAD_INPUT')).message).to.equal('save() needs a file path such as "stitch.json"');
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-cp-'));
+    const missing = await rejectsGanvas(Stitch.load(path.join(dir, 'none.json')), 'BAD_INPUT');
+    expect((missing as Error & { cause?: { code?: string } }).cause?.code).to.equal('ENOENT');
+    await fs.writeFile(path.join(dir, 'bad.json'), '{');
+    const bad = await rejectsGanvas(Stitch.load(path.join(dir, 'bad.json')), 'BAD_INPUT');
+    expect((bad as Error & { cause?: unknown }).cause).to.be.instanceOf(SyntaxError);
+    // A different classifier under the stitch: both digests, shortened, in the message.
+    const file = path.join(dir, 's.json');
+    await s.save(file);
+    const other = await openModel(await tinyClassifier({ valid: true }));
+    const e = await rejectsGanvas(Stitch.load(file, { classifier: other, runtime: rt }), 'BAD_INPUT');
+    expect(e.message).to.contain(`is a different model (digest ${other.model.digest().slice(0, 12)}); a stitch only works`);
   });
 
   it('refuses a classifier with two inputs before LayerX, naming them', async () => {
