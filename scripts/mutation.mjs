@@ -48,7 +48,7 @@ const TESTS = [
   ['src/widgets/', ['widgets-server', 'stitch-widget']],
   // The §3.4 metrics are checked against PyTorch and by hand in reference.test.ts (issue 19).
   ['src/stitching/targetLayer.ts', ['stitching/targetLayerParts', 'stitching/stitch']],
-  ['src/stitching/metrics.ts', ['stitching/reference', 'stitching/stitch']],
+  ['src/stitching/metrics.ts', ['stitching/stitchMathParts', 'stitching/stitchFigureParts']],
   // The CLI runs in child processes: test/mutationBridge.ts carries the mutant into them and their coverage back.
   // cliParts, cliParts2, cliParts3: the same commands in this process on tiny models, seconds per mutant instead of minutes (first: a
   // mutant killed by them never reaches the child-process suites).
@@ -65,6 +65,14 @@ const TESTS = [
   ['src/widgets/gallery.ts', ['widgetsParts2', 'widgetsCommParts']],
   ['src/display.ts', ['displayParts', 'display']],
   ['src/show.ts', ['displayParts', 'display']],
+  // Paper 003's stitching modules on tiny models in this process (session 11): seconds per mutant; the slow
+  // stitch, figures and reference suites (demo models, PyTorch) stay out. metrics.ts's line above: the same idea.
+  ['src/stitching/stitch.ts', ['stitching/stitchParts', 'stitching/stitchTrainParts', 'stitching/stitchDataParts']],
+  ['src/stitching/compose.ts', ['stitching/stitchComposeParts', 'stitching/stitchParts', 'stitching/stitchTrainParts', 'stitching/stitchDataParts']],
+  ['src/stitching/data.ts', ['stitching/stitchDataParts']],
+  ['src/stitching/demo.ts', ['stitching/stitchDataParts', 'stitching/stitchParts', 'stitching/stitchTrainParts']],
+  ['src/stitching/init.ts', ['stitching/stitchMathParts', 'stitching/stitchFigureParts']],
+  ['src/stitching/figures.ts', ['stitching/stitchMathParts', 'stitching/stitchFigureParts']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 

@@ -28,6 +28,7 @@ export function stitchLabel(s: Stitch): string {
 }
 
 function classifierRange(s: Stitch): [number, number] {
+  // Stryker disable next-line OptionalChaining,ArrayDeclaration: Stitch.create refuses a classifier without preprocess, so the fallback never runs
   return s.parts.classifier.manifest.preprocess?.range ?? [0, 1];
 }
 
@@ -69,9 +70,14 @@ export async function variationSheet(stitch: Stitch, image: FloatTensor, seeds: 
   const columns = opts.columns ?? 8;
   if (!Number.isInteger(columns) || columns < 1) throw new GanvasError('BAD_INPUT', `columns must be a positive integer, got ${columns}`);
   const rec = mapRange(await stitch.variations(image, seeds), stitch.generator.range);
-  const all = concatBatch([mapRange(image, classifierRange(stitch)), rec]);
-  const captions = ['original', ...seeds.map((s) => `seed ${s}`)];
+  const original = mapRange(image, classifierRange(stitch));
   const rows: SheetRow[] = [];
+  // A row is one batch: an original of another size or channel count than the generator's images (a 64×64 RGB
+  // classifier stitched into a 32×32 gray generator) gets a row of its own; before session 11 concatBatch refused it.
+  const inline = original.dims.every((d, i) => i === 0 || d === rec.dims[i]);
+  if (!inline) rows.push({ images: original, captions: ['original'] });
+  const all = inline ? concatBatch([original, rec]) : rec;
+  const captions = [...(inline ? ['original'] : []), ...seeds.map((s) => `seed ${s}`)];
   for (let i = 0; i < all.dims[0]; i += columns) {
     const j = Math.min(all.dims[0], i + columns);
     rows.push({ images: sliceBatch(all, i, j), captions: captions.slice(i, j) });
@@ -108,6 +114,7 @@ export async function cosineExtremes(
   if (!Number.isInteger(count) || count < 1 || count > n) throw new GanvasError('BAD_INPUT', `count must be an integer in 1..${n} (the number of images), got ${count}`);
   const seeds = Array.from({ length: n }, (_, i) => i);
   const rec = await stitch.invert(images, { seeds, batchSize: opts.batchSize });
+  // Stryker disable next-line ObjectLiteral,LogicalOperator: a batch size splits the test network's runs, not the values
   const m = await evaluateInversion(testNet, images, rec, classifierRange(stitch), stitch.generator.range, { batchSize: opts.batchSize ?? 500 });
   const order = seeds.slice().sort((a, b) => (opts.highest ? m.cosine[b] - m.cosine[a] : m.cosine[a] - m.cosine[b]) || a - b);
   const indices = order.slice(0, count);

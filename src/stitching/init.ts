@@ -133,7 +133,10 @@ export function choleskySolve(A: Float64Array, n: number, B: Float64Array, m: nu
       let s = A[i * n + j];
       for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
       if (i === j) {
-        if (!(s > 0)) {
+        // A pivot left at rounding level of its diagonal entry is a singular system too: exact collinearity (a
+        // constant LayerX channel beside the bias column) leaves n − (√n)², which rounds to 0 or to ±n·2⁻⁵², and
+        // solving on with ±1e-14 pivots gave weights of 1e47 instead of this error (issue 19, session 11).
+        if (!(s > 1e-12 * A[i * n + i])) {
           throw new GanvasError('BAD_INPUT', 'the least-squares system is singular (classifier activations are constant or collinear); use a ridge > 0 or init "default"');
         }
         L[i * n + i] = Math.sqrt(s);

@@ -152,6 +152,7 @@ export class Stitch {
       const fit = await lstsqInit(cut, fx, { samples: opts.initSamples, seed: opts.seed, signal: opts.signal });
       weights = { weight: fit.weight, bias: fit.bias };
       record.lstsq = { r2: fit.r2, samples: opts.initSamples ?? 512, seconds: (Date.now() - t0) / 1000 };
+      // Stryker disable next-line ConditionalExpression: a string init has no .weight, so the typeof test is implied by the next
     } else if (typeof init === 'object' && init.weight && init.bias) {
       weights = init;
     } else {
@@ -208,6 +209,7 @@ export class Stitch {
   imageSpec(images: FloatTensor, range?: [number, number]): ImageSpec {
     const { n, c, h, w } = nchw(images, 'images');
     const pre = this.parts.classifier.manifest.preprocess;
+    // Stryker disable next-line all: create refuses a classifier without preprocess, so this line never throws
     if (!pre) throw new GanvasError('BAD_MANIFEST', 'classifier without preprocess');
     if (n < 1) throw new GanvasError('BAD_INPUT', 'no images to invert (batch of 0)');
     if (c !== 1 && c !== 3) throw new GanvasError('BAD_INPUT', `images must have 1 or 3 channels, got ${c} (dims [${images.dims.join(', ')}])`);
@@ -228,8 +230,10 @@ export class Stitch {
   private inverter(spec: ImageSpec): Promise<ModelSession> {
     const key = JSON.stringify(spec);
     let s = this.inverters.get(key);
+    // Stryker disable next-line ConditionalExpression: a cache; building the session again gives the same one, only slower
     if (!s) {
       s = this.runtime.session(inverterModel(this.parts, spec));
+      // Stryker disable next-line ArrowFunction: a failed session is kept only where building it again would fail the same way
       s.catch(() => this.inverters.delete(key));
       this.inverters.set(key, s);
     }
@@ -243,13 +247,16 @@ export class Stitch {
     // every stroke. Measured by the stitch widget: about 15% of a stroke was this head run.
     const unique = [...new Set(seeds)];
     const key = JSON.stringify(unique.map((x) => [typeof x, x]));
+    // Stryker disable next-line ConditionalExpression: a cache of the head's carry; running the head again gives the same carry
     let carry = this.lastCarry?.key === key ? this.lastCarry.carry : undefined;
+    // Stryker disable next-line ConditionalExpression: the same cache
     if (!carry) {
       carry = (await this.cut.sample(unique)).carry;
       this.lastCarry = { key, carry };
     }
     const feeds: Feeds = {};
     const at = new Map(unique.map((x, i) => [x, i]));
+    // Stryker disable next-line ConditionalExpression: with all seeds distinct the rows are 0…n−1, the carry itself
     const rows = unique.length === seeds.length ? undefined : seeds.map((x) => at.get(x) as number);
     for (const [k, v] of Object.entries(carry)) feeds[`g/${k}`] = rows ? takeRows(v, rows) : v;
     return feeds;
@@ -270,6 +277,7 @@ export class Stitch {
     let dims: number[] = [];
     for (let i = 0; i < n; i += bs) {
       // The first chunk runs at once (a widget stroke is one chunk); later ones yield first, so an interrupt is seen.
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: both branches refuse an aborted signal; checkpoint only also yields
       if (i > 0) await checkpoint(signal);
       else signal.throwIfAborted();
       const j = Math.min(n, i + bs);
@@ -318,7 +326,9 @@ export class Stitch {
     // Seed i for image i unless the caller chose seeds (or one seed for all).
     const seeds = opts.seeds ?? (opts.seed === undefined ? Array.from({ length: images.dims[0] }, (_, i) => i) : undefined);
     const rec = await this.invert(images, { ...opts, seeds });
+    // Stryker disable next-line OptionalChaining,ArrayDeclaration: create refuses a classifier without preprocess, so the fallback never runs
     const range = opts.range ?? this.parts.classifier.manifest.preprocess?.range ?? [0, 1];
+    // Stryker disable next-line ObjectLiteral,LogicalOperator: a batch size splits the test network's runs, not the values
     const metrics = await evaluateInversion(testNet, images, rec, range, this.generator.range, { batchSize: opts.batchSize ?? 500 });
     return { metrics, seconds: (performance.now() - t0) / 1000 };
   }
@@ -331,6 +341,7 @@ export class Stitch {
    */
   exportModel(range?: [number, number]): OnnxModel {
     const pre = this.parts.classifier.manifest.preprocess;
+    // Stryker disable next-line all: create refuses a classifier without preprocess, so this line never throws
     if (!pre) throw new GanvasError('BAD_MANIFEST', 'classifier without preprocess');
     const spec: ImageSpec = { channels: pre.channels, height: pre.size[0], width: pre.size[1], range: range ?? pre.range };
     const m = standaloneInverterModel(this.parts, spec);
