@@ -121,11 +121,16 @@ describe('ganvas batch commands: onnxruntime options and release (in process)', 
 
   it('grid-inversion: the threads asked for, no spinning; the runtime released also when the command fails', async () => {
     const args = ['grid-inversion', '-g', gen, '-l', 'b8.conv1', '-f', cls, '--feature-layer', 'layer1', '-n', '2', '--runs', '1', '--sizes', '0', '--steps', '1', '--batch', '2', '-q'];
-    const { value: r, runtimes } = await watchRuntimes(() => ganvasHere([...args, '--threads', '2', '-o', path.join(tmp, 'gi.json')]));
+    // 3 threads: not the default on any machine with other than 3 cores (the default is all cores, one process).
+    const { value: r, runtimes } = await watchRuntimes(() => ganvasHere([...args, '--threads', '3', '-o', path.join(tmp, 'gi.json')]));
     ok(r);
+    expect(r.stderr, '-q').to.equal('');
     expect(runtimes).to.have.length(1);
-    expect(runtimes[0].options).to.deep.equal({ threads: 2, executionProviders: ['cpu'], spinning: false, memPattern: true });
+    expect(runtimes[0].options).to.deep.equal({ threads: 3, executionProviders: ['cpu'], spinning: false, memPattern: true });
     expect(runtimes[0].released).to.equal(true);
+    const dflt = await watchRuntimes(() => ganvasHere([...args, '-o', path.join(tmp, 'gi-default.json')]));
+    ok(dflt.value);
+    expect(dflt.runtimes[0].options.threads, 'default: every core').to.equal(os.cpus().length);
     // A layer the generator does not have: refused after the generator's session was opened; still released.
     const bad = await watchRuntimes(() => ganvasHere(['grid-inversion', '-g', gen, '-l', 'no.such.layer', '-f', cls, '--feature-layer', 'layer1', '-q', '-o', path.join(tmp, 'gi2.json')]));
     expect(bad.value.code).to.equal(1);
@@ -134,14 +139,27 @@ describe('ganvas batch commands: onnxruntime options and release (in process)', 
 
   it('stitch-train: the threads asked for, no spinning; released at the end', async () => {
     const args = [
-      'stitch-train', '-c', 'fmnist-resnet', '--layer-x', 'layer1', '-g', 'fmnist-stylegan', '--test-network', 'fmnist-testnet', '--validation', 'fmnist-test:4',
+      'stitch-train', '-c', 'fmnist-resnet', '--layer-x', 'layer1', '-g', 'fmnist-stylegan', '--test-network', 'fmnist-testnet', '--validation', 'fmnist-test:12', // a two-digit count
       '--epochs', '1', '--per-epoch', '4', '--batch', '4', '--init', 'default', '--threads', '3', '-q', '-o', path.join(tmp, 'st', 'stitch.json'),
     ];
     const { value: r, runtimes } = await watchRuntimes(() => ganvasHere(args));
     ok(r);
+    expect(r.stderr, '-q').to.equal('');
     expect(runtimes).to.have.length(1);
     expect(runtimes[0].options).to.deep.equal({ threads: 3, executionProviders: ['cpu'], spinning: false, memPattern: true });
     expect(runtimes[0].released).to.equal(true);
+  });
+
+  it('stitch-train image sets: only the four names, anchored, with a count of any number of digits', async () => {
+    const base = ['stitch-train', '-c', 'fmnist-resnet', '--layer-x', 'layer1', '-g', 'fmnist-stylegan', '--test-network', 'fmnist-testnet', '--epochs', '1', '-q', '-o', path.join(tmp, 'st-sets', 'stitch.json')];
+    for (const bad of ['xfmnist-test', 'fmnist-test:', 'fmnist-test:1x', 'tissue']) {
+      const r = await ganvasHere([...base, '--validation', bad]);
+      expect(r.code, bad).to.equal(1);
+      expect(r.stderr, bad).to.include(`the validation set must be fmnist-train, fmnist-test[:count], tissue-train or tissue-validation[:count], got "${bad}"`);
+    }
+    const t = await ganvasHere([...base, '--train', 'fmnist-tests', '--validation', 'fmnist-test:4']);
+    expect(t.code).to.equal(1);
+    expect(t.stderr).to.include('the train set must be');
   });
 
   it('a job whose settings are refused after its models were opened releases them (scan --grid larger than the layer)', async () => {
