@@ -55,6 +55,11 @@ const TESTS = [
   ['src/cli/', ['cliParts', 'cliParts2', 'cliParts3', 'cli-startup', 'cli-jobs', 'cli']],
   ['src/manifestDraft.ts', ['manifestDraft', 'manifestDraftParts']],
   ['src/layerBrowser.ts', ['layerBrowser', 'layerBrowserParts']],
+  // The comm layer and the widget protocol against an in-process fake tslab kernel (test/comm/fakeKernel.ts), messages
+  // signed and checked by the spec's rule in the tests; comm.test.ts (a real kernel over ZeroMQ) is the slow counterpart.
+  ['src/comm/', ['comm/wireParts', 'comm/commParts']],
+  ['src/widgets/transport.ts', ['comm/commParts']],
+  ['src/widgets/html.ts', ['comm/wireParts']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 
