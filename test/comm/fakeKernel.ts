@@ -61,8 +61,15 @@ export function header(msgType: string, session = 'front-session'): Obj & { msg_
   return { msg_id: randomBytes(8).toString('hex'), msg_type: msgType, session, username: 'user', date: new Date().toISOString(), version: '5.3' };
 }
 
+/**
+ * Time runs WARP times faster for the comm layer while a harness is up: its timers (the quiet wait, the wait for
+ * handled requests, the probe's timeout) are set through a setTimeout that divides the delay, so a test waits
+ * 50 ms where the kernel's rule is 250 ms. sleep() here is real time.
+ */
+export const WARP = 5;
+const realSetTimeout = global.setTimeout;
 export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((r) => realSetTimeout(r, ms));
 
 type KernelModule = typeof import('../../src/comm/kernel');
 type WidgetModule = typeof import('../../src/comm/widget');
@@ -97,6 +104,11 @@ export interface FakeOptions {
   connFile?: boolean;
   key?: string;
   scheme?: string;
+  /** Whether the connection file names the key / the signature scheme. */
+  fileKey?: boolean;
+  fileScheme?: boolean;
+  /** Whether the server's connInfo names the signature scheme. */
+  serverScheme?: boolean;
   /** The key the running server holds (connInfo); default: the file's. */
   serverKey?: string;
   /** Whether the server object has connInfo at all. */
@@ -156,7 +168,7 @@ export class FakeKernel {
     this.tslabFile = path.join(tslabDir, 'dist', 'jupyter.js');
     this.zmqFile = path.join(this.root, 'node_modules', 'zeromq', 'lib', 'index.js');
     this.connPath = path.join(this.root, 'kernel-1.json');
-    if (opts.connFile !== false) fs.writeFileSync(this.connPath, JSON.stringify({ key: this.key, signature_scheme: this.scheme, transport: 'tcp' }));
+    if (opts.connFile !== false) fs.writeFileSync(this.connPath, JSON.stringify({ ...(opts.fileKey === false ? {} : { key: this.key }), ...(opts.fileScheme === false ? {} : { signature_scheme: this.scheme }), transport: 'tcp' }));
 
     class Publisher extends SocketBase {}
     class Router extends SocketBase {}
@@ -181,7 +193,7 @@ export class FakeKernel {
     this.server = new ZmqServer();
     this.server.iopub = this.iopub;
     this.server.control = this.control;
-    if (opts.connInfo !== false) this.server.connInfo = { key: opts.serverKey ?? this.key, signature_scheme: this.scheme };
+    if (opts.connInfo !== false) this.server.connInfo = { key: opts.serverKey ?? this.key, ...(opts.serverScheme === false ? {} : { signature_scheme: this.scheme }) };
 
     const fakeModule = (file: string, exports: unknown): NodeModule => ({ id: file, filename: file, loaded: true, exports, children: [], paths: [] }) as unknown as NodeModule;
     if (opts.tslab !== false) require.cache[this.tslabFile] = fakeModule(this.tslabFile, { ZmqServer });
@@ -207,10 +219,12 @@ export class FakeKernel {
       }
       return (writeSync as (...a: unknown[]) => number)(fd, data, ...rest);
     };
+    global.setTimeout = ((fn: (...a: unknown[]) => void, ms?: number, ...a: unknown[]) => realSetTimeout(fn, (ms ?? 0) / WARP, ...a)) as unknown as typeof setTimeout;
     this.mods = freshModules();
   }
 
   dispose(): void {
+    global.setTimeout = realSetTimeout;
     process.argv = this.saved.argv;
     process.stdout.write = this.saved.write;
     fsModule.writeSync = this.saved.writeSync;
