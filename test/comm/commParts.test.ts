@@ -1080,6 +1080,16 @@ describe('chooseTransport', () => {
     expect(await chooseTransport('websocket')).to.equal('websocket');
   });
 
+  it('auto takes the bridge while the kernel cannot publish yet (comms installed outside a cell), and asks again once it can', async () => {
+    const f = fake({ zeromq: false });
+    expect(await f.mods.transport.chooseTransport('auto')).to.equal('websocket');
+    expect(f.iopub.sent).to.have.length(0);
+    // The next request shows the server (and its iopub socket); the answer "no" was not kept.
+    await f.request('kernel_info_request', {}).done;
+    frontEnd(f, 'hello');
+    expect(await f.mods.transport.chooseTransport('auto')).to.equal('comm');
+  });
+
   it('comm in a tslab kernel; auto asks the front end (hello: comm, silent or closed: websocket)', async () => {
     let f = fake();
     expect(await f.mods.transport.chooseTransport('comm')).to.equal('comm');
