@@ -69,6 +69,8 @@ describe('comm layer installation (CommManager.get) on a fake tslab kernel', () 
     expect(thrown(() => f.mods.kernel.CommManager.get()).message).to.match(/has not loaded tslab/);
     require.cache[f.tslabFile] = { id: f.tslabFile, filename: f.tslabFile, loaded: true, exports: {} } as unknown as NodeModule;
     expect(thrown(() => f.mods.kernel.CommManager.get()).message).to.match(/has not loaded tslab/);
+    require.cache[f.tslabFile] = { id: f.tslabFile, filename: f.tslabFile, loaded: true, exports: { ZmqServer: {} } } as unknown as NodeModule;
+    expect(thrown(() => f.mods.kernel.CommManager.get()).message).to.match(/has not loaded tslab/);
   });
 
   it('refuses a tslab version it does not know, naming it and where it is', () => {
@@ -78,6 +80,15 @@ describe('comm layer installation (CommManager.get) on a fake tslab kernel', () 
     expect(e.message).to.contain(`this kernel runs tslab 1.1.0 (${path.dirname(path.dirname(f.tslabFile))})`);
     expect(e.message).to.contain('known for tslab 1.0.x');
     expect(f.mods.kernel.CommManager.available()).to.equal(false);
+    // Two copies of tslab, both unknown: both named.
+    const g = new FakeKernel({ version: '2.0.0' });
+    try {
+      const both = thrown(() => g.mods.kernel.CommManager.get()).message;
+      const dir = (fk: FakeKernel): string => path.dirname(path.dirname(fk.tslabFile));
+      expect(both).to.match(new RegExp(`tslab (1\\.1\\.0 \\(${dir(f)}\\), 2\\.0\\.0 \\(${dir(g)}\\)|2\\.0\\.0 \\(${dir(g)}\\), 1\\.1\\.0 \\(${dir(f)}\\))\\. Install`));
+    } finally {
+      g.dispose();
+    }
   });
 
   it('refuses a tslab without a readable package.json (version unknown)', () => {
@@ -153,6 +164,8 @@ describe('comm layer installation (CommManager.get) on a fake tslab kernel', () 
     await tick();
     out = f.published('comm_open');
     expect(out[1].parent).to.deep.equal(r.header);
+    // No probe writes where they could not be caught.
+    expect(types(f.iopubOut())).to.deep.equal(['comm_open', 'comm_open']);
   });
 
   it('logs when the probe finds no iopub socket (no cell running)', () => {
@@ -366,6 +379,7 @@ describe('shell messages through the wrapped tslab server', () => {
       });
       comm.onMsg((m) => {
         log.push(`b${String(m.data.n)}`);
+        comm.send({ echo: m.data.n });
       });
     });
     await f.request('comm_open', { comm_id: 'c', target_name: 't' }).done;
@@ -373,6 +387,12 @@ describe('shell messages through the wrapped tslab server', () => {
     expect(log).to.deep.equal([]);
     await p;
     expect(log).to.deep.equal(['a1', 'b1']);
+    await tick();
+    // Sent while handling the comm_msg: parented to it.
+    const echo = f.published('comm_msg');
+    expect(echo.map((m) => m.content.data)).to.deep.equal([{ echo: 1 }]);
+    expect(echo[0].parent.msg_type).to.equal('comm_msg');
+    expect(echo[0].parent.session).to.equal('front-session');
     expect(mgr.stats.received).to.equal(2);
     const before = mgr.stats.ignored;
     await f.request('comm_msg', { comm_id: 'nope', data: {} }).done;
@@ -552,8 +572,10 @@ describe('shell messages through the wrapped tslab server', () => {
     expect(out[2].parent.msg_id).to.equal(req.header.msg_id);
     expect(sentAtPass).to.equal(1 + 1 + 1 + 2); // open, the info reply, the late state, busy + idle
     expect(f.logs.join('')).to.match(/a deferred widget message failed: .*late failed/);
-    // Nothing left: no second pair after quiet.
+    // Nothing left: no second pair after quiet, nothing again before the next cell.
     await sleep(2 * QUIET);
+    await f.request('execute_request', { code: '' }).done;
+    await tick();
     expect(f.iopubOut()).to.have.length(4);
   });
 
@@ -699,10 +721,53 @@ describe('shell messages through the wrapped tslab server', () => {
     f.iopub.fail = true;
     c.send({});
     await sleep(20);
-    expect(f.logs.join('')).to.match(/send failed: .*socket busy/);
+    await until(() => f.logs.length >= 2);
+    expect(f.logs.some((l) => /^\[ganvas comm\] send failed: .*socket busy/.test(l))).to.equal(true);
+    expect(f.logs.some((l) => /^\[ganvas comm\] iopub send failed: .*socket busy/.test(l))).to.equal(true);
     f.iopub.fail = false;
     c.send({ after: 1 });
     await until(() => f.iopub.sent.length === 4);
+  });
+
+  it('a failed reply on the shell socket is logged', async () => {
+    const f = fake();
+    f.mods.kernel.CommManager.get();
+    f.shell.fail = true;
+    await f.request('comm_info_request', {}).done;
+    await until(() => f.logs.some((l) => l.includes('shell send failed: ')));
+    expect(f.logs.join('')).to.match(/shell send failed: .*socket busy/);
+  });
+
+  it('keeps the iopub socket it found when a server object has none; keeps the file\'s key when the server has no connInfo', async () => {
+    const f = fake({ connInfo: false });
+    const mgr = f.mods.kernel.CommManager.get();
+    delete f.server.iopub;
+    await f.request('comm_info_request', {}).done;
+    expect(mgr.stats.received).to.equal(1);
+    mgr.open('t', {});
+    await tick();
+    expect(f.published('comm_open')).to.have.length(1);
+  });
+
+  it('a cell waits until every comm request being handled has ended', async () => {
+    const f = fake();
+    const mgr = f.mods.kernel.CommManager.get();
+    const gates: (() => void)[] = [];
+    mgr.registerTarget('t', (comm) => comm.onMsg(() => new Promise<void>((r) => gates.push(r))));
+    await f.request('comm_open', { comm_id: 'c', target_name: 't' }).done;
+    const one = f.request('comm_msg', { comm_id: 'c', data: {} }).done;
+    const two = f.request('comm_msg', { comm_id: 'c', data: {} }).done;
+    await until(() => gates.length === 2);
+    const t0 = Date.now();
+    const ex = f.request('execute_request', { code: '' });
+    gates[0]();
+    await one;
+    await sleep(HANDLED_WAIT / 8);
+    if (Date.now() - t0 < HANDLED_WAIT - 2) expect(f.server.passed).to.have.length(0);
+    gates[1]();
+    await two;
+    await ex.done;
+    expect(f.server.passed).to.deep.equal([ex.frames]);
   });
 
   it('patches each zeromq socket class and the tslab server once, even when installed again by another copy of the module', async () => {
