@@ -73,6 +73,11 @@ const TESTS = [
   ['src/stitching/demo.ts', ['stitching/stitchDataParts', 'stitching/stitchParts', 'stitching/stitchTrainParts']],
   ['src/stitching/init.ts', ['stitching/stitchMathParts', 'stitching/stitchFigureParts']],
   ['src/stitching/figures.ts', ['stitching/stitchMathParts', 'stitching/stitchFigureParts']],
+  // The comm layer and the widget protocol against an in-process fake tslab kernel (test/comm/fakeKernel.ts), messages
+  // signed and checked by the spec's rule in the tests; comm.test.ts (a real kernel over ZeroMQ) is the slow counterpart.
+  ['src/comm/', ['comm/wireParts', 'comm/commParts']],
+  ['src/widgets/transport.ts', ['comm/commParts']],
+  ['src/widgets/html.ts', ['comm/wireParts']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 

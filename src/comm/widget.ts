@@ -217,7 +217,15 @@ let probed: { ok: boolean; at: number } | undefined;
 export async function frontendHasGanvas(manager: CommManager, timeoutMs = 2000): Promise<boolean> {
   if (probed?.ok) return true;
   if (probed && Date.now() - probed.at < 60_000) return false;
-  const w = new CommWidget(manager, 'ProbeModel', '', {});
+  let w: CommWidget;
+  try {
+    w = new CommWidget(manager, 'ProbeModel', '', {});
+  } catch {
+    // The kernel cannot publish yet (its iopub socket is unknown: comms were installed outside a cell), so no comm
+    // widget can show now: "no", not kept (the next request from the front end makes the socket known). Before,
+    // the error went up through chooseTransport and "auto" failed instead of taking the WebSocket bridge.
+    return false;
+  }
   const ok = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
     // A front end with no widget manager at all closes the comm at once (no "jupyter.widget" target): no wait.
