@@ -157,6 +157,8 @@ export class FakeKernel {
   /** Lines the comm layer logged to fd 2. */
   readonly logs: string[] = [];
   readonly mods: ReturnType<typeof freshModules>;
+  /** The comm modules in require.cache before this harness (other test files' copies, or the package's own). */
+  private outer = FRESH.map((f) => require.cache[path.join(distDir, f)]);
   private saved: { argv: string[]; write: typeof process.stdout.write; writeSync: typeof fs.writeSync; env: string | undefined };
 
   constructor(readonly opts: FakeOptions = {}) {
@@ -232,6 +234,14 @@ export class FakeKernel {
     else process.env.GANVAS_WIDGET_TRANSPORT = this.saved.env;
     delete require.cache[this.tslabFile];
     delete require.cache[this.zmqFile];
+    // Put the comm modules back as they were: test files run after this one in the same process (the whole suite is
+    // one mocha process) must get the package's own copies, the ones 'ganvas' and the widget modules hold.
+    FRESH.forEach((f, i) => {
+      const key = path.join(distDir, f);
+      const m = this.outer[i];
+      if (m) require.cache[key] = m;
+      else delete require.cache[key];
+    });
     fs.rmSync(this.root, { recursive: true, force: true });
   }
 
