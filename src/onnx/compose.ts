@@ -118,7 +118,8 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
         }
       }
       const out = (node.output ?? []).map(rename);
-      nodes.push({ ...node, name: piece.prefix + (node.name || out[0]), input: (node.input ?? []).map(rename), output: out });
+      // A nameless node is named by its (already prefixed) first output: "p/h", not "p/p/h" as before.
+      nodes.push({ ...node, name: node.name ? piece.prefix + node.name : out[0], input: (node.input ?? []).map(rename), output: out });
       for (const o of out) if (o) known.set(o, known.get(o));
     }
     for (const list of [g.valueInfo ?? [], g.output ?? []]) {
