@@ -55,6 +55,17 @@ const TESTS = [
   ['src/cli/', ['cliParts', 'cliParts2', 'cliParts3', 'cli-startup', 'cli-jobs', 'cli']],
   ['src/manifestDraft.ts', ['manifestDraft', 'manifestDraftParts']],
   ['src/layerBrowser.ts', ['layerBrowser', 'layerBrowserParts']],
+  // The ONNX plumbing in this process on hand-built graphs (onnxParts*: seconds per mutant; the sandbox's children are
+  // stand-in scripts or one real child per test).
+  ['src/onnx/cache.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/compose.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/graph.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/model.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/pieces.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/probe.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/sandbox.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/sandboxChild.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/types.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 
