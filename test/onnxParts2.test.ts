@@ -174,6 +174,35 @@ describe('onnx compose: pieces wired into one graph', function () {
     close((await run(m, { 'o/x': x }))['o/h'].data, Array.from(x.data, (v, i) => Math.max(0, v * [2, -3][i % 2])), 0, 'h');
   });
 
+  it('keeps missing optional inputs and outputs empty, an output that is an input out of the value infos, and int64 types', async () => {
+    // y = clip(x, max = 0.5) (no min: ''), with Dropout's missing mask output; s = Shape(x) (int64, annotated);
+    // x is also listed as an output of the piece.
+    const g = new GraphBuilder();
+    g.input('x', ['N', 2]);
+    const d = g.node('Dropout', ['x'], ['dx', '']);
+    g.node('Clip', [d, '', g.init('hi', [], [0.5])], 'y');
+    g.node('Shape', ['x'], 's');
+    const p = onnx.ModelProto.decode(g.bytes());
+    const graph = p.graph as onnx.GraphProto;
+    graph.output.push(
+      onnx.ValueInfoProto.create({ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } } }),
+      onnx.ValueInfoProto.create({ name: 's', type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [{ dimValue: 2 }] } } } }),
+      onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } } }),
+    );
+    const m = compose([{ model: new OnnxModel(p, 'opt.onnx'), prefix: 'o/' }], { outputs: ['o/y', 'o/s'] });
+    expect(m.graph.node?.map((n) => [n.input, n.output])).to.deep.equal([
+      [['o/x'], ['o/dx', '']],
+      [['o/dx', '', 'o/hi'], ['o/y']],
+      [['o/x'], ['o/s']],
+    ]);
+    expect(m.graph.output?.map((o) => [o.name, o.type?.tensorType?.elemType, dimsOf(o)])).to.deep.equal([['o/y', 1, ['N', 2]], ['o/s', 7, [2]]]);
+    expect(names(m.graph.valueInfo)).to.deep.equal([]);
+    expect(names(m.graph.input)).to.deep.equal(['o/x']);
+    const r = await run(m, { 'o/x': x });
+    close(r['o/y'].data, Array.from(x.data, (v) => Math.min(v, 0.5)), 0, 'clip');
+    expect(throwsGanvas(() => compose([{ model: new OnnxModel(p, 'opt.onnx'), prefix: 'o/' }], { outputs: [''] }), 'BAD_INPUT').message).to.match(/^compose: no tensor "" to output/);
+  });
+
   it('takes the highest ir version, the common opset and the highest version of every other domain', () => {
     const withImports = (g: GraphBuilder, ir: number, extra: onnx.IOperatorSetIdProto[]): OnnxModel => {
       const p = onnx.ModelProto.decode(g.bytes());
@@ -379,7 +408,7 @@ describe('onnx pieces: in-graph preprocessing and the stitching layer', function
     const cases: [number, number, number, [number, number], { channels: number; size: [number, number]; range: [number, number]; mean?: number[]; std?: number[] }][] = [
       [1, 3, 5, [-1, 1], { channels: 3, size: [6, 10], range: [0, 1], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }], // ×2 up both axes
       [3, 8, 6, [0, 255], { channels: 1, size: [4, 3], range: [-1, 1], mean: [0.5], std: [0.5] }], // ÷2 down both
-      [3, 9, 7, [0, 1], { channels: 3, size: [3, 5], range: [0, 1] }], // 9 → 3 (÷3 slice), 7 → 5 (gather)
+      [3, 9, 7, [0, 1], { channels: 3, size: [3, 5], range: [0, 1], mean: [0.25] }], // 9 → 3 (÷3 slice), 7 → 5 (gather)
       [1, 4, 4, [0, 1], { channels: 1, size: [4, 4], range: [0, 2], mean: [1] }], // no resize at all
       [3, 5, 4, [0, 1], { channels: 3, size: [3, 8], range: [0, 1], std: [2] }], // 5 → 3 gather, 4 → 8 up
     ];
@@ -395,6 +424,7 @@ describe('onnx pieces: in-graph preprocessing and the stitching layer', function
       expect(dimsOf(m.graph.output?.[0])).to.deep.equal(['N', p.channels, ...p.size]);
       expect(m.source).to.equal(`preprocessing of ${c}×${h}×${w} images in [${range.join(', ')}] for ${p.channels}×${p.size[0]}×${p.size[1]}`);
       expect(Number(m.proto.irVersion)).to.equal(8);
+      expect(m.proto.producerName).to.equal('ganvas');
       expect(m.proto.opsetImport.map((o) => [o.domain, Number(o.version)])).to.deep.equal([['', 13]]);
     }
     // The node kinds say which resize each axis took.

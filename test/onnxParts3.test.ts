@@ -104,6 +104,44 @@ describe('onnx probe: shapes and types of every intermediate', function () {
     });
   });
 
+  it('names an axis that grows with the batch otherwise than as the batch; keeps the batch-1 dims when the rank changes', async () => {
+    await withEnv({ GANVAS_PROBE_CACHE: '0' }, async () => {
+      // odd = cat[1:] has 2N − 1 rows: 1 at batch 1, 3 at batch 2. z = ConstantOfShape(range(N) + N) has rank N:
+      // [1] at batch 1, [2, 3] at batch 2.
+      const I = onnx.TensorProto.DataType.INT64;
+      const scalar = (name: string, v: number) => onnx.TensorProto.create({ name, dims: [], dataType: I, int64Data: [v] });
+      const vec = (name: string, v: number) => onnx.TensorProto.create({ name, dims: [1], dataType: I, int64Data: [v] });
+      const nd = (opType: string, input: string[], output: string, attribute: onnx.IAttributeProto[] = []) => onnx.NodeProto.create({ name: output, opType, input, output: [output], attribute });
+      const p = onnx.ModelProto.decode(new GraphBuilder().bytes());
+      p.graph = onnx.GraphProto.create({
+        name: 'grow',
+        input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } } })],
+        initializer: [scalar('zero', 0), scalar('one', 1), vec('start', 1), vec('end', 1000), vec('axis', 0)],
+        node: [
+          nd('Concat', ['x', 'x'], 'cat', [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }]),
+          nd('Slice', ['cat', 'start', 'end', 'axis'], 'odd'),
+          nd('Shape', ['x'], 's'),
+          nd('Gather', ['s', 'zero'], 'n'),
+          nd('Range', ['zero', 'n', 'one'], 'r'),
+          nd('Add', ['r', 'n'], 'rn'),
+          nd('ConstantOfShape', ['rn'], 'z'),
+        ],
+        output: [onnx.ValueInfoProto.create({ name: 'odd' })],
+      });
+      const r = await probe(new OnnxModel(p, 'grow.onnx'));
+      expect(entries(r)).to.deep.equal([
+        ['x', 'float32', ['N', 2]],
+        ['odd', 'float32', ['odd_d0', 2]],
+        ['cat', 'float32', ['cat_d0', 2]],
+        ['s', 'int64', [2]],
+        ['n', 'int64', []],
+        ['r', 'int64', ['N']],
+        ['rn', 'int64', ['N']],
+        ['z', 'float32', [1]],
+      ]);
+    });
+  });
+
   it('feeds float32, int64, int32 and bool inputs; refuses other types', async () => {
     await withEnv({ GANVAS_PROBE_CACHE: '0' }, async () => {
       const p = onnx.ModelProto.decode(new GraphBuilder().bytes());
@@ -373,6 +411,10 @@ describe('onnx sandbox: the first run of an outside model in a child', function 
       const m = untrustedModel('real');
       await sandbox.firstRunInSandbox(m, undefined);
       expect(await fs.readdir(path.join(dir, 'verified'))).to.deep.equal([path.basename(markOf(dir, m))]);
+      // The model object itself is trusted now, for any input shapes: a 1 ms limit would fail a child.
+      process.env.GANVAS_SANDBOX_TIMEOUT = '0.001';
+      await sandbox.firstRunInSandbox(m, { x: [1, 2] });
+      delete process.env.GANVAS_SANDBOX_TIMEOUT;
       // Another object with the same bytes: known in this process, no child (a 1 ms limit would fail one).
       await fs.rm(path.join(dir, 'verified'), { recursive: true });
       process.env.GANVAS_SANDBOX_TIMEOUT = '0.001';
@@ -439,6 +481,15 @@ describe('onnx sandbox: the first run of an outside model in a child', function 
         }
       });
     }
+  });
+
+  it('the verified mark goes into a cache folder made as needed', async () => {
+    await withEnv({ ...(await standIn('okdeep', 'process.exit(0);')) }, async (dir) => {
+      process.env.GANVAS_CACHE = path.join(dir, 'a', 'b');
+      const m = untrustedModel('deep');
+      await sandbox.firstRunInSandbox(m, undefined);
+      expect(await fs.readdir(path.join(dir, 'a', 'b', 'verified'))).to.deep.equal([path.basename(markOf(path.join(dir, 'a', 'b'), m))]);
+    });
   });
 
   it('a verified mark that cannot be written costs only the mark', async () => {

@@ -11,28 +11,22 @@
 import { GanvasError } from '../errors';
 import { Emitter } from '../autodiff/emit';
 import type { Preprocess } from '../manifest';
-import { OnnxModel, onnx, withGraph } from './model';
+import { OnnxModel, onnx } from './model';
 import { makeValueInfo } from './types';
 import { nearestIndex } from '../runtime/tensor';
 
 /** ITU-R 601 luma, as PIL's convert('L') and FeatureExtractor.preprocess. */
 const LUMA = [0.299, 0.587, 0.114];
 
-function emptyModel(opset: number): OnnxModel {
+/** The small graph as a model of its own (ir version 8, the given default-domain opset). */
+function finish(e: Emitter, opset: number, graph: onnx.IGraphProto, source: string): OnnxModel {
   const proto = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [onnx.OperatorSetIdProto.create({ domain: '', version: opset })],
     producerName: 'ganvas',
-    graph: onnx.GraphProto.create({ name: 'piece' }),
+    graph: onnx.GraphProto.create({ ...graph, node: e.nodes, initializer: e.initializers }),
   });
-  return new OnnxModel(proto, 'piece');
-}
-
-function finish(e: Emitter, opset: number, graph: onnx.IGraphProto, source: string): OnnxModel {
-  const m = withGraph(emptyModel(opset), { ...graph, node: e.nodes, initializer: e.initializers }, source);
-  m.proto.opsetImport = [onnx.OperatorSetIdProto.create({ domain: '', version: opset })];
-  m.proto.irVersion = 8;
-  return m;
+  return new OnnxModel(proto, source);
 }
 
 /** The per-channel affine map of preprocessing as a 1×1 conv: weight [C, c, 1, 1] and bias [C]. */
