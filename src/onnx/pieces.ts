@@ -63,7 +63,9 @@ export function preprocessModel(
 ): OnnxModel {
   const { weight, bias } = preprocessAffine(p, from.channels, from.range);
   const e = new Emitter('pre/', opset);
+  // Stryker disable next-line StringLiteral: a name hint; fresh() makes names unique
   const w = e.f32(weight, [p.channels, from.channels, 1, 1], 'w');
+  // Stryker disable next-line StringLiteral: a name hint; fresh() makes names unique
   const b = e.f32(bias, [p.channels], 'b');
   const [H, W] = p.size;
   let x = e.op('Conv', ['image', w, b], { kernel_shape: { ints: [1, 1] } });
@@ -96,6 +98,7 @@ export function nearestResize(e: Emitter, x: string, from: [number, number], siz
     const onnxAxis = 2 + axis;
     if (b % a === 0) {
       const scales = axis === 0 ? [1, 1, b / a, 1] : [1, 1, 1, b / a];
+      // Stryker disable next-line StringLiteral: the scales' name hint (fresh() makes names unique); '' is Resize's absent roi either way
       y = e.op('Resize', [y, '', e.f32(scales, [4], 'scales')], {
         mode: { s: 'nearest' },
         coordinate_transformation_mode: { s: 'asymmetric' },
