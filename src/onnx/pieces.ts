@@ -98,8 +98,9 @@ export function nearestResize(e: Emitter, x: string, from: [number, number], siz
     const onnxAxis = 2 + axis;
     if (b % a === 0) {
       const scales = axis === 0 ? [1, 1, b / a, 1] : [1, 1, 1, b / a];
-      // Stryker disable next-line StringLiteral: the scales' name hint (fresh() makes names unique); '' is Resize's absent roi either way
-      y = e.op('Resize', [y, '', e.f32(scales, [4], 'scales')], {
+      // Stryker disable next-line StringLiteral: a name hint; fresh() makes names unique
+      const s = e.f32(scales, [4], 'scales');
+      y = e.op('Resize', [y, '', s], {
         mode: { s: 'nearest' },
         coordinate_transformation_mode: { s: 'asymmetric' },
         nearest_mode: { s: 'floor' },
