@@ -78,6 +78,17 @@ const TESTS = [
   ['src/comm/', ['comm/wireParts', 'comm/commParts']],
   ['src/widgets/transport.ts', ['comm/commParts']],
   ['src/widgets/html.ts', ['comm/wireParts']],
+  // The ONNX plumbing in this process on hand-built graphs (onnxParts*: seconds per mutant; the sandbox's children are
+  // stand-in scripts or one real child per test).
+  ['src/onnx/cache.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/compose.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/graph.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/model.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/pieces.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/probe.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/sandbox.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/sandboxChild.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
+  ['src/onnx/types.ts', ['onnxParts', 'onnxParts2', 'onnxParts3']],
 ];
 const DEFAULT_MUTATE = ['src/**/*.ts', '!src/index.ts', '!src/**/index.ts'];
 

@@ -98,7 +98,6 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
       return shared(n) ? n : piece.prefix + n;
     };
     for (const t of g.initializer ?? []) {
-      if (realInputs.has(t.name ?? '')) continue;
       initializers.push({ ...t, name: rename(t.name) });
       known.set(rename(t.name), undefined);
     }
@@ -118,7 +117,8 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
         }
       }
       const out = (node.output ?? []).map(rename);
-      nodes.push({ ...node, name: piece.prefix + (node.name || out[0]), input: (node.input ?? []).map(rename), output: out });
+      // A nameless node is named by its (already prefixed) first output: "p/h", not "p/p/h" as before.
+      nodes.push({ ...node, name: node.name ? piece.prefix + node.name : out[0], input: (node.input ?? []).map(rename), output: out });
       for (const o of out) if (o) known.set(o, known.get(o));
     }
     for (const list of [g.valueInfo ?? [], g.output ?? []]) {
@@ -144,6 +144,7 @@ export function compose(pieces: ComposePiece[], opts: ComposeOptions): OnnxModel
   for (let i = nodes.length - 1; i >= 0; i--) {
     if ((nodes[i].output ?? []).some((o) => needed.has(o))) {
       kept.push(nodes[i]);
+      // Stryker disable next-line ConditionalExpression: no tensor, input or initializer of the composed graph is named ""
       for (const x of nodes[i].input ?? []) if (x) needed.add(x);
     }
   }

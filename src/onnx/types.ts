@@ -32,11 +32,13 @@ export type Dim = number | string;
 export function valueInfoType(v: ValueInfoProto | undefined): { type?: ElemType; dims?: Dim[] } {
   const tt = v?.type?.tensorType;
   if (!tt) return {};
-  const type = ortType(Number(tt.elemType ?? 0));
+  // A missing elem_type is NaN here, which names no type, as 0 (UNDEFINED) does.
+  const type = ortType(Number(tt.elemType));
   const dims = tt.shape
     ? (tt.shape.dim ?? []).map((d, i): Dim => {
         if (d.dimParam) return d.dimParam;
-        if (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0) return Number(d.dimValue);
+        const size = Number(d.dimValue ?? 0);
+        if (size > 0) return size;
         return `d${i}`;
       })
     : undefined;
