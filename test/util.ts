@@ -44,3 +44,16 @@ export function handNpy(dict: string, data: Buffer = Buffer.alloc(0), major = 1,
   else head.writeUInt32LE(header.length, 8);
   return Buffer.concat([head, header, data]);
 }
+
+/** What fn writes to process.stdout (captured, not shown). */
+export async function stdoutOf(fn: () => Promise<unknown>): Promise<string> {
+  const write = process.stdout.write;
+  let out = '';
+  process.stdout.write = ((s: string) => ((out += String(s)), true)) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = write;
+  }
+  return out;
+}

@@ -24,7 +24,7 @@ import {
   sweepPlotWidget,
   sweepSvg,
 } from 'ganvas';
-import { rejectsGanvas, throwsGanvas } from './util';
+import { rejectsGanvas, stdoutOf, throwsGanvas } from './util';
 
 /**
  * `p`, or a rejection after `ms`: a reply that never comes fails the test at once instead of running into the
@@ -52,18 +52,6 @@ function get(port: number, pathAndQuery: string, headers: Record<string, string>
   }), `answer to GET ${pathAndQuery}`);
 }
 
-/** Everything printed while `fn` runs (showHtml outside a notebook prints a note). */
-async function stdout(fn: () => Promise<unknown>): Promise<string> {
-  const write = process.stdout.write;
-  let out = '';
-  process.stdout.write = ((s: string) => ((out += String(s)), true)) as typeof process.stdout.write;
-  try {
-    await fn();
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
 
 /** The live widget's config, as the mount call in the HTML carries it. */
 function config(html: string): Record<string, unknown> {
@@ -421,7 +409,7 @@ describe('widget parts: plots', function () {
     expect(config(titled).title).to.equal('T');
     expect(snapshotSvg(titled).alt).to.equal('T');
     expect(snapshotSvg(titled).svg).to.include('>T</text>');
-    expect(await stdout(() => showSweepPlot(points, { host, transport: 'websocket' }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(() => showSweepPlot(points, { host, transport: 'websocket' }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
   });
 
   const series: GridCurveSeries[] = [
@@ -509,8 +497,8 @@ describe('widget parts: plots', function () {
     expect(s.map((e) => [e.name, e.x, e.mean, e.std])).to.deep.equal([['A & B', ['0', '4'], [0.9, 0.5], [0, 0.1]], ['C', ['2'], [0.7], [0.2]]]);
     expect(s[1].hover).to.deep.equal(['g = 2: cosine 0.7000 ± 0.2000 (std over 2 runs; runs 0.5000, 0.9000; 4 images, image std 0.125)']);
     expect(config(await gridCurvePlotWidget(series, { host, title: 'mine' })).title).to.equal('mine');
-    expect(await stdout(() => showGridCurvePlot(series, { host, transport: 'websocket' }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
-    expect(await stdout(() => showGridCurvePlot(series, { host, transport: 'websocket', forward: [{ grid: 1, mean: 0.5, std: 0.1 }] }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(() => showGridCurvePlot(series, { host, transport: 'websocket' }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(() => showGridCurvePlot(series, { host, transport: 'websocket', forward: [{ grid: 1, mean: 0.5, std: 0.1 }] }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
   });
 });
 
@@ -635,7 +623,7 @@ describe('widget parts: line plots', function () {
       expect(config(full)).to.deep.include({ title: 'T', xLabel: 'X', yLabel: 'Y', xTicks: [0], series: [{ name: 'a', x: [0, 1], y: [1, 2] }] });
       expect(snapshotSvg(full).alt).to.equal('T');
       expect(config(full).http).to.equal((await host.server()).url);
-      expect(await stdout(() => showLinePlot(s, { host }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+      expect(await stdoutOf(() => showLinePlot(s, { host }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
       expect(() => linePlotSvg([])).to.throw(GanvasError);
       await rejectsGanvas(linePlotWidget([], { host }), 'BAD_INPUT');
     } finally {

@@ -39,7 +39,7 @@ import {
 import { GraphBuilder } from './builder';
 import { identityGenerator, modelFolder, tinyClassifier, tinyGenerator } from './models';
 import { uniformImages } from './stitching/tiny';
-import { rejectsGanvas } from './util';
+import { rejectsGanvas, stdoutOf } from './util';
 
 const rt = new Runtime({ threads: 1 });
 const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;
@@ -71,17 +71,6 @@ function config(html: string): Record<string, unknown> {
   return JSON.parse(m![1]) as Record<string, unknown>;
 }
 
-async function stdout(fn: () => Promise<unknown>): Promise<string> {
-  const write = process.stdout.write;
-  let out = '';
-  process.stdout.write = ((s: string) => ((out += String(s)), true)) as typeof process.stdout.write;
-  try {
-    await fn();
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
 
 /**
  * `p`, or a rejection after `ms`: a reply that never comes fails the test at once instead of running into the
@@ -330,8 +319,8 @@ describe('widget parts: the stitch widget on tiny models', function () {
     // Without a background: white for RGB, black (above) for one channel.
     expect((await StitchWidget.create([rgb], { host })).background).to.equal('#ffffff');
     // A non-square display keeps the aspect: not here (8×8); the drawn cell is 100 × 100.
-    expect(await stdout(async () => v.show())).to.equal('[ganvas] HTML output is shown in notebooks only\n');
-    expect(await stdout(async () => expect((await showStitchWidget([rgb], { host })).image!.dims).to.deep.equal([1, 3, 8, 8]))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(async () => v.show())).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(async () => expect((await showStitchWidget([rgb], { host })).image!.dims).to.deep.equal([1, 3, 8, 8]))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
   });
 
   it('refuses no stitches, non-stitches, mixed classifiers, a classifier without preprocess, bad labels, seed, colour or picks', async () => {
@@ -432,7 +421,7 @@ describe('widget parts: the paint widget on a tiny generator (WebSocket bridge)'
     expect(sized.html()).to.include('style="width:128px;height:128px;');
     // Seed 0 starts from another image than seed 4.
     expect(config(sized.html()).image).to.not.equal(initial);
-    expect(await stdout(async () => sized.show())).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(async () => sized.show())).to.equal('[ganvas] HTML output is shown in notebooks only\n');
   });
 
   it('paintMask: the same image as Painter.paint on the widget seed; painted pixels counted by brush', async () => {
@@ -551,6 +540,6 @@ describe('widget parts: the gallery widget on tiny models (WebSocket bridge)', f
     } finally {
       c.close();
     }
-    expect(await stdout(() => showGallery(cut, galleries, { host, transport: 'websocket' }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
+    expect(await stdoutOf(() => showGallery(cut, galleries, { host, transport: 'websocket' }))).to.equal('[ganvas] HTML output is shown in notebooks only\n');
   });
 });
