@@ -159,6 +159,8 @@ export class FakeKernel {
   readonly mods: ReturnType<typeof freshModules>;
   /** The comm modules in require.cache before this harness (other test files' copies, or the package's own). */
   private outer = FRESH.map((f) => require.cache[path.join(distDir, f)]);
+  /** Other tslab / zeromq modules in require.cache, hidden from the comm layer while this harness lives. */
+  private hidden: [string, NodeModule | undefined][] = [];
   private saved: { argv: string[]; write: typeof process.stdout.write; writeSync: typeof fs.writeSync; env: string | undefined };
 
   constructor(readonly opts: FakeOptions = {}) {
@@ -197,6 +199,13 @@ export class FakeKernel {
     this.server.control = this.control;
     if (opts.connInfo !== false) this.server.connInfo = { key: opts.serverKey ?? this.key, ...(opts.serverScheme === false ? {} : { signature_scheme: this.scheme }) };
 
+    // A tslab or zeromq loaded by earlier test files in this process (the real-kernel comm tests' client loads the
+    // real zeromq; widgetsCommParts loads a fake tslab) would be found by the comm layer's require.cache scan:
+    // hidden while this harness lives (another live harness's fakes stay: some tests use two), put back by dispose().
+    this.hidden = Object.keys(require.cache)
+      .filter((f) => /[\\/](zeromq[\\/]lib[\\/]index|tslab[\\/]dist[\\/]jupyter)\.js$/.test(f) && !f.includes('ganvas-fakekernel-')) // not another harness's
+      .map((f) => [f, require.cache[f]] as [string, NodeModule | undefined]);
+    for (const [f] of this.hidden) delete require.cache[f];
     const fakeModule = (file: string, exports: unknown): NodeModule => ({ id: file, filename: file, loaded: true, exports, children: [], paths: [] }) as unknown as NodeModule;
     if (opts.tslab !== false) require.cache[this.tslabFile] = fakeModule(this.tslabFile, { ZmqServer });
     if (opts.zeromq !== false) require.cache[this.zmqFile] = fakeModule(this.zmqFile, { Publisher, Router });
@@ -234,6 +243,7 @@ export class FakeKernel {
     else process.env.GANVAS_WIDGET_TRANSPORT = this.saved.env;
     delete require.cache[this.tslabFile];
     delete require.cache[this.zmqFile];
+    for (const [f, m] of this.hidden) if (m) require.cache[f] = m;
     // Put the comm modules back as they were: test files run after this one in the same process (the whole suite is
     // one mocha process) must get the package's own copies, the ones 'ganvas' and the widget modules hold.
     FRESH.forEach((f, i) => {
