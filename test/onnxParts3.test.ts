@@ -19,6 +19,7 @@ import type { ProbeResult } from 'ganvas';
 import { GraphBuilder } from './builder';
 import { childEnv } from './mutationBridge';
 import { rejectsGanvas } from './util';
+import { withEnv as withProcessEnv } from './cliHarness';
 
 interface SandboxModule {
   markUntrusted(proto: object, source: string): void;
@@ -34,19 +35,9 @@ const VERSION = ort.env.versions.node ?? ort.env.versions.common;
 /** Runs fn with a fresh GANVAS_CACHE (removed after) and the given variables, all restored after. */
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: (cache: string) => Promise<T>): Promise<T> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ganvas-onnxparts3-'));
-  const all: Record<string, string | undefined> = { GANVAS_CACHE: dir, GANVAS_PROBE_CACHE: undefined, GANVAS_SANDBOX: undefined, GANVAS_SANDBOX_TIMEOUT: undefined, ...vars };
-  const saved = Object.fromEntries(Object.keys(all).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(all)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
   try {
-    return await fn(dir);
+    return await withProcessEnv({ GANVAS_CACHE: dir, GANVAS_PROBE_CACHE: undefined, GANVAS_SANDBOX: undefined, GANVAS_SANDBOX_TIMEOUT: undefined, ...vars }, () => fn(dir));
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
