@@ -85,6 +85,7 @@ describe('stitching parts: the paper 003 figures (figures.ts)', function () {
     const want3 = await contactSheet([original, await row(s1, 'A', [0, 1, 2]), await row(s2, 'layer2 → b8.conv1', [0, 1, 2])], { range: [0, 1], scale: 6, labelWidth: 130 });
     expect(Buffer.compare(await reconstructionSheet([s1, s2], x, { labels: ['A'] }), want3)).to.equal(0);
     expect((await rejectsGanvas(reconstructionSheet([], x), 'BAD_INPUT')).message).to.equal('reconstructionSheet needs at least one stitch');
+    expect((await rejectsGanvas(reconstructionSheet([s1], { data: x.data, dims: [3, 16, 16] }), 'NOT_4D')).message).to.equal('images must be 4-D (N, C, H, W), got dims [3, 16, 16]');
   });
 
   it('variationSheet (Figs. 10–11): the original, then one reconstruction per seed, wrapped into rows', async () => {
@@ -101,6 +102,10 @@ describe('stitching parts: the paper 003 figures (figures.ts)', function () {
     // Default: 8 columns (one row here); a given scale; exactly two full rows of 3.
     expect(Buffer.compare(await variationSheet(demo, u, seeds, { scale: 3 }), await contactSheet(rows(8), { range: [0, 1], scale: 3 }))).to.equal(0);
     expect(Buffer.compare(await variationSheet(demo, u, seeds, { columns: 3 }), await contactSheet(rows(3), { range: [0, 1], scale: 2 }))).to.equal(0);
+    // One column (the smallest allowed): one image per row.
+    expect(Buffer.compare(await variationSheet(demo, u, seeds, { columns: 1 }), await contactSheet(rows(1), { range: [0, 1], scale: 2 }))).to.equal(0);
+    // An image that is not N×C×H×W is named in the refusal.
+    expect((await rejectsGanvas(variationSheet(demo, { data: u.data, dims: [1, 32, 32] }, seeds), 'NOT_4D')).message).to.equal('image must be 4-D (N, C, H, W), got dims [1, 32, 32]');
     for (const columns of [0, -1, 1.5]) {
       expect((await rejectsGanvas(variationSheet(demo, u, seeds, { columns }), 'BAD_INPUT')).message).to.equal(`columns must be a positive integer, got ${columns}`);
     }
@@ -148,6 +153,7 @@ describe('stitching parts: the paper 003 figures (figures.ts)', function () {
       [{ count: 3 }, ascending.slice(0, 3)],
       [{ count: 2, highest: true, batchSize: 4 }, ascending.slice().reverse().slice(0, 2)],
       [{ count: 9, highest: false }, ascending],
+      [{ count: 1 }, ascending.slice(0, 1)],
     ] as [{ count?: number; highest?: boolean; batchSize?: number }, number[]][]) {
       const got = await cosineExtremes(s1, testNet, x, opts);
       expect(got.indices).to.deep.equal(idx);
@@ -161,6 +167,7 @@ describe('stitching parts: the paper 003 figures (figures.ts)', function () {
     for (const count of [0, 10, 2.5]) {
       expect((await rejectsGanvas(cosineExtremes(s1, testNet, x, { count }), 'BAD_INPUT')).message).to.equal(`count must be an integer in 1..9 (the number of images), got ${count}`);
     }
+    expect((await rejectsGanvas(cosineExtremes(s1, testNet, { data: x.data, dims: [9, 16, 16] }), 'NOT_4D')).message).to.equal('images must be 4-D (N, C, H, W), got dims [9, 16, 16]');
     // Default count 8 is more than 5 images.
     await rejectsGanvas(cosineExtremes(s1, testNet, sliceBatch(x, 0, 5)), 'BAD_INPUT');
   });

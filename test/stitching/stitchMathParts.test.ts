@@ -101,6 +101,13 @@ describe('stitching parts: the §3.4 metrics by hand (metrics.ts)', () => {
         'activations to compare must both be N×C×H×W of the same shape, got [12] and [12]',
       );
       throwsGanvas(() => fn(a, t([2, 2, 3], Array.from(b.data))), 'BAD_INPUT');
+      // Dims that agree as far as the shorter goes: one of them 3-D, or 5-D.
+      expect(throwsGanvas(() => fn(t([2, 2, 1], Array.from(a.data)), a), 'BAD_INPUT').message).to.equal(
+        'activations to compare must both be N×C×H×W of the same shape, got [2, 2, 1] and [2, 2, 1, 3]',
+      );
+      expect(throwsGanvas(() => fn(a, t([2, 2, 1, 3, 1], Array.from(b.data))), 'BAD_INPUT').message).to.equal(
+        'activations to compare must both be N×C×H×W of the same shape, got [2, 2, 1, 3] and [2, 2, 1, 3, 1]',
+      );
       throwsGanvas(() => fn(t([2, 2, 3], Array.from(a.data)), b), 'BAD_INPUT');
     }
   });
@@ -260,7 +267,9 @@ describe('stitching parts: initializing the 1×1 stitch (init.ts)', () => {
     // The inputs are left alone.
     expect(Array.from(B)).to.deep.equal([1, -2, 0, 3, 7, 1]);
     // Singular, indefinite, and singular up to rounding (x and 0.1·x: 0.01·d − (0.1·√d)² is not exactly 0).
-    for (const S of [[1, 1, 1, 1], [-1, 0, 0, 1], [1, 0, 0, 0], [40, 4, 4, 0.4], [7, 0.7, 0.7, 0.07]]) {
+    // A pivot is at rounding level relative to its own diagonal entry, not another one: here the second pivot is
+    // (1 + 1e-13) − 1 ≈ 1e-13, below 1e-12 of its diagonal 1 though far above 1e-12 of the off-diagonal 1e-4.
+    for (const S of [[1, 1, 1, 1], [-1, 0, 0, 1], [1, 0, 0, 0], [40, 4, 4, 0.4], [7, 0.7, 0.7, 0.07], [1e-8, 1e-4, 1e-4, 1 + 1e-13]]) {
       expect(throwsGanvas(() => choleskySolve(Float64Array.from(S), 2, Float64Array.from([1, 1]), 1), 'BAD_INPUT').message).to.equal(
         'the least-squares system is singular (classifier activations are constant or collinear); use a ridge > 0 or init "default"',
       );
