@@ -9,11 +9,13 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   FeatureExtractor,
+  FloatTensor,
   ModelBundle,
   Runtime,
   Stitch,
   StitchParts,
   activationMetrics,
+  demoModelDir,
   inverterModel,
   openModel,
   randn,
@@ -51,6 +53,21 @@ describe('stitching parts: the stitched graphs (compose.ts)', function () {
     // The reconstructions (8×8 in [−1, 1]) go through the classifier's preprocessing for generator images.
     const rec = await s.invert(images, { seeds: [4, 9] });
     expect(maxDiff(out['d/l1'], await fx.features(rec, [-1, 1]))).to.be.below(1e-4);
+  });
+
+  it('the standalone inverter (generator head inside) gives what invert gives for the same seeds', async () => {
+    // The demo StyleGAN's tail reads the head's mapped w besides LayerY ("crossing" tensors): in the standalone graph
+    // they must come from the head inside it, not be left as inputs.
+    const demo = await Stitch.create({ classifier: demoModelDir('fmnist-resnet'), layerX: 'layer2', generator: demoModelDir('fmnist-stylegan'), layerY: 'b8.conv0', runtime: rt, seed: 4 });
+    const crossing = demo.parts.cut.split.tailInputs.filter((t) => t.role === 'crossing').map((t) => t.name);
+    expect(crossing.length).to.be.above(0);
+    for (const [st, images] of [[s, uniformImages('cp-sa', 3)], [demo, uniformImages('cp-sa2', 3, 1, 32)]] as [Stitch, FloatTensor][]) {
+      const m = st.exportModel();
+      for (const name of m.inputNames()) expect(name === 'image' || !name.includes('/'), `input ${name}`).to.equal(true);
+      const [outName] = m.outputNames();
+      const out = await (await rt.session(m)).run(st.exportFeeds(m, images, [2, 5, 2]), [outName]);
+      expect(maxDiff(out[outName], await st.invert(images, { seeds: [2, 5, 2] }))).to.be.below(1e-5);
+    }
   });
 
   it('names the inverter graphs by the pair', () => {

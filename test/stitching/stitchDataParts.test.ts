@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { gunzipSync } from 'zlib';
 import sharp from 'sharp';
+import seedrandom from 'seedrandom';
 import {
   FeatureExtractor,
   FloatTensor,
@@ -161,6 +162,48 @@ describe('stitching parts: tissue crops (data.ts)', function () {
     let turned = 0;
     for (let k = 0; k < 6; k++) if (find(aug, k, size, 0, 400 - size, 1) === undefined) turned++;
     expect(turned).to.be.above(0);
+  });
+
+  it('crop i is drawn by the documented rule (top, left, quarter turns, mirror from seedrandom), built here with sharp', async () => {
+    // The rule in TissueCropOptions' comment: u1…u4, the first draws of seedrandom("tissue:<split>:<seed>:<i>");
+    // top ⌊u1·(512 − size + 1)⌋, left lo + ⌊u2·(hi − lo + 1)⌋ (train: lo 0, hi 400 − size; validation: 400, 512 −
+    // size); with augmentation ⌊u3·4⌋ quarter turns counter-clockwise, then a left–right mirror when u4 < 0.5. A
+    // seed names a set of images, so this rule is part of what a seed promises. The expected crop is cut, turned
+    // (sharp turns clockwise: 360° − 90°·r) and mirrored by sharp, not by the code under test.
+    const size = 16;
+    const plane = async (img: sharp.Sharp) => new Uint8Array(await img.raw().toBuffer());
+    const cases: [split: 'train' | 'validation', augment: boolean | undefined, count: number][] = [['train', undefined, 40], ['validation', undefined, 16], ['train', false, 6], ['validation', true, 8]];
+    const seen = { turns: new Set<number>(), mirrored: 0, plain: 0, lefts: [] as number[] };
+    for (const [split, augment, count] of cases) {
+      const got = await tissueCrops({ count, seed: 'rule', split, size, augment, offset: 5 });
+      const [lo, hi] = split === 'train' ? [0, 400 - size] : [400, 512 - size];
+      for (let k = 0; k < count; k++) {
+        const rng = seedrandom(`tissue:${split}:rule:${5 + k}`);
+        const top = Math.floor(rng() * (512 - size + 1));
+        const left = lo + Math.floor(rng() * (hi - lo + 1));
+        const aug = augment ?? split === 'train';
+        const turns = aug ? Math.floor(rng() * 4) : 0;
+        const mirror = aug ? rng() < 0.5 : false;
+        if (split === 'train' && aug) {
+          seen.turns.add(turns);
+          if (mirror) seen.mirrored++;
+          else seen.plain++;
+          seen.lefts.push(left);
+        }
+        const cut = await plane(sharp('/usr/lib/python3/dist-packages/skimage/data/ihc.png').removeAlpha().extract({ left, top, width: size, height: size }).rotate((360 - 90 * turns) % 360));
+        const want = mirror ? await plane(sharp(Buffer.from(cut), { raw: { width: size, height: size, channels: 3 } }).flop()) : cut;
+        for (let c = 0; c < 3; c++)
+          for (let p = 0; p < size * size; p++) {
+            const v = got.data[(k * 3 + c) * size * size + p];
+            if (Math.abs(v - want[p * 3 + c] / 255) > 1e-6) expect.fail(`${split} crop ${5 + k} (augment ${augment}), channel ${c}, pixel ${p}: ${v} != ${want[p * 3 + c] / 255}`);
+          }
+      }
+    }
+    // The draws used all four turns, both mirror choices and left edges across the train range.
+    expect([...seen.turns].sort()).to.deep.equal([0, 1, 2, 3]);
+    expect(seen.mirrored).to.be.above(0);
+    expect(seen.plain).to.be.above(0);
+    expect(Math.max(...seen.lefts) - Math.min(...seen.lefts)).to.be.above(200);
   });
 
   it('crop i depends on (split, seed, index) alone; refusals', async () => {
