@@ -308,6 +308,10 @@ describe('ganvas command line parts (in process)', function () {
       expect(specDifferences(d, a).args[0]).to.equal(`--name: "${'G'.repeat(56)}… → "${'x'.repeat(56)}…`);
       const e = { ...a, args: { ...a.args, name: 'x'.repeat(58) } };
       expect(specDifferences(e, a).args[0]).to.equal(`--name: "${'x'.repeat(58)}" → "${'x'.repeat(56)}…`);
+      // Only a whole digest is shortened to 12 characters: hex with anything before or after it is a plain value.
+      const f = { ...a, args: { ...a.args, name: `v${hexA}` } };
+      const g = { ...a, args: { ...a.args, name: `${hexA}!` } };
+      expect(specDifferences(f, g).args[0]).to.equal(`--name: "v${'a'.repeat(55)}… → "${'a'.repeat(56)}…`);
     });
 
     it('fileDigest is the SHA-256 of the file; a missing file is a clear error', async () => {
