@@ -29,6 +29,7 @@ import {
   renderInversions,
 } from 'ganvas';
 import { rejectsGanvas } from './util';
+import { tinyClassifier, tinyGenerator } from './models';
 import { meanVectors, relErr, targetsFor } from './gridInversionHelpers';
 
 describe('grid-size inversion: hand-worked parts (issue 19)', function () {
@@ -343,7 +344,10 @@ describe('grid-size inversion: hand-worked parts (issue 19)', function () {
   it('gridInversion: every run on its own images, y read at each target\'s pixel, progress over all pending work', async () => {
     const { cut, fx } = await fmnist();
     const calls: [number, number][] = [];
-    const r = await gridInversion(cut, fx, { count: 2, runs: 2, sizes: [0, 2], steps: 1, seed: 3, onProgress: (d, t) => calls.push([d, t]) });
+    // Sizes given out of order: the cells still come sorted by run, then grid size.
+    const t0 = Date.now();
+    const r = await gridInversion(cut, fx, { count: 2, runs: 2, sizes: [2, 0], steps: 1, seed: 3, onProgress: (d, t) => calls.push([d, t]) });
+    const elapsed = (Date.now() - t0) / 1000;
     expect(calls.at(-1)).to.deep.equal([2 * 2 * 2 * 1, 8]);
     expect(calls.every(([d, t], i) => t === 8 && d > 0 && (i === 0 || d > calls[i - 1][0]))).to.equal(true);
     expect(r.settings).to.deep.equal({
@@ -361,7 +365,24 @@ describe('grid-size inversion: hand-worked parts (issue 19)', function () {
       cell.cosines.forEach((x, i) => expect(x, `run ${run}, image ${i}`).to.be.closeTo(out.cosines[i], 1e-4));
       expect(cell.mean).to.be.closeTo((out.cosines[0] + out.cosines[1]) / 2, 1e-4);
       expect(cell.std).to.be.closeTo(Math.abs(out.cosines[0] - out.cosines[1]) / 2, 1e-4);
-      expect(cell.seconds).to.be.at.least(0);
+      // Seconds of the cell's own inversion: within the whole call's wall time.
+      expect(cell.seconds).to.be.within(0, elapsed);
+    }
+  });
+  it('records a feature layer by the alias it was opened with (tiny models: alias layer2, tensor l2); refuses targets y of another shape', async () => {
+    const gen = await Generator.open(await tinyGenerator(), rt);
+    const cut = await gen.cut('b8.conv1');
+    const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer2', rt);
+    expect(fx.layer.name).to.not.equal('layer2');
+    const head = await cut.sample([1, 2]);
+    const fc = fx.layer.channels;
+    const y = (dims: number[]): FloatTensor => ({ data: new Float32Array(dims.reduce((a, b) => a * b, 1)), dims });
+    const r = await gridInversion(cut, fx, { count: 1, runs: 1, sizes: [2], steps: 0 });
+    expect(r.settings.featureLayer).to.equal('layer2');
+    for (const dims of [[2, fc, 1], [3, fc], [1, fc], [2, fc + 1], [2 * fc]]) {
+      expect((await rejectsGanvas(invertTargets(cut, fx, head, y(dims), 2), 'BAD_INPUT')).message).to.equal(
+        `targets y must have shape [2, ${fc}] (one ${fc}-channel vector of tiny-cls per image), got [${dims.join(', ')}]`,
+      );
     }
   });
 });
