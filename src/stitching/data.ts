@@ -127,7 +127,13 @@ export interface TissueCropOptions {
   indices?: number[];
 }
 
-/** Random crops of ihc.png as N×3×size×size in [0, 1]. */
+/**
+ * Random crops of ihc.png as N×3×size×size in [0, 1]. Crop i is drawn by this rule, which a seed names (the tests
+ * rebuild crops by it): u1…u4 are the first draws of seedrandom("tissue:<split>:<seed>:<i>"); the crop's top row is
+ * ⌊u1·(512 − size + 1)⌋ and its left column lo + ⌊u2·(hi − lo + 1)⌋ (train: lo 0, hi 400 − size; validation: lo 400,
+ * hi 512 − size); with augmentation it is then turned ⌊u3·4⌋ quarter turns counter-clockwise and, when u4 < 0.5,
+ * mirrored left to right.
+ */
 export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor> {
   const size = opts.size ?? 64;
   const indices = opts.indices;
