@@ -77,16 +77,21 @@ export async function lstsqInit(cut: Cut, classifierAtX: FeatureExtractor, opts:
     for (let n = 0; n < seeds.length; n++) {
       for (let y = 0; y < hy; y++) {
         for (let x = 0; x < wy; x++) {
+          // Stryker disable next-line EqualityOperator: k = cx would write xrow[cx], which the next line sets to 1
           for (let k = 0; k < cx; k++) xrow[k] = fx.data[((n * cx + k) * hx + sy[y]) * wx + sx[x]];
           xrow[cx] = 1;
+          // Stryker disable next-line EqualityOperator: i = d: the inner loop starts at j = d and runs no step
           for (let i = 0; i < d; i++) {
             const xi = xrow[i];
+            // Stryker disable next-line EqualityOperator: j = d adds NaN at lower-triangle entry (i + 1, 0), which the symmetrization below overwrites (past the end for i = d − 1)
             for (let j = i; j < d; j++) xtx[i * d + j] += xi * xrow[j];
           }
           for (let c = 0; c < cy; c++) {
             const t = A[((n * cy + c) * hy + y) * wy + x];
+            // Stryker disable next-line AssignmentOperator: ySum enters SST only squared, so its sign does not matter
             ySum[c] += t;
             ySq[c] += t * t;
+            // Stryker disable next-line EqualityOperator: i = d indexes past xty's end (a typed array drops that write)
             for (let i = 0; i < d; i++) xty[i * cy + c] += xrow[i] * t;
           }
           rows++;
@@ -94,6 +99,7 @@ export async function lstsqInit(cut: Cut, classifierAtX: FeatureExtractor, opts:
       }
     }
   }
+  // Stryker disable next-line EqualityOperator: i = d writes past the end; j = i copies the diagonal onto itself
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) xtx[i * d + j] = xtx[j * d + i];
   let diag = 0;
   for (let i = 0; i < cx; i++) diag += xtx[i * d + i];
@@ -103,7 +109,9 @@ export async function lstsqInit(cut: Cut, classifierAtX: FeatureExtractor, opts:
   const sol = choleskySolve(a, d, xty, cy);
   const weight = new Float32Array(cy * cx);
   const bias = new Float32Array(cy);
+  // Stryker disable next-line EqualityOperator: c = cy writes past the ends of weight and bias
   for (let c = 0; c < cy; c++) {
+    // Stryker disable next-line EqualityOperator: k = cx writes the next row's first weight, which the next c overwrites (past the end for the last)
     for (let k = 0; k < cx; k++) weight[c * cx + k] = sol[k * cy + c];
     bias[c] = sol[cx * cy + c];
   }
@@ -131,6 +139,7 @@ export function choleskySolve(A: Float64Array, n: number, B: Float64Array, m: nu
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
       let s = A[i * n + j];
+      // Stryker disable next-line EqualityOperator: k = j subtracts L[i][j]·L[j][j] while L[i][j] is still 0
       for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
       if (i === j) {
         // A pivot left at rounding level of its diagonal entry is a singular system too: exact collinearity (a
@@ -145,11 +154,13 @@ export function choleskySolve(A: Float64Array, n: number, B: Float64Array, m: nu
   }
   const X = Float64Array.from(B);
   for (let c = 0; c < m; c++) {
+    // Stryker disable next-line EqualityOperator: i = n reads and writes past X's end (NaN dropped with the write)
     for (let i = 0; i < n; i++) {
       let s = X[i * m + c];
       for (let k = 0; k < i; k++) s -= L[i * n + k] * X[k * m + c];
       X[i * m + c] = s / L[i * n + i];
     }
+    // Stryker disable next-line ArithmeticOperator: starting at i = n only reads and writes past X's end
     for (let i = n - 1; i >= 0; i--) {
       let s = X[i * m + c];
       for (let k = i + 1; k < n; k++) s -= L[k * n + i] * X[k * m + c];
