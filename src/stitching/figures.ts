@@ -116,7 +116,7 @@ export async function cosineExtremes(
   const rec = await stitch.invert(images, { seeds, batchSize: opts.batchSize });
   // Stryker disable next-line ObjectLiteral,LogicalOperator: a batch size splits the test network's runs, not the values
   const m = await evaluateInversion(testNet, images, rec, classifierRange(stitch), stitch.generator.range, { batchSize: opts.batchSize ?? 500 });
-  // Stryker disable next-line MethodExpression,ArithmeticOperator: seeds is not read after this line (sorting it in place is harmless), and V8's sort keeps tied entries in their (index) order for any tie-break ≥ 0
+  // Stryker disable next-line MethodExpression,ArithmeticOperator: seeds is not read after this line (sorting it in place is harmless), and V8's stable sort keeps tied entries in their (index) order for any tie-break ≥ 0 (checked with 10 to 1,000 entries, all or a third tied)
   const order = seeds.slice().sort((a, b) => (opts.highest ? m.cosine[b] - m.cosine[a] : m.cosine[a] - m.cosine[b]) || a - b);
   const indices = order.slice(0, count);
   const pick = (t: FloatTensor) => concatBatch(indices.map((i) => sliceBatch(t, i, i + 1)));
