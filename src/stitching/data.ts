@@ -46,8 +46,10 @@ function bilinearTaps(out: number, inp: number): { i0: Int32Array; i1: Int32Arra
   const i1 = new Int32Array(out);
   const t = new Float32Array(out);
   const scale = inp / out;
+  // Stryker disable next-line EqualityOperator: o = out writes past the typed arrays' ends
   for (let o = 0; o < out; o++) {
     const src = Math.max((o + 0.5) * scale - 0.5, 0);
+    // Stryker disable next-line ArithmeticOperator: the clamp never binds (src < inp − ½), so its bound can move up
     const f = Math.min(Math.floor(src), inp - 1);
     i0[o] = f;
     i1[o] = Math.min(f + 1, inp - 1);
@@ -83,13 +85,17 @@ export async function fashionMnist(split: 'train' | 'test', opts: FashionMnistOp
   const tx = bilinearTaps(size, w);
   const out = new Float32Array(count * size * size);
   const row = new Float32Array(w);
+  // Stryker disable next-line EqualityOperator: n = count writes past out's end
   for (let n = 0; n < count; n++) {
     const src = (offset + n) * h * w;
+    // Stryker disable next-line EqualityOperator: y = size writes NaN into the next image's first row, which that image overwrites (past the end for the last)
     for (let y = 0; y < size; y++) {
       const a = src + ty.i0[y] * w;
       const b = src + ty.i1[y] * w;
       const fy = ty.t[y];
+      // Stryker disable next-line EqualityOperator: x = w writes past row's end
       for (let x = 0; x < w; x++) row[x] = ((1 - fy) * imgs.data[a + x] + fy * imgs.data[b + x]) / 255;
+      // Stryker disable next-line EqualityOperator: x = size writes NaN into the next row's first pixel, which that row overwrites (past the end for the last)
       for (let x = 0; x < size; x++) {
         const v = (1 - tx.t[x]) * row[tx.i0[x]] + tx.t[x] * row[tx.i1[x]];
         out[(n * size + y) * size + x] = Math.min(1, Math.max(0, v));
@@ -151,6 +157,7 @@ export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor>
   checkCount('offset', offset, 1e12);
   const n = count;
   const out = new Float32Array(n * 3 * size * size);
+  // Stryker disable next-line EqualityOperator: s = n writes past out's end
   for (let s = 0; s < n; s++) {
     const rng = seedrandom(`tissue:${opts.split}:${opts.seed}:${indices ? indices[s] : offset + s}`);
     const y0 = Math.floor(rng() * (height - size + 1));
@@ -164,6 +171,7 @@ export async function tissueCrops(opts: TissueCropOptions): Promise<FloatTensor>
         let sx = flip ? size - 1 - x : x;
         for (let r = 0; r < rot; r++) [sy, sx] = [sx, size - 1 - sy];
         const src = ((y0 + sy) * width + (x0 + sx)) * 3;
+        // Stryker disable next-line EqualityOperator: k = 3 writes the next crop's first channel, which that crop overwrites (past the end for the last)
         for (let k = 0; k < 3; k++) out[((s * 3 + k) * size + y) * size + x] = data[src + k] / 255;
       }
     }
