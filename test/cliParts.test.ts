@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { GanvasError } from 'ganvas';
 import { cli, ganvasHere } from './cliHarness';
-import { rejectsGanvas, throwsGanvas } from './util';
+import { rejectsGanvas, stderrOf, throwsGanvas } from './util';
 
 function rejectsArg(fn: () => unknown, message: string): void {
   try {
@@ -420,6 +420,27 @@ describe('ganvas command line parts (in process)', function () {
       expect(log).to.deep.equal(['open 100 2', 'run 4-8 work', 'close']);
       expect(err.split('\n')[0]).to.equal('again: resuming, 6/10 already done');
       expect(err).to.match(/\nagain: 10\/10 \(100\.0%\) .* in all\n$/);
+    });
+
+    it('progress counts the items of finished chunks plus those reported inside the running one', async () => {
+      const { runJob } = cli.job();
+      const { task } = squares();
+      const seen = await stderrOf(() => runJob(plan({ progress: { label: 'p', interval: 0 } }), task));
+      // Each chunk reports 1 item done, then its whole size when it is written: 1, 4 | 5, 8 | 9, 10.
+      const counts = [...seen.matchAll(/ p: (\d+)\/10 /g)].map((m) => Number(m[1]));
+      expect(counts).to.deep.equal([1, 4, 5, 8, 9, 10]);
+    });
+
+    it('a work directory that cannot be made is named as such, by runJob and claimJob, with the cause kept', async () => {
+      const { runJob, claimJob } = cli.job();
+      const file = path.join(dir, 'a-file');
+      await fs.writeFile(file, 'x');
+      const work = path.join(file, 'work');
+      for (const p of [runJob(plan({ workDir: work }), squares().task), claimJob(work, plan().spec)]) {
+        const e = await rejectsGanvas(p, 'BAD_INPUT');
+        expect(e.message).to.match(new RegExp(`^cannot write the work directory ${work}: .*ENOTDIR.*\\. Choose a writable location for --out\\.$`));
+        expect((e as Error & { cause?: { code?: string } }).cause?.code).to.equal('ENOTDIR');
+      }
     });
 
     it('a shard computes its own chunks only and records the shard in job.json', async () => {

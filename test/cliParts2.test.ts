@@ -411,6 +411,31 @@ describe('ganvas commands on tiny models (in process)', function () {
       refused(await ganvasHere([...DS(), '-o', out2]), new RegExp(`^ganvas: error: cannot move ${path.join(part2, idx2.entries[1].label)} to ${path.join(out2, idx2.entries[1].label)}: .*ENOENT`));
     });
 
+    it('--keep-share and --classes reach the painting; says where it wrote (unless -q); names the option or folder at fault', async () => {
+      const cut = await (await Generator.open(gen, rt)).cut('b8.conv1');
+      const lib = await VectorLibrary.load(libFile, cut);
+      const pngs = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).filter(([k]) => k.endsWith('.png')));
+      const out = path.join(tmp, 'ds-ks');
+      const r = await ganvasHere([...DS().filter((a) => a !== '-q'), '-n', '2', '--keep-share', '1', '--classes', 'v0', '-o', out]);
+      ok(r);
+      expect(r.stderr.endsWith(`wrote ${path.join(out, 'index.json')}\n`), r.stderr).to.equal(true);
+      const ref = path.join(tmp, 'ds-ks-ref');
+      await generateDataset(cut, lib, { dir: ref, count: 2, seed: 3, keepShare: 1, classes: ['v0'] });
+      expect(pngs(await tree(out))).to.deep.equal(pngs(await tree(ref)));
+      // Not the defaults' pictures.
+      const dflt = path.join(tmp, 'ds-ks-default');
+      await generateDataset(cut, lib, { dir: dflt, count: 2, seed: 3 });
+      expect(pngs(await tree(out))).to.not.deep.equal(pngs(await tree(dflt)));
+      expect(JSON.parse(await fs.readFile(path.join(out, 'index.json'), 'utf8')).job.command).to.equal('dataset');
+      const quiet = await ganvasHere([...DS(), '-n', '2', '-o', path.join(tmp, 'ds-ks-q')]);
+      ok(quiet);
+      expect(quiet.stderr).to.equal('');
+      refused(await ganvasHere([...DS().map((a) => (a === gen ? path.join(tmp, 'no-such-model') : a)), '-o', path.join(tmp, 'ds-ks2')]), /^ganvas: error: .*--generator/);
+      const file = path.join(tmp, 'ds-ks-file');
+      await fs.writeFile(file, 'x');
+      refused(await ganvasHere([...DS(), '-o', path.join(file, 'sub')]), /^ganvas: error: cannot write the output directory /);
+    });
+
     it('defaults (voronoi, every class) and refusals: a bad --kind, --keep-share, library, class', async () => {
       const out = path.join(tmp, 'ds2');
       ok(await ganvasHere([...DS(), '-n', '2', '-o', out]));

@@ -137,6 +137,7 @@ describe('ganvas worker processes (WorkerPool, worker.js)', function () {
       const work = path.join(dir, 'pool-many');
       const e = await rejectsGanvas(runJob(plan(work, 4), task, new WorkerPool(2, standIn, open('ok'))), 'RUNTIME');
       expect(e.message).to.match(new RegExp(`^chunk 0…1 is missing or unreadable \\(${path.join(work, 'chunk-000000000-000000002.json')}\\): .*ENOENT.*; rerun to recompute it$`));
+      expect((e as Error & { cause?: { code?: string } }).cause?.code, 'the read error kept as the cause').to.equal('ENOENT');
     });
 
     it('one chunk left, or a pool of one: computed in this process, the pool stopped', async () => {

@@ -45,15 +45,24 @@ export function handNpy(dict: string, data: Buffer = Buffer.alloc(0), major = 1,
   return Buffer.concat([head, header, data]);
 }
 
-/** What fn writes to process.stdout (captured, not shown). */
-export async function stdoutOf(fn: () => Promise<unknown>): Promise<string> {
-  const write = process.stdout.write;
+async function written(stream: NodeJS.WriteStream, fn: () => Promise<unknown>): Promise<string> {
+  const write = stream.write;
   let out = '';
-  process.stdout.write = ((s: string) => ((out += String(s)), true)) as typeof process.stdout.write;
+  stream.write = ((s: string) => ((out += String(s)), true)) as typeof stream.write;
   try {
     await fn();
   } finally {
-    process.stdout.write = write;
+    stream.write = write;
   }
   return out;
+}
+
+/** What fn writes to process.stdout (captured, not shown). */
+export function stdoutOf(fn: () => Promise<unknown>): Promise<string> {
+  return written(process.stdout, fn);
+}
+
+/** What fn writes to process.stderr (captured, not shown). */
+export function stderrOf(fn: () => Promise<unknown>): Promise<string> {
+  return written(process.stderr, fn);
 }
