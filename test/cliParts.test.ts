@@ -324,6 +324,7 @@ describe('ganvas command line parts (in process)', function () {
         expect(await fileDigest(f)).to.equal(createHash('sha256').update(bytes).digest('hex'));
         const err = await rejectsGanvas(fileDigest(path.join(dir, 'none')), 'BAD_INPUT');
         expect(err.message).to.match(new RegExp(`^cannot read ${path.join(dir, 'none').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} to take its digest: .*ENOENT`));
+        expect((err as Error & { cause?: { code?: string } }).cause?.code).to.equal('ENOENT');
         expect(cli.job().chunkFile(dir, [16, 32])).to.equal(path.join(dir, 'chunk-000000016-000000032.json'));
       } finally {
         await fs.rm(dir, { recursive: true, force: true });

@@ -30,11 +30,15 @@ async function handle(m: ToWorker): Promise<void> {
       await writeFileAtomic(chunkFile(workDir, range), JSON.stringify(result));
     };
     send({ type: 'ready' });
-  } else if (m.type === 'chunk') {
+    return;
+  }
+  if (m.type === 'chunk') {
     await runChunk(m.range);
     send({ type: 'done', range: m.range });
-    // Stryker disable next-line ConditionalExpression: the parent sends only open, chunk and close
-  } else if (m.type === 'close') {
+    return;
+  }
+  // Stryker disable next-line ConditionalExpression: the parent sends only open, chunk and close
+  if (m.type === 'close') {
     await close?.();
     process.exit(0);
   }
