@@ -409,6 +409,13 @@ describe('ganvas commands on tiny models (in process)', function () {
       const idx2 = await generateDataset(cut, lib, { dir: part2, count: 5, seed: 3, from: 0, to: 2 });
       await fs.rm(path.join(part2, idx2.entries[1].label));
       refused(await ganvasHere([...DS(), '-o', out2]), new RegExp(`^ganvas: error: cannot move ${path.join(part2, idx2.entries[1].label)} to ${path.join(out2, idx2.entries[1].label)}: .*ENOENT`));
+      // A move that fails otherwise (a folder in the way) is refused though something is there: only a missing
+      // source with its file already in place counts as moved.
+      const out3 = path.join(tmp, 'dsr3');
+      const part3 = path.join(out3, '.ganvas-work', 'all', 'part-0-2');
+      const idx3 = await generateDataset(cut, lib, { dir: part3, count: 5, seed: 3, from: 0, to: 2 });
+      await fs.mkdir(path.join(out3, idx3.entries[0].mask, 'x'), { recursive: true });
+      refused(await ganvasHere([...DS(), '-o', out3]), new RegExp(`^ganvas: error: cannot move ${path.join(part3, idx3.entries[0].mask)} to ${path.join(out3, idx3.entries[0].mask)}: .*(EISDIR|ENOTEMPTY|EEXIST)`));
     });
 
     it('--keep-share and --classes reach the painting; says where it wrote (unless -q); names the option or folder at fault', async () => {
