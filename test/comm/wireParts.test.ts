@@ -45,6 +45,9 @@ describe('wire format (messaging spec 5.3)', () => {
     expect(wire.parseWire(signer, [Buffer.from('x'), Buffer.from('{}')])).to.deep.equal({ error: 'no <IDS|MSG> delimiter' });
     const frames = encode('k3y', { header: header('comm_msg'), content: {} });
     expect(wire.parseWire(signer, frames.slice(0, 5))).to.deep.equal({ error: '4 frames after the delimiter; at least 5 are needed (signature, header, parent, metadata, content)' });
+    // Identities before the delimiter are not counted as frames after it.
+    const routed = [Buffer.from('id-1'), Buffer.from('id-2'), ...frames.slice(0, 4)];
+    expect(wire.parseWire(signer, routed)).to.deep.equal({ error: '3 frames after the delimiter; at least 5 are needed (signature, header, parent, metadata, content)' });
     expect(wire.parseWire(signer, [Buffer.from('<IDS|MSG>')])).to.have.property('error').that.match(/^0 frames after/);
   });
 
@@ -92,6 +95,10 @@ describe('wire format (messaging spec 5.3)', () => {
     expect(wire.parseWire(signer, sign([h, '{}', '[]', '{}']))).to.deep.equal({ error: 'frame metadata is not a JSON object' });
     expect(wire.parseWire(signer, sign([h, '{}', '{}', 'null']))).to.deep.equal({ error: 'frame content is not a JSON object' });
     expect(wire.parseWire(signer, sign([h, '{}', '{}', '7']))).to.deep.equal({ error: 'frame content is not a JSON object' });
+    expect(wire.parseWire(signer, sign([h, '{}', '{x', '{}']))).to.deep.equal({ error: 'frame metadata is not JSON' });
+    expect(wire.parseWire(signer, sign([h, '{}', '{}', '']))).to.deep.equal({ error: 'frame content is not JSON' });
+    expect(wire.parseWire(signer, sign(['[]', '{}', '{}', '{}']))).to.deep.equal({ error: 'frame header is not a JSON object' });
+    expect(wire.parseWire(signer, sign([h, 'null', '{}', '{}']))).to.deep.equal({ error: 'frame parent header is not a JSON object' });
     expect(wire.parseWire(signer, sign(['{"msg_type":3}', '{}', '{}', '{}']))).to.deep.equal({ error: 'header has no msg_type' });
   });
 
