@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 // tens of minutes.
 const TESTS = [
   ['src/gridMask.ts', ['visualize', 'tileability', 'gridInversion']],
-  ['src/tileability.ts', ['tileability', 'texture', 'reliability']],
+  ['src/tileability.ts', ['tileability', 'texture', 'textureParts', 'reliability']],
   // The library file's validation (issue 15) is tested in reliability.test.ts and libraryParts.test.ts (session 12: the paint tests alone left it unexamined).
   ['src/library.ts', ['paint', 'reliability', 'libraryParts']],
   ['src/paint.ts', ['paint', 'faithfulness']],
