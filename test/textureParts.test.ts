@@ -7,7 +7,9 @@
  */
 import { expect } from 'chai';
 import seedrandom from 'seedrandom';
-import { GanvasError, Scan, TEXTURE_FLOOR, textureThreshold } from 'ganvas';
+import { FeatureExtractor, GanvasError, Generator, Runtime, Scan, TEXTURE_FLOOR, rank, scan, textureThreshold } from 'ganvas';
+import { tinyClassifier, tinyGenerator } from './models';
+import { rejectsGanvas } from './util';
 
 const scanOf = (textures: (number | undefined)[]): Scan => ({ entries: textures.map((texture) => ({ cosine: 1, texture })) }) as unknown as Scan;
 
@@ -72,6 +74,48 @@ describe('textureThreshold: Otsu on the textures, checked against the definition
   it('refuses a scan without texture values, or with a non-finite one', () => {
     for (const t of [[], [undefined], [0.1, NaN], [0.1, Infinity]]) {
       expect(() => textureThreshold(scanOf(t)), JSON.stringify(t)).to.throw(GanvasError, /textureThreshold needs a scan with texture values/);
+    }
+  });
+});
+
+describe('rank and scan ranges: hand-worked cases (issue 19)', () => {
+  const entry = (cosine: unknown, texture?: number) => ({ cosine, texture });
+  const ranked = (entries: unknown[], opts = {}) => rank({ entries } as unknown as Scan, opts).map((e) => entries.indexOf(e));
+
+  it('rank: descending cosine, ties in scan order; entries without a number cosine last, in scan order', () => {
+    const entries = [entry(0.5), entry(NaN), entry(0.9), entry('0.99'), entry(0.9), entry(undefined), entry(-Infinity), null, entry(0.7)];
+    expect(ranked(entries)).to.deep.equal([2, 4, 8, 0, 6, 1, 3, 5, 7]);
+    for (const bad of [null, undefined, {}, { entries: 'x' }]) {
+      expect(() => rank(bad as unknown as Scan), JSON.stringify(bad)).to.throw(GanvasError, /^rank\(\) needs a scan \(\{entries: \[\.\.\.\]\}\) as returned by scan\(\) or loadScan\(\)$/);
+    }
+  });
+
+  it('rank with minTexture: keeps textures at or above it (0 keeps all); refuses a scan where any entry lacks one', () => {
+    const entries = [entry(0.1, 0.2), entry(0.9, 0.05), entry(0.5, 0), entry(0.7, 0.3)];
+    expect(ranked(entries, { minTexture: 0.2 })).to.deep.equal([3, 0]);
+    expect(ranked(entries, { minTexture: 0 })).to.deep.equal([1, 3, 2, 0]);
+    expect(() => rank({ entries: [entry(0.1, 0.2), entry(0.2)] } as unknown as Scan, { minTexture: 0.1 })).to.throw(GanvasError, /no texture values/);
+    for (const m of [-0.1, NaN, Infinity]) expect(() => rank({ entries } as unknown as Scan, { minTexture: m }), String(m)).to.throw(GanvasError, /^minTexture must be a number ≥ 0/);
+  });
+
+  it('scan from…to: the range is checked against count, and progress counts within the range', async () => {
+    const rt = new Runtime({ threads: 1 });
+    try {
+      const cut = await (await Generator.open(await tinyGenerator(), rt)).cut('b8.conv1');
+      const fx = await FeatureExtractor.open(await tinyClassifier(), 'layer1', rt);
+      for (const [from, to] of [[-1, 2], [0, 5], [3, 2], [0.5, 2], [0, 2.5]]) {
+        const e = await rejectsGanvas(scan(cut, fx, { count: 4, from, to, erosion: 1 }), 'BAD_INPUT');
+        expect(e.message).to.equal(`from…to must be integers with 0 ≤ from ≤ to ≤ count (4), got ${from}…${to}`);
+      }
+      const calls: [number, number][] = [];
+      const part = await scan(cut, fx, { count: 4, from: 2, to: 4, batchSize: 1, erosion: 1, onProgress: (d, t) => calls.push([d, t]) });
+      expect(calls).to.deep.equal([[1, 2], [2, 2]]);
+      expect(part.entries).to.have.length(2);
+      // The defaults: the whole scan, from 0 to count.
+      expect((await scan(cut, fx, { count: 2, erosion: 1 })).entries).to.have.length(2);
+      expect((await scan(cut, fx, { count: 4, from: 4, erosion: 1 })).entries).to.have.length(0);
+    } finally {
+      await rt.release();
     }
   });
 });
