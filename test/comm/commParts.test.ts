@@ -1052,42 +1052,46 @@ function frontEnd(f: FakeKernel, answer: 'hello' | 'close' | 'other' | 'silent')
 }
 
 describe('frontendHasGanvas (the extension probe)', () => {
-  it('yes when the front end answers hello; the probe model is closed and the yes kept', async () => {
+  /** A fake kernel whose front end answers the probe with `answer`; the first probe's result and its wall time. */
+  async function probed(answer: 'hello' | 'other' | 'close' | 'silent', timeoutMs?: number) {
     const f = fake();
     const mgr = f.mods.kernel.CommManager.get();
-    const fe = frontEnd(f, 'hello');
+    const fe = frontEnd(f, answer);
     const t0 = Date.now();
-    expect(await f.mods.widget.frontendHasGanvas(mgr, 5000)).to.equal(true);
-    expect(Date.now() - t0).to.be.below(2000);
+    const yes = await f.mods.widget.frontendHasGanvas(mgr, timeoutMs);
+    return { f, mgr, fe, yes, ms: Date.now() - t0 };
+  }
+  // "At once": with a 60 s timeout (12 s under the fake kernel's 5× faster timers), an answer that waited for the
+  // timeout would take 12 s; 2 s is far below that and far above the fake kernel's own latency.
+  const LONG = 60_000;
+
+  it('yes when the front end answers hello; the probe model is closed and the yes kept', async () => {
+    const { f, mgr, fe, yes, ms } = await probed('hello', LONG);
+    expect(yes).to.equal(true);
+    expect(ms).to.be.below(2000);
     await tick();
     expect(fe.probes).to.have.length(1);
     expect(f.published('comm_close').map((m) => m.content.comm_id)).to.deep.equal(fe.probes);
-    expect(await f.mods.widget.frontendHasGanvas(mgr, 5000)).to.equal(true);
+    expect(await f.mods.widget.frontendHasGanvas(mgr, LONG)).to.equal(true);
     expect(fe.probes).to.have.length(1);
     f.mods.widget.frontendHasGanvasReset();
-    expect(await f.mods.widget.frontendHasGanvas(mgr, 5000)).to.equal(true);
+    expect(await f.mods.widget.frontendHasGanvas(mgr, LONG)).to.equal(true);
     expect(fe.probes).to.have.length(2);
   });
 
   it('no, at once, when the front end closes the comm (no widget manager); no comm_close sent back', async () => {
-    const f = fake();
-    const mgr = f.mods.kernel.CommManager.get();
-    const fe = frontEnd(f, 'close');
-    const t0 = Date.now();
-    expect(await f.mods.widget.frontendHasGanvas(mgr, 5000)).to.equal(false);
-    expect(Date.now() - t0).to.be.below(2000);
+    const { f, fe, yes, ms } = await probed('close', LONG);
+    expect(yes).to.equal(false);
+    expect(ms).to.be.below(2000);
     await tick();
     expect(fe.probes).to.have.length(1);
     expect(f.published('comm_close')).to.have.length(0);
   });
 
   it('no after the timeout when the front end stays silent (or says something else); the no is kept for a minute', async () => {
-    const f = fake();
-    const mgr = f.mods.kernel.CommManager.get();
-    const fe = frontEnd(f, 'other');
-    const t0 = Date.now();
-    expect(await f.mods.widget.frontendHasGanvas(mgr, 150)).to.equal(false);
-    expect(Date.now() - t0).to.be.within(150 / WARP - 2, 2000);
+    const { f, mgr, fe, yes, ms } = await probed('other', 150);
+    expect(yes).to.equal(false);
+    expect(ms).to.be.within(150 / WARP - 2, 2000);
     await tick();
     expect(f.published('comm_close').map((m) => m.content.comm_id)).to.deep.equal(fe.probes);
     expect(await f.mods.widget.frontendHasGanvas(mgr, 150)).to.equal(false);
@@ -1107,12 +1111,9 @@ describe('frontendHasGanvas (the extension probe)', () => {
   });
 
   it('the default timeout is 2 s', async () => {
-    const f = fake();
-    const mgr = f.mods.kernel.CommManager.get();
-    frontEnd(f, 'silent');
-    const t0 = Date.now();
-    expect(await f.mods.widget.frontendHasGanvas(mgr)).to.equal(false);
-    expect(Date.now() - t0).to.be.within(2000 / WARP - 2, 2000);
+    const { yes, ms } = await probed('silent');
+    expect(yes).to.equal(false);
+    expect(ms).to.be.within(2000 / WARP - 2, 2000);
   });
 });
 
